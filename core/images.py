@@ -1,0 +1,275 @@
+"""Turning image files into model input: the one place that decides how a file is seen.
+
+Training, evaluation, classification and export all call :func:`load_input` (for files) or
+:func:`preprocess` (for already decoded images), so an image is treated identically everywhere.
+
+Decoding is defensive. The format is judged by the file's content against an allowlist, never by
+its extension; Pillow is only ever asked to open that one format (so EPS, which Pillow would hand
+to Ghostscript, is never opened); the pixel count is checked from the header before any pixels
+are decoded; truncated files and PNGs with bad checksums are refused. Every refusal is an
+:class:`~core.errors.ImageError` whose ``reason`` a person can read.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import warnings
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFile, ImageOps
+
+from core.errors import ImageError
+
+# Pillow's global switch must stay off: a cut-off JPEG is an error, not a grey half image.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+# Pillow warns about damaged metadata in files it still decodes; we report what matters ourselves.
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+
+#: Formats we decode, keyed by the name Pillow uses for them.
+SUPPORTED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF")
+#: Images with more pixels than this are refused before decoding (decompression bombs).
+MAX_PIXELS = 64_000_000
+#: Files larger than this are refused without reading them whole.
+MAX_FILE_BYTES = 256 * 1024 * 1024
+#: Transparent pixels are composited onto this grey level (white).
+BACKGROUND = 255
+#: Version of the preprocessing recipe; stored in model files and cache keys.
+PREPROCESSING_VERSION = "cnnstudio-preprocess-1"
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """Size and colour of the model input: ``size`` x ``size`` pixels, grayscale or RGB."""
+
+    size: int = 28
+    color: bool = False
+
+    def __post_init__(self) -> None:
+        if not 8 <= self.size <= 512:
+            raise ValueError(f"image size must be between 8 and 512 pixels, not {self.size}")
+
+    @property
+    def channels(self) -> int:
+        return 3 if self.color else 1
+
+    @property
+    def mode(self) -> str:
+        return "RGB" if self.color else "L"
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.size, self.size, self.channels)
+
+    def key(self) -> str:
+        """A short string naming this spec and the preprocessing recipe (for cache keys)."""
+        return f"{PREPROCESSING_VERSION}:{self.size}:{self.mode}"
+
+
+def sniff_format(head: bytes) -> str:
+    """Return the Pillow format name for the file whose first bytes are ``head``.
+
+    Raises :class:`ImageError` naming what the file is when it is not a supported image.
+    """
+    if not head:
+        return _refuse("empty file (0 bytes)")
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "GIF"
+    if head.startswith(b"BM") and len(head) >= 26:
+        return "BMP"
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head.startswith((b"II*\x00", b"MM\x00*")):
+        return "TIFF"
+    return _refuse(_describe_unsupported(head))
+
+
+def _refuse(reason: str) -> str:
+    raise ImageError(reason)
+
+
+def _describe_unsupported(head: bytes) -> str:
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand.startswith(b"avi"):
+            return "unsupported format (AVIF)"
+        if brand in (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1"):
+            return "unsupported format (HEIC/HEIF); convert it to JPEG or PNG"
+        return "unsupported format (a video or ISO media file)"
+    if head.startswith(b"8BPS"):
+        return "unsupported format (Photoshop PSD)"
+    if head.startswith((b"%!PS", b"\xc5\xd0\xd3\xc6")):
+        return "unsupported format (EPS/PostScript)"
+    if head.startswith(b"%PDF"):
+        return "unsupported format (PDF)"
+    text = head[:1024].lstrip().lower()
+    if b"<svg" in text or (text.startswith(b"<?xml") and b"svg" in text):
+        return "unsupported format (SVG vector image)"
+    if text.startswith((b"<!doctype html", b"<html")) or b"<html" in text:
+        return "not an image: it is an HTML page (a web page saved with an image's name?)"
+    if _looks_like_text(head):
+        return "not an image: it is a text file"
+    return "not a recognised image format"
+
+
+def _looks_like_text(head: bytes) -> bool:
+    sample = head[:512]
+    if b"\x00" in sample:
+        return False
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def check_png_chunks(data: bytes) -> None:
+    """Verify every PNG chunk's CRC and that the file ends with IEND.
+
+    Pillow checks the CRC of some chunks only; a flipped bit in image data would otherwise decode
+    to silently wrong pixels.
+    """
+    view = memoryview(data)
+    pos, size = 8, len(data)
+    while pos + 8 <= size:
+        length, ctype = struct.unpack_from(">I4s", view, pos)
+        end = pos + 12 + length
+        if end > size:
+            raise ImageError("PNG file is truncated (cut off part-way)")
+        (stored,) = struct.unpack_from(">I", view, end - 4)
+        if zlib.crc32(view[pos + 4 : end - 4]) != stored:
+            name = ctype.decode("latin-1", "replace")
+            raise ImageError(f"PNG file is corrupt (checksum error in its {name} chunk)")
+        if ctype == b"IEND":
+            return
+        pos = end
+    raise ImageError("PNG file is truncated (no end marker)")
+
+
+def decode(data: bytes, target_size: int | None = None, mode: str | None = None) -> Image.Image:
+    """Decode image bytes to a loaded Pillow image (first frame only).
+
+    ``target_size`` and ``mode`` let JPEGs decode at reduced scale (Pillow's draft mode), which
+    makes large photos several times faster to load when the model input is small.
+    """
+    fmt = sniff_format(data[:1024])
+    if fmt == "PNG":
+        check_png_chunks(data)
+    try:
+        image = Image.open(io.BytesIO(data), formats=[fmt])
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"image is too large to open safely ({exc})") from exc
+    except Exception as exc:  # Pillow raises many types for a broken header
+        raise ImageError(f"cannot read {fmt} header ({_short(exc)})") from exc
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise ImageError(
+            f"image is {width}x{height} pixels, over the {MAX_PIXELS // 1_000_000}-megapixel "
+            "limit (refused before decoding: possible decompression bomb)"
+        )
+    if width < 2 or height < 2:
+        raise ImageError(f"image is only {width}x{height} pixels")
+    if fmt == "JPEG" and target_size and image.mode in ("RGB", "L"):
+        draft_mode = "L" if mode == "L" and image.mode == "RGB" else None
+        image.draft(draft_mode, (target_size, target_size))
+    try:
+        image.load()
+    except Exception as exc:
+        raise ImageError(f"{fmt} data is damaged or truncated ({_short(exc)})") from exc
+    return image
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def preprocess(image: Image.Image | np.ndarray, spec: InputSpec) -> np.ndarray:
+    """Turn a decoded image into one model input: uint8 array of shape ``spec.shape``.
+
+    Applies EXIF orientation, flattens transparency onto :data:`BACKGROUND`, maps 16-bit and
+    other modes to 8 bits without clipping, converts to the spec's colour mode and resizes
+    (bilinear, aspect ratio not kept) to ``spec.size`` square. Pixel values stay 0..255; scaling
+    to 0..1 happens inside the model, once.
+    """
+    if isinstance(image, np.ndarray):
+        image = _array_to_image(image)
+    if image.format in (None, "JPEG", "TIFF", "WEBP") or "exif" in image.info:
+        image = ImageOps.exif_transpose(image)  # costs time, so only where EXIF can be
+    image = _to_mode(image, spec.mode)
+    if image.size != (spec.size, spec.size):
+        image = image.resize((spec.size, spec.size), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    array = np.asarray(image, dtype=np.uint8)
+    return array.reshape(spec.shape)
+
+
+def _array_to_image(array: np.ndarray) -> Image.Image:
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.dtype != np.uint8:
+        if np.issubdtype(array.dtype, np.floating) and array.size and float(array.max()) <= 1.0:
+            array = array * 255.0
+        array = np.clip(array, 0, 255).astype(np.uint8)
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+        raise ImageError(f"array of shape {array.shape} is not an image")
+    return Image.fromarray(array)
+
+
+def _to_mode(image: Image.Image, mode: str) -> Image.Image:
+    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        wide = np.asarray(image).astype(np.uint32)
+        if image.mode == "I" and wide.max(initial=0) <= 255:
+            narrow = wide.astype(np.uint8)
+        else:
+            narrow = (np.minimum(wide, 65535) >> 8).astype(np.uint8)
+        image = Image.fromarray(narrow, "L")
+    elif image.mode == "F":
+        image = Image.fromarray(np.clip(np.asarray(image), 0, 255).astype(np.uint8), "L")
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info
+    if has_alpha:
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (BACKGROUND, BACKGROUND, BACKGROUND, 255))
+        image = Image.alpha_composite(background, rgba).convert("RGB")
+    if image.mode != mode:
+        image = image.convert(mode)
+    return image
+
+
+def read_file(path: Path) -> bytes:
+    """Read a whole file, refusing empty and oversized ones with a plain reason."""
+    try:
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                raise ImageError(f"file is over the {MAX_FILE_BYTES // 2**20} MB size limit", path)
+            data = handle.read()
+    except OSError as exc:
+        raise ImageError(f"cannot read file ({exc.strerror or exc})", path) from exc
+    if not data:
+        raise ImageError("empty file (0 bytes)", path)
+    return data
+
+
+def load_input(path: Path | str, spec: InputSpec, data: bytes | None = None) -> np.ndarray:
+    """Read, check and preprocess one image file into model input (see :func:`preprocess`).
+
+    Any problem is raised as :class:`ImageError` carrying the path.
+    """
+    path = Path(path)
+    if data is None:
+        data = read_file(path)
+    try:
+        image = decode(data, spec.size, spec.mode)
+        return preprocess(image, spec)
+    except ImageError as exc:
+        raise ImageError(exc.reason, path) from None
+    except (OSError, ValueError, SyntaxError, MemoryError) as exc:
+        raise ImageError(f"cannot decode image ({_short(exc)})", path) from exc

@@ -1,0 +1,137 @@
+"""Benchmark: loading image folders with CNN Studio against keras.utils.image_dataset_from_directory.
+
+Run on demand (not part of the test suite):
+
+    python3 -m tests.benchmarks.bench_load [--phone-count 100]
+
+Prints one table with, per dataset, the seconds taken by Keras, CNN Studio cold (decode and
+write the cache) and CNN Studio from cache, and the ratios against Keras in the same run.
+The page cache is warmed first so that every contender reads files from memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PIL import Image
+
+from core.cache import DatasetCache
+from core.dataset import load_dataset
+from core.images import InputSpec
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+def warm_page_cache(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            path.read_bytes()
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def keras_load(folder: Path, spec: InputSpec) -> int:
+    import keras
+
+    dataset = keras.utils.image_dataset_from_directory(
+        folder,
+        image_size=(spec.size, spec.size),
+        color_mode="rgb" if spec.color else "grayscale",
+        batch_size=256,
+        shuffle=False,
+        verbose=False,
+    )
+    return sum(int(x.shape[0]) for x, _ in dataset)
+
+
+def studio_load(folder: Path, spec: InputSpec, cache: DatasetCache | None) -> int:
+    return len(load_dataset(folder, spec, cache=cache))
+
+
+def make_phone_photos(source: Path, target: Path, per_class: int) -> Path:
+    """Upscale real photos to about 3000x4000 and save them as JPEGs (phone-camera size)."""
+    for class_dir in sorted(p for p in source.iterdir() if p.is_dir()):
+        out = target / class_dir.name
+        out.mkdir(parents=True, exist_ok=True)
+        for photo in sorted(class_dir.glob("*.jpg"))[:per_class]:
+            with Image.open(photo) as image:
+                w, h = image.size
+                size = (3000, 4000) if h >= w else (4000, 3000)
+                image.convert("RGB").resize(size, Image.Resampling.BICUBIC).save(
+                    out / photo.name, quality=90
+                )
+    return target
+
+
+def bench(name: str, folder: Path, spec: InputSpec, rows: list[list[str]]) -> None:
+    warm_page_cache(folder)
+    n = keras_load(folder, spec)  # warm TensorFlow up; not timed
+    keras_s = timed(lambda: keras_load(folder, spec))
+    cache_dir = Path(tempfile.mkdtemp(prefix="bench-cache-"))
+    try:
+        cold_s = timed(lambda: studio_load(folder, spec, DatasetCache(cache_dir)))
+        cached_s = min(
+            timed(lambda: studio_load(folder, spec, DatasetCache(cache_dir))) for _ in range(3)
+        )
+    finally:
+        shutil.rmtree(cache_dir, ignore_errors=True)
+    rows.append(
+        [
+            name,
+            str(n),
+            f"{spec.size}x{spec.size} {'RGB' if spec.color else 'gray'}",
+            f"{keras_s:.2f}",
+            f"{cold_s:.2f}",
+            f"{cached_s:.3f}",
+            f"{keras_s / cold_s:.2f}x",
+            f"{keras_s / cached_s:.1f}x",
+        ]
+    )
+    print(" | ".join(rows[-1]), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--phone-count", type=int, default=10, help="phone photos per class")
+    args = parser.parse_args()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    rows: list[list[str]] = []
+    photos = SHARED / "photos" / "clothing-dataset-small"
+    bench("Fashion-MNIST train PNGs", SHARED / "fashion-mnist" / "train", InputSpec(28), rows)
+    bench("Fashion-MNIST test PNGs", SHARED / "fashion-mnist" / "test", InputSpec(28), rows)
+    bench("clothing photos", photos, InputSpec(64, color=True), rows)
+    phone_dir = Path(tempfile.mkdtemp(prefix="bench-phone-"))
+    try:
+        make_phone_photos(photos, phone_dir, args.phone_count)
+        bench("phone-size JPEGs (3000x4000)", phone_dir, InputSpec(64, color=True), rows)
+    finally:
+        shutil.rmtree(phone_dir, ignore_errors=True)
+    header = [
+        "dataset",
+        "images",
+        "input",
+        "Keras s",
+        "Studio cold s",
+        "Studio cached s",
+        "cold speed-up",
+        "cached speed-up",
+    ]
+    print()
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()

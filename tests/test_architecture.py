@@ -1,0 +1,48 @@
+"""Structural rules: core never imports Qt, the code is ruff clean, nothing reaches the network."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_core_imports_no_qt_even_when_everything_is_imported():
+    modules = sorted(p.stem for p in (ROOT / "core").glob("*.py") if p.stem != "__main__")
+    code = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}: importlib.import_module('core.' + name)\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6', 'gui')]\n"
+        "print(bad)\n"
+        "sys.exit(1 if bad else 0)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_import_contract_holds():
+    lint = shutil.which("lint-imports")
+    assert lint, "import-linter is part of the test extras"
+    result = subprocess.run([lint], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_is_clean():
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "."], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_sockets_are_disabled_for_the_whole_suite():
+    """Every test runs with network sockets blocked (pytest-socket), so offline use is proven."""
+    with pytest.raises(Exception, match="socket"):
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM)

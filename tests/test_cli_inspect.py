@@ -1,0 +1,58 @@
+"""`cnn-studio inspect` and the command line's exit-code rules."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from core.cli import main
+from tests.conftest import make_dataset
+
+
+def test_inspect_prints_classes_warnings_and_skipped(tmp_path, capsys):
+    root = make_dataset(tmp_path / "d", {"cats": 4, "dogs": 1})
+    (root / "cats" / "broken.jpg").write_text("oops")
+    (root / ".DS_Store").write_bytes(b"x")
+    assert main(["inspect", str(root)]) == 0
+    text = capsys.readouterr().out
+    assert "2 classes, 5 images" in text
+    assert "cats  4" in text
+    assert "Warning: Class 'dogs' has only 1 image" in text
+    assert "cats/broken.jpg: not an image: it is a text file" in text
+    assert ".DS_Store: ignored: macOS folder settings file" in text
+
+
+def test_inspect_json_has_the_documented_shape(tmp_path, capsys):
+    root = make_dataset(tmp_path / "d", {"a": 5, "b": 5})
+    (root / "a" / "z.png").write_bytes(b"")
+    assert main(["inspect", str(root), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["classes"] == [{"name": "a", "count": 5}, {"name": "b", "count": 5}]
+    assert data["skipped"] == [{"path": "a/z.png", "reason": "empty file (0 bytes)"}]
+    assert data["warnings"] == []
+
+
+def test_inspect_demo_generates_the_builtin_dataset(capsys):
+    assert main(["inspect", "--demo", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [c["name"] for c in data["classes"]] == ["circle", "cross", "square", "triangle"]
+    assert all(c["count"] == 200 for c in data["classes"])
+
+
+def test_exit_codes_and_no_traceback(tmp_path):
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "core", *args], capture_output=True, text=True, timeout=120
+        )
+
+    missing = run("inspect", str(tmp_path / "nope"))
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == f"cnn-studio: error: {tmp_path / 'nope'} is not a folder"
+    usage = run("inspect", "--image-size", "many")
+    assert usage.returncode == 2
+    assert "Traceback" not in usage.stderr
+    bad_size = run("inspect", "--demo", "--image-size", "2")
+    assert bad_size.returncode == 1
+    assert "between 8 and 512" in bad_size.stderr
+    assert "Traceback" not in bad_size.stderr

@@ -1,0 +1,153 @@
+"""Loading folders: content checks, parallel decode, cache, duplicates, stratified split."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core import dataset as dataset_module
+from core.cache import DatasetCache
+from core.dataset import load_dataset
+from core.errors import Cancelled
+from core.images import InputSpec
+from core.progress import CancelToken
+from core.split import stratified_split
+from tests import imagegen as gen
+from tests.conftest import make_dataset
+
+
+def count_decodes(monkeypatch) -> list[str]:
+    calls: list[str] = []
+    real = dataset_module.load_input
+
+    def counting(path, spec, data=None):
+        calls.append(Path(path).name)
+        return real(path, spec, data)
+
+    monkeypatch.setattr(dataset_module, "load_input", counting)
+    return calls
+
+
+def test_bad_files_are_listed_and_good_ones_loaded(tmp_path):
+    root = make_dataset(tmp_path / "d", {"a": 4, "b": 4})
+    (root / "a" / "page.jpg").write_text("<html><body>not found</body></html>")
+    (root / "a" / "notes.txt").write_text("remember to label more")
+    (root / "b" / "png_named.jpg").write_bytes(gen.encode(gen.gradient(), "PNG"))
+    cut = gen.encode(gen.gradient((100, 100)), "JPEG")
+    (root / "b" / "cut.jpg").write_bytes(cut[: len(cut) // 2])
+    loaded = load_dataset(root, InputSpec(size=16))
+    assert loaded.counts() == {"a": 4, "b": 5}
+    reasons = {s.path: s.reason for s in loaded.skipped}
+    assert "HTML" in reasons["a/page.jpg"]
+    assert "text file" in reasons["a/notes.txt"]
+    assert "truncated" in reasons["b/cut.jpg"] or "damaged" in reasons["b/cut.jpg"]
+    assert loaded.images.dtype == np.uint8
+    assert loaded.images.shape == (9, 16, 16, 1)
+    assert "b/png_named.jpg" in loaded.paths
+
+
+def test_class_emptied_by_bad_files_blocks_training(tmp_path):
+    root = make_dataset(tmp_path / "d", {"a": 3})
+    (root / "b").mkdir()
+    (root / "b" / "readme.txt").write_text("nothing here")
+    loaded = load_dataset(root)
+    assert not loaded.can_train
+    assert any("'b' has no usable images" in p for p in loaded.problems)
+
+
+def test_progress_reports_fractions_up_to_one(tmp_path):
+    root = make_dataset(tmp_path / "d", {"a": 30, "b": 30})
+    reports: list[float] = []
+    load_dataset(root, progress=lambda f, m: reports.append(f))
+    assert reports[-1] == 1.0
+    assert reports == sorted(reports)
+
+
+def test_loading_can_be_cancelled(tmp_path):
+    root = make_dataset(tmp_path / "d", {"a": 40, "b": 40})
+    token = CancelToken()
+
+    def progress(fraction: float, message: str) -> None:
+        if fraction > 0:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        load_dataset(root, progress=progress, cancel=token)
+
+
+def test_second_load_comes_from_cache_and_changed_files_are_reread(tmp_path, monkeypatch):
+    root = make_dataset(tmp_path / "d", {"a": 5, "b": 5})
+    (root / "a" / "bad.jpg").write_text("not an image")
+    cache = DatasetCache(tmp_path / "cache")
+    calls = count_decodes(monkeypatch)
+    first = load_dataset(root, cache=cache)
+    assert len(calls) == 11
+    calls.clear()
+    second = load_dataset(root, cache=cache)
+    assert calls == []
+    assert np.array_equal(first.images, second.images)
+    assert first.paths == second.paths
+    assert [s.reason for s in first.skipped] == [s.reason for s in second.skipped]
+    changed = root / "b" / "img002.png"
+    changed.write_bytes(gen.encode(gen.gradient((20, 20), "L").rotate(45), "PNG"))
+    os.utime(changed, ns=(1, 1))
+    third = load_dataset(root, cache=cache)
+    assert calls == ["img002.png"]
+    row = third.paths.index("b/img002.png")
+    assert not np.array_equal(third.images[row], first.images[row])
+
+
+def test_cache_for_another_spec_is_separate(tmp_path, monkeypatch):
+    root = make_dataset(tmp_path / "d", {"a": 3, "b": 3})
+    cache = DatasetCache(tmp_path / "cache")
+    load_dataset(root, InputSpec(28), cache=cache)
+    calls = count_decodes(monkeypatch)
+    colour = load_dataset(root, InputSpec(32, color=True), cache=cache)
+    assert len(calls) == 6
+    assert colour.images.shape[1:] == (32, 32, 3)
+
+
+def test_corrupt_cache_file_is_ignored(tmp_path):
+    root = make_dataset(tmp_path / "d", {"a": 3, "b": 3})
+    cache = DatasetCache(tmp_path / "cache")
+    load_dataset(root, cache=cache)
+    cache.path_for(root, InputSpec()).write_bytes(b"garbage")
+    assert len(load_dataset(root, cache=cache)) == 6
+
+
+def test_duplicates_across_classes_are_warned(tmp_path):
+    root = make_dataset(tmp_path / "d", {"a": 3, "b": 3})
+    (root / "b" / "copy.png").write_bytes((root / "a" / "img000.png").read_bytes())
+    loaded = load_dataset(root)
+    assert any("more than one class" in w and "'a' and 'b'" in w for w in loaded.warnings)
+
+
+def test_split_on_tiny_data_keeps_training_samples_and_is_reproducible():
+    labels = np.repeat(np.arange(3), 3)
+    train, val = stratified_split(labels, 0.2, seed=1)
+    assert set(train).isdisjoint(val)
+    assert sorted([*train, *val]) == list(range(9))
+    for label in range(3):
+        assert (labels[train] == label).sum() >= 1
+    again = stratified_split(labels, 0.2, seed=1)
+    assert np.array_equal(train, again[0]) and np.array_equal(val, again[1])
+    other = stratified_split(np.repeat(np.arange(3), 50), 0.2, seed=2)
+    assert len(other[1]) == 30
+
+
+def test_split_with_a_one_image_class_trains_on_it():
+    labels = np.array([0, 0, 0, 0, 0, 1])
+    train, val = stratified_split(labels, 0.5, seed=0)
+    assert 5 in train and 5 not in val
+
+
+def test_duplicate_across_train_and_validation_is_warned(tmp_path):
+    root = make_dataset(tmp_path / "d", {"a": 6, "b": 6})
+    for i in range(6):
+        (root / "a" / f"dup{i}.png").write_bytes((root / "a" / "img000.png").read_bytes())
+    loaded = load_dataset(root)
+    _, _, warnings = loaded.split(0.5, seed=0)
+    assert any("also appear in the training set" in w for w in warnings)
