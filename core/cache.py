@@ -9,17 +9,16 @@ A cache file that cannot be read is ignored, never trusted.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import platformdirs
 
+from core.atomic import atomic_path
 from core.images import InputSpec
 
 CACHE_VERSION = 1
@@ -84,14 +83,8 @@ class DatasetCache:
             "files": entries,  # NamedTuples serialise as JSON lists
         }
         raw = np.frombuffer(json.dumps(index).encode("utf-8"), dtype=np.uint8)
-        tmp_name = None
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(suffix=".tmp", dir=path.parent)
-            with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, pixels=pixels, index=raw)  # no fsync: a cache may be lost
-            Path(tmp_name).replace(path)
+            with atomic_path(path, durable=False) as tmp, tmp.open("wb") as handle:
+                np.savez(handle, pixels=pixels, index=raw)
         except OSError:
-            if tmp_name is not None:
-                with contextlib.suppress(OSError):
-                    Path(tmp_name).unlink()
+            pass  # a cache that cannot be written only costs time next load

@@ -312,13 +312,18 @@ def _assemble(
     good = [
         i for i, r in enumerate(results) if r is not None and (rows[i] >= 0 or r[0] is not None)
     ]
-    images = np.empty((len(good), *spec.shape), dtype=np.uint8)
     good_array = np.asarray(good, dtype=np.int64)
-    from_cache = rows[good_array] >= 0 if good else np.zeros(0, bool)
-    images[from_cache] = cached_pixels[rows[good_array[from_cache]]]
-    for position in np.flatnonzero(~from_cache):
-        images[position] = results[good[position]][0]  # type: ignore[index]
-    labels = np.array([entries[i][0] for i in good], dtype=np.int32)
+    cache_rows = rows[good_array] if good else np.zeros(0, np.int64)
+    from_cache = cache_rows >= 0
+    if from_cache.all() and np.array_equal(cache_rows, np.arange(len(cached_pixels))):
+        images = cached_pixels  # nothing changed: the cache already holds this exact array
+    else:
+        images = np.empty((len(good), *spec.shape), dtype=np.uint8)
+        images[from_cache] = cached_pixels[cache_rows[from_cache]]
+        for position in np.flatnonzero(~from_cache):
+            images[position] = results[good[position]][0]  # type: ignore[index]
+    entry_labels = np.fromiter((label for label, _ in entries), np.int32, len(entries))
+    labels = entry_labels[good_array] if good else np.zeros(0, np.int32)
     paths = [entries[i][1].relpath for i in good]
     hashes = [results[i][2] for i in good]  # type: ignore[index]
     skipped = list(index.skipped)

@@ -8,13 +8,47 @@ spam and sets thread pools once, before the runtime starts.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+from collections.abc import Iterator
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras
-import tensorflow as tf
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Hide what TensorFlow's C++ start-up writes straight to file descriptor 2.
+
+    Those lines (oneDNN notes, "could not find cuda drivers") are printed before TensorFlow's
+    log level applies, so the variable above cannot stop them. Python-level errors still show.
+    """
+    try:
+        fd = sys.__stderr__.fileno() if sys.__stderr__ is not None else -1
+        saved = os.dup(fd) if fd >= 0 else -1
+    except (OSError, ValueError, AttributeError):
+        saved = -1
+    if saved < 0:
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), fd)
+            yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
+with _native_stderr_silenced():
+    import keras
+    import tensorflow as tf
+
+    tf.constant(0)  # initialise the runtime (and its start-up chatter) while silenced
+
+# TensorFlow's Python logger warns about retracing and deprecations in terms users cannot act on.
+tf.get_logger().setLevel("ERROR")
 
 _configured = False
 

@@ -14,48 +14,16 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
+from core.config import TrainConfig
 from core.dataset import LoadedDataset, require_trainable
 from core.errors import Cancelled, TrainingError
-from core.models import DEFAULT_PRESET, ModelSpec, build_model
+from core.models import ModelSpec, build_model
 from core.runtime import configure_threads, keras, tf
-
-OPTIMIZERS = ("adam", "sgd", "rmsprop")
-
-
-@dataclass
-class TrainConfig:
-    """Hyperparameters of one training run (stored in the model file)."""
-
-    epochs: int = 10
-    batch_size: int = 128
-    learning_rate: float = 1e-3
-    optimizer: str = "adam"
-    val_split: float = 0.2
-    seed: int = 42
-    early_stopping: bool = True
-    patience: int = 3
-    augment: bool = False
-    preset: str = DEFAULT_PRESET
-
-    def __post_init__(self) -> None:
-        if self.epochs < 1:
-            raise ValueError("epochs must be at least 1")
-        if self.batch_size < 1:
-            raise ValueError("batch size must be at least 1")
-        if not 0 < self.learning_rate < 10:
-            raise ValueError("learning rate must be between 0 and 10")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}")
-        if not 0 <= self.val_split < 1:
-            raise ValueError("validation split must be between 0 and 1")
-
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
 
 
 class TrainingObserver(Protocol):
@@ -137,9 +105,17 @@ class _Bridge(keras.callbacks.Callback):
     """Turns Keras callbacks into observer calls and checks stop, cancel and divergence."""
 
     def __init__(
-        self, observer: TrainingObserver, control: TrainingControl, total: int, batches: int
+        self,
+        observer: TrainingObserver,
+        control: TrainingControl,
+        total: int,
+        batches: int,
+        num_classes: int,
     ) -> None:
         super().__init__()
+        # Guessing at random costs ln(n); a running mean four times that (at least 3) means the
+        # model is confidently wrong almost everywhere: the optimiser has blown it up.
+        self.explode_at = max(4.0 * math.log(num_classes), 3.0)
         self.observer = observer
         self.control = control
         self.total = total
@@ -147,7 +123,6 @@ class _Bridge(keras.callbacks.Callback):
         self.epoch = 0
         self.epoch_start = 0.0
         self.previous_mean = 0.0
-        self.first_loss: float | None = None
         self.history: list[dict[str, float]] = []
 
     def _check(self) -> None:
@@ -167,9 +142,7 @@ class _Bridge(keras.callbacks.Callback):
         # Keras reports the running mean over the epoch; recover this batch's own loss.
         loss = mean * (batch + 1) - self.previous_mean * batch
         self.previous_mean = mean
-        if self.first_loss is None:
-            self.first_loss = mean
-        if not math.isfinite(mean) or mean > max(50.0, 20.0 * (self.first_loss or 1.0)):
+        if not math.isfinite(mean) or (batch >= 4 and mean > self.explode_at):
             raise _Diverged(f"epoch {self.epoch + 1}, batch {batch + 1}")
         self.observer.batch_ended(self.epoch, batch, loss if math.isfinite(loss) else mean)
         self._check()
@@ -184,29 +157,66 @@ class _Bridge(keras.callbacks.Callback):
         self.observer.epoch_ended(epoch, metrics, time.perf_counter() - self.epoch_start)
 
 
-def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
+@keras.saving.register_keras_serializable(package="cnnstudio")
+class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up over the first 10 % of steps to ``peak``, then cosine decay to zero.
+
+    ``start_step`` shifts the schedule so that continued training (whose optimizer step counter
+    carries on from the saved model) gets a fresh warm-up and decay of its own.
+    """
+
+    def __init__(self, peak: float, total_steps: int, start_step: int = 0) -> None:
+        self.peak = float(peak)
+        self.total_steps = max(int(total_steps), 1)
+        self.start_step = int(start_step)
+        self.warmup_steps = max(1, self.total_steps // 10)
+
+    def __call__(self, step: tf.Tensor) -> tf.Tensor:
+        step = tf.cast(step, tf.float32) - float(self.start_step)
+        warm = float(self.warmup_steps)
+        warmup = self.peak * (step + 1.0) / warm
+        progress = tf.clip_by_value((step - warm) / max(self.total_steps - warm, 1.0), 0.0, 1.0)
+        decay = 0.5 * self.peak * (1.0 + tf.cos(math.pi * progress))
+        return tf.where(step < warm, warmup, decay)
+
+    def get_config(self) -> dict[str, object]:
+        return {"peak": self.peak, "total_steps": self.total_steps, "start_step": self.start_step}
+
+
+def make_optimizer(config: TrainConfig, total_steps: int) -> keras.optimizers.Optimizer:
+    schedule = WarmupCosine(config.learning_rate, total_steps)
     if config.optimizer == "sgd":
-        return keras.optimizers.SGD(config.learning_rate, momentum=0.9)
+        return keras.optimizers.SGD(schedule, momentum=0.9)
     if config.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(config.learning_rate)
-    return keras.optimizers.Adam(config.learning_rate)
+        return keras.optimizers.RMSprop(schedule)
+    return keras.optimizers.Adam(schedule)
 
 
-def compile_model(model: keras.Model, config: TrainConfig) -> None:
+def compile_model(model: keras.Model, config: TrainConfig, total_steps: int = 1) -> None:
+    """Compile with the configured optimizer and label-smoothed cross-entropy.
+
+    Labels are fed one-hot (see :func:`make_dataset`), which label smoothing needs.
+    """
     model.compile(
-        optimizer=make_optimizer(config),
-        loss="sparse_categorical_crossentropy",
+        optimizer=make_optimizer(config, total_steps),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
         metrics=["accuracy"],
     )
 
 
 def make_dataset(
-    images: np.ndarray, labels: np.ndarray, batch_size: int, shuffle: bool, seed: int
+    images: np.ndarray,
+    labels: np.ndarray,
+    batch_size: int,
+    shuffle: bool,
+    seed: int,
+    num_classes: int,
 ) -> tf.data.Dataset:
     """A tf.data pipeline over uint8 images: shuffle indices each epoch, gather, cast, prefetch.
 
-    The pixels stay uint8 in memory (a quarter of float32's size); the cast to float happens in
-    the graph, batch by batch. Scaling to 0..1 happens inside the model.
+    The pixels stay uint8 in memory (a quarter of float32's size); the cast to float and the
+    one-hot labels are made in the graph, batch by batch. Scaling to 0..1 happens inside the
+    model.
     """
     x = tf.constant(images)
     y = tf.constant(labels.astype(np.int32))
@@ -216,7 +226,7 @@ def make_dataset(
     batches = indices.batch(batch_size)
 
     def gather(idx: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        return tf.cast(tf.gather(x, idx), tf.float32), tf.gather(y, idx)
+        return tf.cast(tf.gather(x, idx), tf.float32), tf.one_hot(tf.gather(y, idx), num_classes)
 
     return batches.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
@@ -244,8 +254,9 @@ class Trainer:
     ) -> TrainingResult:
         """Train and return the result; pass ``model``/``spec``/``history`` to continue.
 
-        Raises :class:`Cancelled` when cancelled and :class:`TrainingError` when the data
-        cannot be trained on or the loss diverges (the diverged model is discarded).
+        Raises :class:`~core.errors.DatasetError` when the data cannot be trained on,
+        :class:`Cancelled` when cancelled, and :class:`TrainingError` when the loss diverges
+        (the diverged model is discarded) or memory runs out.
         """
         require_trainable(self.dataset)
         configure_threads()
@@ -257,27 +268,29 @@ class Trainer:
             spec = ModelSpec(config.preset, data.spec, len(data.class_names), config.augment)
         if spec.num_classes != len(data.class_names) or spec.input != data.spec:
             raise TrainingError("the model's classes or input size do not match this dataset")
+        earlier = list(history or [])
+        batch_size = min(config.batch_size, len(train_idx))
+        batches = math.ceil(len(train_idx) / batch_size)
+        steps = batches * config.epochs
         if model is None:
             model = build_model(spec)
-            compile_model(model, config)
+            compile_model(model, config, steps)
         elif model.optimizer is None:
-            compile_model(model, config)
-        else:
-            model.optimizer.learning_rate.assign(config.learning_rate)
-        earlier = list(history or [])
-
-        batch_size = min(config.batch_size, len(train_idx))
+            compile_model(model, config, steps)
+        else:  # continuing: keep the optimizer's state, give it a schedule for the new epochs
+            start = int(model.optimizer.iterations.numpy())
+            model.optimizer.learning_rate = WarmupCosine(config.learning_rate, steps, start)
+        n = spec.num_classes
         train_ds = make_dataset(
-            data.images[train_idx], data.labels[train_idx], batch_size, True, config.seed
+            data.images[train_idx], data.labels[train_idx], batch_size, True, config.seed, n
         )
         val_ds = None
         if len(val_idx):
             val_ds = make_dataset(
-                data.images[val_idx], data.labels[val_idx], max(batch_size, 256), False, 0
+                data.images[val_idx], data.labels[val_idx], max(batch_size, 256), False, 0, n
             )
-        batches = math.ceil(len(train_idx) / batch_size)
         total = len(earlier) + config.epochs
-        bridge = _Bridge(self.observer, self.control, total, batches)
+        bridge = _Bridge(self.observer, self.control, total, batches, n)
         callbacks: list[keras.callbacks.Callback] = [bridge]
         early = None
         if config.early_stopping:
@@ -293,6 +306,7 @@ class Trainer:
                 train_ds,
                 validation_data=val_ds,
                 epochs=total,
+                shuffle=False,  # the tf.data pipeline shuffles, reproducibly
                 initial_epoch=len(earlier),
                 callbacks=callbacks,
                 verbose=0,

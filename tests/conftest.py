@@ -7,6 +7,11 @@ from pathlib import Path
 
 import pytest
 
+# Keras imports urllib3, which creates (never connects) an IPv6 socket once at import time to
+# probe IPv6 support. Import it before pytest-socket's guard goes up, so the guard reports only
+# real attempts to use the network.
+import urllib3  # noqa: F401
+
 from tests.imagegen import encode, gradient
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -42,3 +47,59 @@ def make_dataset(root: Path, counts: dict[str, int], size: tuple[int, int] = (20
             image = gradient(size, "L").rotate(90 * k).point(lambda v, s=i * 7 + k: (v + s) % 256)
             (folder / f"img{i:03d}.png").write_bytes(encode(image, "PNG"))
     return root
+
+
+def make_pattern_dataset(root: Path, per_class: int = 24, size: int = 20) -> Path:
+    """Three easily learnt classes (horizontal stripes, vertical stripes, a blob), seeded."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for name in ("horizontal", "vertical", "blob"):
+        folder = root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            pixels = rng.integers(0, 60, (size, size)).astype(np.uint8)
+            offset = int(rng.integers(0, 4))
+            if name == "horizontal":
+                pixels[offset::4] = 230
+            elif name == "vertical":
+                pixels[:, offset::4] = 230
+            else:
+                c = int(rng.integers(6, size - 6))
+                pixels[c - 4 : c + 4, c - 4 : c + 4] = 240
+            Image.fromarray(pixels, "L").save(folder / f"{name}_{i:03d}.png")
+    return root
+
+
+@pytest.fixture(scope="session")
+def pattern_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_pattern_dataset(tmp_path_factory.mktemp("patterns"))
+
+
+@pytest.fixture(scope="session")
+def pattern_dataset(pattern_dir: Path):
+    from core.dataset import load_dataset
+    from core.images import InputSpec
+
+    return load_dataset(pattern_dir, InputSpec(size=16))
+
+
+@pytest.fixture(scope="session")
+def trained(pattern_dataset):
+    """A small model trained for a few epochs on the pattern dataset (shared, do not mutate)."""
+    from core.config import TrainConfig
+    from core.training import Trainer
+
+    config = TrainConfig(epochs=4, batch_size=16, seed=1, early_stopping=False)
+    return Trainer(pattern_dataset, config).run()
+
+
+@pytest.fixture(scope="session")
+def saved_model(trained, pattern_dataset, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from core.bundle import save_bundle
+    from core.classify import bundle_from_result
+
+    bundle = bundle_from_result(trained, pattern_dataset.class_names, {"accuracy": 1.0})
+    bundle.files["root"] = str(pattern_dataset.root)
+    return save_bundle(bundle, tmp_path_factory.mktemp("models") / "patterns.cnnmodel")

@@ -1,4 +1,4 @@
-"""Benchmark: loading image folders with CNN Studio against keras.utils.image_dataset_from_directory.
+"""Benchmark: loading image folders, CNN Studio against keras.utils.image_dataset_from_directory.
 
 Run on demand (not part of the test suite):
 

@@ -1,0 +1,43 @@
+"""Training hyperparameters as plain data (no TensorFlow needed to read or validate them)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from core.presets import DEFAULT_PRESET
+
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+
+
+@dataclass
+class TrainConfig:
+    """Hyperparameters of one training run (stored in the model file)."""
+
+    epochs: int = 10
+    batch_size: int = 128
+    learning_rate: float = 5e-3  # the peak of the warm-up + cosine schedule
+    optimizer: str = "adam"
+    label_smoothing: float = 0.1
+    val_split: float = 0.2
+    seed: int = 42
+    early_stopping: bool = True
+    patience: int = 3
+    augment: bool = False
+    preset: str = DEFAULT_PRESET
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError("epochs must be at least 1")
+        if self.batch_size < 1:
+            raise ValueError("batch size must be at least 1")
+        if not 0 < self.learning_rate < 10:
+            raise ValueError("learning rate must be between 0 and 10")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}")
+        if not 0 <= self.val_split < 1:
+            raise ValueError("validation split must be between 0 and 1")
+        if not 0 <= self.label_smoothing < 0.5:
+            raise ValueError("label smoothing must be between 0 and 0.5")
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)

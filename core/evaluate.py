@@ -1,0 +1,77 @@
+"""Evaluating a model on held-out data: accuracy, per-class scores, confusion, mistakes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Evaluation:
+    """Results on a labelled set. ``confusion[i][j]`` counts true class i predicted as j."""
+
+    class_names: list[str]
+    accuracy: float
+    per_class: dict[str, dict[str, float]]
+    confusion: list[list[int]]
+    misclassified: list[dict[str, object]] = field(default_factory=list)
+
+    def to_dict(self, with_mistakes: bool = False) -> dict[str, object]:
+        data: dict[str, object] = {
+            "accuracy": self.accuracy,
+            "per_class": self.per_class,
+            "confusion_matrix": self.confusion,
+            "class_names": self.class_names,
+        }
+        if with_mistakes:
+            data["misclassified"] = self.misclassified
+        return data
+
+
+def evaluate_predictions(
+    labels: np.ndarray,
+    probabilities: np.ndarray,
+    class_names: Sequence[str],
+    paths: Sequence[str] | None = None,
+    max_mistakes: int = 1000,
+) -> Evaluation:
+    """Score ``probabilities`` (N x classes) against true ``labels`` (N,)."""
+    labels = np.asarray(labels, dtype=np.int64)
+    predicted = np.argmax(probabilities, axis=1) if len(labels) else np.zeros(0, np.int64)
+    n = len(class_names)
+    confusion = np.zeros((n, n), dtype=np.int64)
+    np.add.at(confusion, (labels, predicted), 1)
+    per_class: dict[str, dict[str, float]] = {}
+    for k, name in enumerate(class_names):
+        tp = float(confusion[k, k])
+        support = float(confusion[k].sum())
+        predicted_k = float(confusion[:, k].sum())
+        precision = tp / predicted_k if predicted_k else 0.0
+        recall = tp / support if support else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_class[name] = {
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
+            "support": int(support),
+        }
+    accuracy = float((predicted == labels).mean()) if len(labels) else 0.0
+    mistakes: list[dict[str, object]] = []
+    wrong = np.flatnonzero(predicted != labels)
+    # Most confident mistakes first: those are the ones worth a look.
+    wrong = wrong[np.argsort(-probabilities[wrong, predicted[wrong]], kind="stable")]
+    for i in wrong[:max_mistakes]:
+        mistakes.append(
+            {
+                "path": paths[i] if paths is not None else str(i),
+                "true": class_names[labels[i]],
+                "predicted": class_names[predicted[i]],
+                "probability": float(probabilities[i, predicted[i]]),
+                "probabilities": {
+                    c: float(p) for c, p in zip(class_names, probabilities[i], strict=True)
+                },
+            }
+        )
+    return Evaluation(list(class_names), accuracy, per_class, confusion.tolist(), mistakes)

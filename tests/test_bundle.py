@@ -1,0 +1,233 @@
+"""Model files: round trip in a fresh process, atomic saving, and rejection of bad files."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core import bundle as bundle_module
+from core.bundle import read_bundle, save_bundle
+from core.errors import ModelFileError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_round_trip_in_a_fresh_process_gives_the_same_predictions(
+    saved_model, trained, pattern_dataset
+):
+    from core.classify import Classifier
+
+    batch = pattern_dataset.images[:8]
+    expected = Classifier(trained.model, pattern_dataset.class_names, pattern_dataset.spec)
+    expected_probs = expected.probabilities(batch)
+    np.save(saved_model.parent / "batch.npy", batch)
+    code = (
+        "import json, sys, numpy as np\n"
+        "from core.classify import Classifier\n"
+        f"c = Classifier.from_file({str(saved_model)!r})\n"
+        f"p = c.probabilities(np.load({str(saved_model.parent / 'batch.npy')!r}))\n"
+        "print(json.dumps({'probs': p.tolist(), 'names': c.class_names,"
+        " 'size': c.spec.size, 'color': c.spec.color}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    assert np.abs(np.array(data["probs"]) - expected_probs).max() < 1e-6
+    assert data["names"] == pattern_dataset.class_names
+    assert (data["size"], data["color"]) == (16, False)
+
+
+def test_metadata_records_training_and_files(saved_model, trained):
+    bundle = read_bundle(saved_model)
+    assert bundle.training["config"]["epochs"] == 4
+    assert len(bundle.training["history"]) == 4
+    assert len(bundle.files["train"]) == len(trained.train_paths)
+    assert bundle.files["val"][0][0] == trained.val_paths[0]
+    assert bundle.versions["keras"].startswith("3.")
+    assert bundle.optimizer_name == "adam"
+
+
+def test_failed_save_leaves_the_previous_file_byte_identical(saved_model, tmp_path, monkeypatch):
+    target = tmp_path / "model.cnnmodel"
+    target.write_bytes(saved_model.read_bytes())
+    before = target.read_bytes()
+    bundle = read_bundle(saved_model)
+    calls = []
+
+    def failing(array):
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError("disk full")
+        return real(array)
+
+    real = bundle_module._npy_bytes
+    monkeypatch.setattr(bundle_module, "_npy_bytes", failing)
+    with pytest.raises(OSError, match="disk full"):
+        save_bundle(bundle, target)
+    assert target.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.cnnmodel"]
+
+
+def test_crash_mid_save_leaves_the_previous_file_byte_identical(saved_model, tmp_path):
+    target = tmp_path / "model.cnnmodel"
+    target.write_bytes(saved_model.read_bytes())
+    before = target.read_bytes()
+    code = (
+        "import os\n"
+        "from core import bundle as b\n"
+        "real = b._npy_bytes\n"
+        "count = [0]\n"
+        "def crash(a):\n"
+        "    count[0] += 1\n"
+        "    if count[0] == 4: os._exit(9)\n"
+        "    return real(a)\n"
+        "b._npy_bytes = crash\n"
+        f"b.save_bundle(b.read_bundle({str(saved_model)!r}), {str(target)!r})\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=120)
+    assert result.returncode == 9
+    assert target.read_bytes() == before
+
+
+def test_non_finite_weights_are_never_saved(saved_model, tmp_path):
+    bundle = read_bundle(saved_model)
+    bundle.weights[0] = bundle.weights[0].copy()
+    bundle.weights[0].flat[0] = np.nan
+    with pytest.raises(ModelFileError, match="not finite"):
+        save_bundle(bundle, tmp_path / "nan.cnnmodel")
+    assert not (tmp_path / "nan.cnnmodel").exists()
+
+
+# --- rejecting bad files -------------------------------------------------------------------
+
+
+def members_of(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def write_zip(path: Path, members: dict[str, bytes], compress: int = zipfile.ZIP_STORED) -> Path:
+    with zipfile.ZipFile(path, "w", compression=compress) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def edited_meta(saved_model: Path, change) -> dict[str, bytes]:
+    members = members_of(saved_model)
+    meta = json.loads(members["meta.json"])
+    change(meta)
+    members["meta.json"] = json.dumps(meta).encode()
+    return members
+
+
+class Canary:
+    """Pickling payload that would create a file if anything ever unpickled it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (Path.touch, (self.path,))
+
+
+def npy(array: np.ndarray, allow_pickle: bool = False) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=allow_pickle)
+    return buffer.getvalue()
+
+
+def bad_files(saved_model: Path, tmp_path: Path, canary: Path) -> dict[str, tuple[Path, str]]:
+    good = members_of(saved_model)
+    cases: dict[str, tuple[Path, str]] = {}
+    data = saved_model.read_bytes()
+    (tmp_path / "truncated.cnnmodel").write_bytes(data[: len(data) // 2])
+    cases["truncated"] = (tmp_path / "truncated.cnnmodel", "not a CNN Studio model file")
+    (tmp_path / "text.cnnmodel").write_text("hello")
+    cases["not a zip"] = (tmp_path / "text.cnnmodel", "not a CNN Studio model file")
+    cases["dot-dot member"] = (
+        write_zip(tmp_path / "dd.cnnmodel", {**good, "../../evil.txt": b"x"}),
+        "unexpected entry",
+    )
+    cases["absolute member"] = (
+        write_zip(tmp_path / "abs.cnnmodel", {**good, "/tmp/evil.txt": b"x"}),
+        "unexpected entry",
+    )
+    bomb = dict(good)
+    bomb["weights/000.npy"] = b"\0" * 50_000_000
+    cases["zip bomb"] = (
+        write_zip(tmp_path / "bomb.cnnmodel", bomb, zipfile.ZIP_DEFLATED),
+        "zip bomb",
+    )
+
+    def future(meta):
+        meta["schema_version"] = 99
+
+    cases["unknown schema"] = (
+        write_zip(tmp_path / "v99.cnnmodel", edited_meta(saved_model, future)),
+        "schema version 99",
+    )
+
+    def lambda_layer(meta):
+        meta["keras_config"] = {"class_name": "Lambda", "config": {"function": "os.system"}}
+
+    cases["unknown field"] = (
+        write_zip(tmp_path / "lambda.cnnmodel", edited_meta(saved_model, lambda_layer)),
+        "unknown fields: keras_config",
+    )
+
+    def unknown_preset(meta):
+        meta["architecture"]["preset"] = "keras.layers.Lambda"
+
+    cases["unknown preset"] = (
+        write_zip(tmp_path / "preset.cnnmodel", edited_meta(saved_model, unknown_preset)),
+        "unknown architecture preset",
+    )
+    pickled = dict(good)
+    payload = np.empty(1, dtype=object)
+    payload[0] = Canary(canary)
+    pickled["weights/000.npy"] = npy(payload, allow_pickle=True)
+    cases["pickled array"] = (write_zip(tmp_path / "pickle.cnnmodel", pickled), "pickled")
+    shaped = dict(good)
+    shaped["weights/000.npy"] = npy(np.zeros((2, 2), np.float32))
+    cases["wrong shape"] = (write_zip(tmp_path / "shape.cnnmodel", shaped), "shape")
+    nan = dict(good)
+    weights = np.load(io.BytesIO(good["weights/000.npy"]))
+    weights.flat[0] = np.inf
+    nan["weights/000.npy"] = npy(weights)
+    cases["NaN/Inf weights"] = (write_zip(tmp_path / "nan.cnnmodel", nan), "NaN or infinite")
+    missing = {k: v for k, v in good.items() if k != "meta.json"}
+    cases["no metadata"] = (write_zip(tmp_path / "nometa.cnnmodel", missing), "no meta.json")
+    return cases
+
+
+def test_every_bad_model_file_is_rejected_without_side_effects(saved_model, tmp_path):
+    canary = tmp_path / "canary"
+    files = tmp_path / "files"
+    files.mkdir()
+    cases = bad_files(saved_model, files, canary)
+    before = sorted(files.iterdir())
+    for name, (path, message) in cases.items():
+        with pytest.raises(ModelFileError) as info:
+            read_bundle(path)
+        assert message in str(info.value), f"{name}: {info.value}"
+        assert str(path) in str(info.value)
+    assert not canary.exists()
+    assert sorted(files.iterdir()) == before
+    assert not Path("/tmp/evil.txt").exists()
+
+
+def test_a_plain_keras_file_is_not_a_model_file(trained, tmp_path):
+    path = tmp_path / "model.keras"
+    trained.model.save(path)
+    with pytest.raises(ModelFileError, match="unexpected entry"):
+        read_bundle(path)

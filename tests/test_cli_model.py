@@ -1,0 +1,153 @@
+"""`cnn-studio train / evaluate / predict / export` end to end, in fresh processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from core.bundle import read_bundle
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "core", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="module")
+def cli_model(pattern_dir, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "patterns.cnnmodel"
+    result = cli(
+        "train",
+        pattern_dir,
+        "--out",
+        out,
+        "--epochs",
+        "4",
+        "--batch-size",
+        "16",
+        "--image-size",
+        "16",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["model"] == str(out)
+    assert summary["epochs"] == 4
+    assert set(summary["validation"]) >= {"accuracy", "per_class", "confusion_matrix"}
+    assert "Traceback" not in result.stderr
+    return out
+
+
+def test_train_writes_a_model_with_validation_metrics(cli_model):
+    bundle = read_bundle(cli_model)
+    assert bundle.input.size == 16
+    assert bundle.metrics["accuracy"] >= 0.8
+    assert len(bundle.metrics["confusion_matrix"]) == 3
+
+
+def test_predict_json_and_csv(cli_model, pattern_dir, tmp_path):
+    image = sorted((pattern_dir / "horizontal").glob("*.png"))[0]
+    result = cli(
+        "predict",
+        cli_model,
+        image,
+        pattern_dir / "blob",
+        "--top-k",
+        "2",
+        "--json",
+        "--csv",
+        tmp_path / "out.csv",
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert len(data) == 25
+    assert data[0]["path"] == str(image)
+    assert [set(p) for p in data[0]["predictions"]] == [{"label", "probability"}] * 2
+    assert data[0]["predictions"][0]["label"] == "horizontal"
+    assert len((tmp_path / "out.csv").read_text().splitlines()) == 26
+
+
+def test_evaluate_json(cli_model, pattern_dir):
+    result = cli("evaluate", cli_model, pattern_dir, "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["accuracy"] >= 0.8
+    assert set(data["per_class"]) == {"blob", "horizontal", "vertical"}
+    assert sum(map(sum, data["confusion_matrix"])) == 72
+
+
+def test_export_both_formats(cli_model, tmp_path):
+    for fmt in ("keras", "tflite"):
+        result = cli("export", cli_model, "--format", fmt, "--out", tmp_path / "m")
+        assert result.returncode == 0, result.stderr
+        assert (tmp_path / f"m.{fmt}").stat().st_size > 10_000
+        assert "same top-1 labels" in result.stdout
+
+
+def test_failures_are_one_line_without_traceback(cli_model, tmp_path):
+    bogus = tmp_path / "bogus.cnnmodel"
+    bogus.write_text("not a model")
+    for args in (
+        ("predict", bogus, tmp_path),
+        ("predict", cli_model, tmp_path / "missing.png"),
+        ("evaluate", cli_model, tmp_path),
+        ("train", tmp_path, "--epochs", "1"),
+    ):
+        result = cli(*args)
+        assert result.returncode == 1, (args, result.stderr)
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert lines[-1].startswith("cnn-studio: error: "), lines
+        assert "Traceback" not in result.stderr
+    usage = cli("train", "--demo", "--epochs", "many")
+    assert usage.returncode == 2
+
+
+def test_ctrl_c_stops_and_keeps_the_model_so_far(pattern_dir, tmp_path):
+    out = tmp_path / "stopped.cnnmodel"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-u",
+            "-m",
+            "core",
+            "train",
+            str(pattern_dir),
+            "--out",
+            str(out),
+            "--epochs",
+            "400",
+            "--batch-size",
+            "4",
+            "--image-size",
+            "16",
+            "--no-early-stopping",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    seen = ""
+    while "Epoch 1/400" not in seen and time.monotonic() < deadline:
+        seen += process.stderr.readline()
+    os.kill(process.pid, signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    assert "stopped after" in stdout
+    assert read_bundle(out).training["outcome"] == "stopped"

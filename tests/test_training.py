@@ -1,0 +1,177 @@
+"""Training with real Keras on small data: events, stop/cancel, divergence, reproducibility."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from core.config import TrainConfig
+from core.errors import Cancelled, DatasetError, TrainingError
+from core.training import Trainer, TrainingControl
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[tuple] = []
+
+    def run_started(self, total_epochs: int, batches_per_epoch: int) -> None:
+        self.events.append(("started", total_epochs, batches_per_epoch))
+
+    def batch_ended(self, epoch: int, batch: int, loss: float) -> None:
+        self.events.append(("batch", epoch, batch, loss))
+
+    def epoch_ended(self, epoch: int, metrics: dict[str, float], seconds: float) -> None:
+        self.events.append(("epoch", epoch, metrics, seconds))
+
+
+def test_observer_events_arrive_in_order_with_plain_values(pattern_dataset):
+    recorder = Recorder()
+    config = TrainConfig(epochs=2, batch_size=16, seed=0, early_stopping=False)
+    result = Trainer(pattern_dataset, config, recorder).run()
+    kinds = [e[0] for e in recorder.events]
+    started = recorder.events[0]
+    assert started[0] == "started" and started[1] == 2
+    batches = started[2]
+    assert kinds == ["started"] + (["batch"] * batches + ["epoch"]) * 2
+    for event in recorder.events:
+        if event[0] == "batch":
+            assert type(event[3]) is float and np.isfinite(event[3])
+        if event[0] == "epoch":
+            assert set(event[2]) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+            assert all(type(v) is float for v in event[2].values())
+    assert result.outcome == "finished"
+    assert result.epochs_done == 2
+    assert set(result.train_paths).isdisjoint(result.val_paths)
+
+
+def test_trained_model_learns_the_patterns(trained):
+    assert trained.history[-1]["val_accuracy"] >= 0.9
+
+
+def run_in_thread(trainer: Trainer) -> tuple[threading.Thread, dict]:
+    outcome: dict = {}
+
+    def target() -> None:
+        try:
+            outcome["result"] = trainer.run()
+        except BaseException as exc:
+            outcome["error"] = exc
+        outcome["ended"] = time.monotonic()
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    return thread, outcome
+
+
+class StopAfterFirstBatch(Recorder):
+    def __init__(self, action) -> None:
+        super().__init__()
+        self.action = action
+        self.asked = threading.Event()
+
+    def batch_ended(self, epoch: int, batch: int, loss: float) -> None:
+        super().batch_ended(epoch, batch, loss)
+        self.asked.set()
+
+
+@pytest.mark.parametrize("action", ["stop", "cancel"])
+def test_stop_keeps_the_model_and_cancel_discards_it_within_two_seconds(pattern_dataset, action):
+    control = TrainingControl()
+    observer = StopAfterFirstBatch(action)
+    config = TrainConfig(epochs=500, batch_size=4, seed=0, early_stopping=False)
+    thread, outcome = run_in_thread(Trainer(pattern_dataset, config, observer, control))
+    assert observer.asked.wait(60)
+    asked_at = time.monotonic()
+    getattr(control, action)()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert outcome["ended"] - asked_at < 2.0
+    if action == "stop":
+        result = outcome["result"]
+        assert result.outcome == "stopped"
+        assert result.model is not None
+    else:
+        assert isinstance(outcome["error"], Cancelled)
+
+
+class CountingControl(TrainingControl):
+    """Requests a stop at the n-th check, which falls in the first validation pass."""
+
+    def __init__(self, stop_at: int) -> None:
+        super().__init__()
+        self.checks = 0
+        self.stop_at = stop_at
+
+    @property
+    def stop_requested(self) -> bool:
+        self.checks += 1
+        return self.checks >= self.stop_at
+
+
+def test_stop_is_honoured_during_validation(pattern_dataset):
+    config = TrainConfig(epochs=3, batch_size=8, val_split=0.5, seed=0, early_stopping=False)
+    train_batches = int(np.ceil(len(pattern_dataset) * 0.5 / 8))
+    control = CountingControl(stop_at=train_batches + 1)
+    recorder = Recorder()
+    result = Trainer(pattern_dataset, config, recorder, control).run()
+    assert result.outcome == "stopped"
+    assert [e for e in recorder.events if e[0] == "epoch"] == []  # validation never finished
+    assert control.checks == train_batches + 1
+
+
+def test_divergence_stops_training_with_a_clear_message(pattern_dataset):
+    config = TrainConfig(
+        epochs=20, batch_size=4, learning_rate=9.0, optimizer="adam", early_stopping=False
+    )
+    recorder = Recorder()
+    with pytest.raises(TrainingError, match="diverged"):
+        Trainer(pattern_dataset, config, recorder).run()
+    assert len([e for e in recorder.events if e[0] == "epoch"]) < 20
+
+
+def test_same_seed_gives_same_split_and_weights(pattern_dataset):
+    config = TrainConfig(epochs=1, batch_size=16, seed=5, early_stopping=False)
+    first = Trainer(pattern_dataset, config).run()
+    second = Trainer(pattern_dataset, config).run()
+    assert first.train_paths == second.train_paths
+    for a, b in zip(first.model.get_weights(), second.model.get_weights(), strict=True):
+        assert np.array_equal(a, b)
+    other = Trainer(pattern_dataset, TrainConfig(epochs=1, batch_size=16, seed=6)).run()
+    assert other.train_paths != first.train_paths
+
+
+def test_untrainable_dataset_is_refused(tmp_path):
+    from core.dataset import load_dataset
+    from tests.conftest import make_dataset
+
+    dataset = load_dataset(make_dataset(tmp_path / "one", {"only": 4}))
+    with pytest.raises(DatasetError, match="Only one class"):
+        Trainer(dataset, TrainConfig(epochs=1)).run()
+
+
+def test_continue_training_keeps_history_and_optimizer_state(trained, pattern_dataset, tmp_path):
+    from core.bundle import read_bundle, save_bundle
+    from core.classify import bundle_from_result, model_from_bundle, spec_of
+
+    path = save_bundle(bundle_from_result(trained, pattern_dataset.class_names), tmp_path / "m")
+    bundle = read_bundle(path)
+    model = model_from_bundle(bundle, with_optimizer=True)
+    iterations = int(model.optimizer.iterations.numpy())
+    assert iterations == int(trained.model.optimizer.iterations.numpy()) > 0
+    config = TrainConfig(epochs=1, batch_size=16, seed=1, early_stopping=False)
+    more = Trainer(pattern_dataset, config).run(model, spec_of(bundle), bundle.training["history"])
+    assert more.epochs_done == trained.epochs_done + 1
+    assert int(model.optimizer.iterations.numpy()) > iterations
+
+
+def test_nan_loss_is_caught_at_the_batch_it_appears():
+    from core.training import _Bridge, _Diverged
+
+    bridge = _Bridge(Recorder(), TrainingControl(), total=1, batches=10, num_classes=10)
+    bridge.on_epoch_begin(0)
+    bridge.on_train_batch_end(0, {"loss": 2.3})
+    with pytest.raises(_Diverged, match="batch 2"):
+        bridge.on_train_batch_end(1, {"loss": float("nan")})
