@@ -10,7 +10,6 @@ training used. Call it from one thread (the engine's worker thread in the GUI).
 from __future__ import annotations
 
 import csv
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,19 +186,6 @@ class Classifier:
         return predictions, failures
 
 
-def image_files(targets: Iterable[Path | str]) -> list[Path]:
-    """Expand files and folders (recursively, skipping hidden entries) into a sorted file list."""
-    files: list[Path] = []
-    for target in map(Path, targets):
-        if target.is_dir():
-            for folder, dirs, names in os.walk(target):
-                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__MACOSX")
-                files += [Path(folder, n) for n in sorted(names) if not n.startswith(".")]
-        else:
-            files.append(target)
-    return files
-
-
 def write_csv(predictions: Sequence[Prediction], path: Path | str, top_k: int = 3) -> Path:
     """Write path, top label, probability and the top-k ranking to a CSV file (atomically)."""
     path = Path(path)
@@ -216,7 +202,6 @@ __all__ = [
     "Classifier",
     "Prediction",
     "bundle_from_result",
-    "image_files",
     "model_from_bundle",
     "write_csv",
 ]

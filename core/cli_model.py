@@ -123,7 +123,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     from core.bundle import read_bundle, save_bundle
     from core.classify import bundle_from_result, model_from_bundle, spec_of
     from core.cli import dataset_dir, load_with_progress, spec_from
-    from core.training import Trainer, TrainingControl
+    from core.evaluate import evaluate_result
+    from core.progress import TrainingControl
+    from core.training import Trainer
 
     folder = dataset_dir(args, args.parser)
     earlier = None
@@ -166,7 +168,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if result.outcome == "stopped" and not _confirm_keep():
         err("Stopped; the model was not saved.")
         return 1
-    evaluation = _validation_metrics(result, dataset)
+    evaluation = evaluate_result(result, dataset)
     bundle = bundle_from_result(result, dataset.class_names, evaluation)
     bundle.files["root"] = str(dataset.root.resolve())
     path = save_bundle(bundle, out_path)
@@ -196,27 +198,6 @@ def _confirm_keep() -> bool:
     except EOFError:
         return True
     return answer in ("", "y", "yes")
-
-
-def _validation_metrics(result: Any, dataset: Any) -> dict[str, Any]:
-    from core.classify import Classifier
-    from core.evaluate import evaluate_predictions
-
-    if not result.val_paths:
-        return {}
-    index = {p: i for i, p in enumerate(dataset.paths)}
-    rows = np.array([index[p] for p in result.val_paths])
-    classifier = Classifier(result.model, dataset.class_names, dataset.spec)
-    probs = np.concatenate(
-        [
-            classifier.probabilities(dataset.images[rows[i : i + 512]])
-            for i in range(0, len(rows), 512)
-        ]
-    )
-    evaluation = evaluate_predictions(
-        dataset.labels[rows], probs, dataset.class_names, result.val_paths, max_mistakes=200
-    )
-    return evaluation.to_dict(with_mistakes=True)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -263,7 +244,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from core.classify import Classifier, image_files, write_csv
+    from core.classify import Classifier, write_csv
+    from core.scan import image_files
 
     if args.top_k < 1:
         args.parser.error("--top-k must be at least 1")

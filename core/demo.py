@@ -17,7 +17,7 @@ import platformdirs
 from PIL import Image, ImageDraw
 
 SHAPES = ("circle", "cross", "square", "triangle")
-DEMO_VERSION = 1
+DEMO_VERSION = 2
 IMAGE_SIZE = 64
 
 
@@ -30,12 +30,12 @@ def draw_shape(shape: str, rng: np.random.Generator, size: int = IMAGE_SIZE) -> 
     """Draw one noisy grayscale ``shape`` on a dark background."""
     image = Image.new("L", (size, size), int(rng.integers(0, 60)))
     draw = ImageDraw.Draw(image)
-    radius = rng.uniform(0.22, 0.42) * size
+    radius = rng.uniform(0.26, 0.44) * size
     cx = rng.uniform(radius, size - radius)
     cy = rng.uniform(radius, size - radius)
     angle = rng.uniform(0, 2 * math.pi)
     ink = int(rng.integers(170, 256))
-    width = int(rng.integers(2, 5))
+    width = int(rng.integers(4, 8))  # thick enough to survive shrinking to 28x28
 
     def polygon(corners: int, offset: float) -> list[tuple[float, float]]:
         return [
@@ -65,7 +65,7 @@ def draw_shape(shape: str, rng: np.random.Generator, size: int = IMAGE_SIZE) -> 
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "L")
 
 
-def write_demo_dataset(target: Path, per_class: int = 200, seed: int = 7) -> Path:
+def write_demo_dataset(target: Path, per_class: int = 300, seed: int = 7) -> Path:
     """Write the demo tree to ``target`` (replacing a partial one) and return it."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)

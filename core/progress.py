@@ -74,3 +74,27 @@ class Throttle:
             self._last_time = now
             self._last_fraction = fraction
             self._callback(fraction, message)
+
+
+class TrainingControl:
+    """Thread-safe stop (keep the model) and cancel (discard it) requests."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._cancel = threading.Event()
+
+    def stop(self) -> None:
+        """End after the current batch and keep the model trained so far."""
+        self._stop.set()
+
+    def cancel(self) -> None:
+        """End after the current batch and discard the model."""
+        self._cancel.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._cancel.is_set()

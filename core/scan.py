@@ -10,6 +10,7 @@ Content checks (is this really an image?) happen when the files are loaded, in
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -294,3 +295,16 @@ def scan_folder(
     progress(1.0, f"Scanned {scanner.seen} entries")
     problems, warnings = assess(root, {c.name: len(c.files) for c in classes})
     return DatasetIndex(root, classes, scanner.skipped, problems, warnings)
+
+
+def image_files(targets: Iterable[Path | str]) -> list[Path]:
+    """Expand files and folders (recursively, skipping hidden entries) into a sorted file list."""
+    files: list[Path] = []
+    for target in map(Path, targets):
+        if target.is_dir():
+            for folder, dirs, names in os.walk(target):
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__MACOSX")
+                files += [Path(folder, n) for n in sorted(names) if not n.startswith(".")]
+        else:
+            files.append(target)
+    return files

@@ -12,7 +12,6 @@ every training *and* validation batch, so control returns within a batch's time.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -23,6 +22,7 @@ from core.config import TrainConfig
 from core.dataset import LoadedDataset, require_trainable
 from core.errors import Cancelled, TrainingError
 from core.models import ModelSpec, build_model
+from core.progress import TrainingControl
 from core.runtime import configure_threads, keras, tf
 
 
@@ -47,30 +47,6 @@ class NullObserver:
 
     def epoch_ended(self, epoch: int, metrics: dict[str, float], seconds: float) -> None:
         pass
-
-
-class TrainingControl:
-    """Thread-safe stop (keep the model) and cancel (discard it) requests."""
-
-    def __init__(self) -> None:
-        self._stop = threading.Event()
-        self._cancel = threading.Event()
-
-    def stop(self) -> None:
-        """End after the current batch and keep the model trained so far."""
-        self._stop.set()
-
-    def cancel(self) -> None:
-        """End after the current batch and discard the model."""
-        self._cancel.set()
-
-    @property
-    def stop_requested(self) -> bool:
-        return self._stop.is_set()
-
-    @property
-    def cancel_requested(self) -> bool:
-        return self._cancel.is_set()
 
 
 @dataclass

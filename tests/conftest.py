@@ -103,3 +103,39 @@ def saved_model(trained, pattern_dataset, tmp_path_factory: pytest.TempPathFacto
     bundle = bundle_from_result(trained, pattern_dataset.class_names, {"accuracy": 1.0})
     bundle.files["root"] = str(pattern_dataset.root)
     return save_bundle(bundle, tmp_path_factory.mktemp("models") / "patterns.cnnmodel")
+
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+class Dialogs:
+    """Message boxes shown during a test; ``answers`` feeds ``question`` (default Cancel)."""
+
+    def __init__(self) -> None:
+        self.shown: list[tuple[str, str]] = []
+        self.answers: list[object] = []
+
+    def kinds(self) -> list[str]:
+        return [kind for kind, _ in self.shown]
+
+
+@pytest.fixture
+def dialogs(monkeypatch: pytest.MonkeyPatch) -> Dialogs:
+    """Replace blocking message boxes with a recorder."""
+    from PySide6.QtWidgets import QMessageBox
+
+    record = Dialogs()
+
+    def recorder(kind: str):
+        def show(parent, title, text, *args, **kwargs):
+            record.shown.append((kind, f"{title}: {text}"))
+            if kind == "question":
+                cancel = QMessageBox.StandardButton.Cancel
+                return record.answers.pop(0) if record.answers else cancel
+            return QMessageBox.StandardButton.Ok
+
+        return show
+
+    for kind in ("warning", "critical", "information", "question", "about"):
+        monkeypatch.setattr(QMessageBox, kind, staticmethod(recorder(kind)))
+    return record

@@ -37,7 +37,7 @@ def test_inspect_demo_generates_the_builtin_dataset(capsys):
     assert main(["inspect", "--demo", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert [c["name"] for c in data["classes"]] == ["circle", "cross", "square", "triangle"]
-    assert all(c["count"] == 200 for c in data["classes"])
+    assert all(c["count"] == 300 for c in data["classes"])
 
 
 def test_exit_codes_and_no_traceback(tmp_path):

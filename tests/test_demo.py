@@ -17,7 +17,7 @@ def test_demo_dataset_is_generated_once_as_class_folders(tmp_path):
     folder = demo_dataset(tmp_path)
     index = scan_folder(folder)
     assert index.class_names == list(SHAPES)
-    assert all(len(c.files) == 200 for c in index.classes)
+    assert all(len(c.files) == 300 for c in index.classes)
     stamp = (folder / "circle" / "circle_0000.png").stat().st_mtime_ns
     assert demo_dataset(tmp_path) == folder
     assert (folder / "circle" / "circle_0000.png").stat().st_mtime_ns == stamp

@@ -1,0 +1,209 @@
+"""The Classify tab: drop or open images, see each one's top classes, export the table as CSV."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.atomic import atomic_path
+from core.scan import image_files
+from gui.engine_adapter import Engine
+from gui.widgets.images import file_thumbnail
+from gui.widgets.probability_bars import ProbabilityBars
+
+THUMB = 72
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
+
+
+class ClassifyTab(QWidget):
+    """Shows predictions. ``open_model_requested`` asks the window to pick a model file."""
+
+    open_model_requested = Signal()
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__()
+        self.engine = engine
+        self.has_model = False
+        self.predictions: list[dict] = []
+        self._build()
+        engine.classified.connect(self._on_classified)
+        engine.training_finished.connect(self._on_trained)
+        engine.model_opened.connect(self._on_model_opened)
+        engine.training_started.connect(self._on_training_started)
+        self._update()
+
+    def _build(self) -> None:
+        self.model_label = QLabel()
+        self.model_label.setWordWrap(True)
+        self.open_model_button = QPushButton("Open model…")
+        self.open_model_button.clicked.connect(self.open_model_requested)
+        self.open_button = QPushButton("Classify images…")
+        self.open_button.setShortcut("Ctrl+I")
+        self.open_button.setToolTip("Choose images to classify (Ctrl+I), or drop them here")
+        self.open_button.clicked.connect(self.choose_images)
+        self.csv_button = QPushButton("Export CSV…")
+        self.csv_button.clicked.connect(self.export_csv)
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.clicked.connect(self.clear)
+        top = QHBoxLayout()
+        top.addWidget(self.model_label, 1)
+        for button in (
+            self.open_model_button,
+            self.open_button,
+            self.csv_button,
+            self.clear_button,
+        ):
+            top.addWidget(button)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #8a5a00")
+        self.message.setVisible(False)
+        self.hint = QLabel(
+            "<h2>Drop images here</h2><p>Drop one or many images (or a folder of them) anywhere "
+            "on this window, or use <i>Classify images…</i>.</p>"
+        )
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.table = QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels(["Image", "File", "Prediction"])
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Fixed)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.table.setColumnWidth(0, THUMB + 8)
+        self.table.setColumnWidth(1, 380)
+        self.table.verticalHeader().setDefaultSectionSize(THUMB + 8)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setVisible(False)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.message)
+        layout.addWidget(self.hint, 1)
+        layout.addWidget(self.table, 1)
+
+    def _update(self, text: str | None = None) -> None:
+        if text is not None:
+            self.model_label.setText(text)
+        elif not self.has_model:
+            self.model_label.setText(
+                "No model yet: train one on the Train tab, or open a saved .cnnmodel file."
+            )
+        self.open_button.setEnabled(self.has_model)
+        self.csv_button.setEnabled(bool(self.predictions))
+        self.clear_button.setEnabled(bool(self.predictions))
+
+    # --- actions ----------------------------------------------------------------------------
+
+    def choose_images(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Images to classify", "", IMAGE_FILTER)
+        if files:
+            self.classify(files)
+
+    def classify(self, paths: list[str], note: str = "") -> None:
+        """Classify files (GUI thread); results arrive through the engine's signal."""
+        if not self.has_model:
+            self.show_message("Train a model or open a .cnnmodel file before classifying.")
+            return
+        files = [str(p) for p in image_files(paths)]
+        self.show_message(note)
+        self.engine.classify(files)
+
+    def show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+
+    def clear(self) -> None:
+        self.predictions = []
+        self.table.setRowCount(0)
+        self.table.setVisible(False)
+        self.hint.setVisible(True)
+        self.show_message("")
+        self._update()
+
+    def export_csv(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export results", "predictions.csv", "CSV files (*.csv)"
+        )
+        if path:
+            self.write_csv(Path(path))
+
+    def write_csv(self, path: Path) -> None:
+        with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["path", "label", "probability", "top_k"])
+            for p in self.predictions:
+                ranked = p["predictions"]
+                writer.writerow(
+                    [
+                        p["path"],
+                        ranked[0]["label"],
+                        f"{ranked[0]['probability']:.6f}",
+                        "; ".join(f"{r['label']}={r['probability']:.4f}" for r in ranked),
+                    ]
+                )
+
+    # --- engine results (GUI thread) --------------------------------------------------------
+
+    def _on_trained(self, summary: dict) -> None:
+        self.has_model = True
+        names = summary["class_names"]
+        self._update(
+            f"Model: trained just now ({len(names)} classes: {', '.join(names[:6])}"
+            f"{'…' if len(names) > 6 else ''})."
+        )
+
+    def _on_training_started(self, total: int, batches: int) -> None:
+        if self.has_model:
+            self._update("Training is running: images dropped now are classified when it ends.")
+
+    def _on_model_opened(self, info: dict) -> None:
+        self.has_model = True
+        self._update(
+            f"Model: {Path(info['path']).name} ({len(info['class_names'])} classes, "
+            f"{info['size']}x{info['size']} {'colour' if info['color'] else 'grayscale'})"
+        )
+
+    def _on_classified(self, predictions: list, failures: list) -> None:
+        notes = [f"{Path(path).name}: {reason}" for path, reason in failures]
+        if notes:
+            self.show_message(
+                "Not classified — "
+                + "; ".join(notes[:5])
+                + (f" and {len(notes) - 5} more" if len(notes) > 5 else "")
+            )
+        if not predictions:
+            return
+        self.hint.setVisible(False)
+        self.table.setVisible(True)
+        start = self.table.rowCount()
+        self.predictions += predictions
+        self.table.setRowCount(start + len(predictions))
+        for offset, prediction in enumerate(predictions):
+            row = start + offset
+            thumb = QLabel()
+            thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            pixmap = file_thumbnail(prediction["path"], THUMB)
+            if pixmap is not None:
+                thumb.setPixmap(pixmap)
+            self.table.setCellWidget(row, 0, thumb)
+            item = QTableWidgetItem(prediction["path"])
+            item.setToolTip(prediction["path"])
+            self.table.setItem(row, 1, item)
+            ranked = [(r["label"], r["probability"]) for r in prediction["predictions"]]
+            self.table.setCellWidget(row, 2, ProbabilityBars(ranked))
+        self.table.scrollToBottom()
+        self._update(self.model_label.text())

@@ -1,0 +1,285 @@
+"""The Data tab: pick a folder, see its classes, what the model will see, and what was skipped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.images import InputSpec
+from gui.engine_adapter import Engine
+from gui.widgets.images import array_icon
+
+THUMBNAILS_SHOWN = 120
+
+
+def _bar_cell(count: int, biggest: int) -> QWidget:
+    """A slim bar showing a class's size relative to the largest class."""
+    cell = QWidget()
+    layout = QHBoxLayout(cell)
+    layout.setContentsMargins(4, 6, 4, 6)
+    bar = QProgressBar(maximum=biggest, value=count, textVisible=False)
+    bar.setFixedHeight(10)
+    layout.addWidget(bar)
+    return cell
+
+
+class DataTab(QWidget):
+    """Emits ``dataset_requested(path)`` when the user picks a folder; shows engine results."""
+
+    dataset_requested = Signal(str)
+    demo_requested = Signal()
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__()
+        self.engine = engine
+        self.dataset = None
+        self.folder: str | None = None
+        self._build()
+        engine.dataset_progress.connect(self._on_progress)
+        engine.dataset_loaded.connect(self._on_loaded)
+        engine.dataset_failed.connect(self._on_failed)
+        engine.dataset_cancelled.connect(self._on_cancelled)
+        self._reload_timer = QTimer(self, singleShot=True, interval=400)
+        self._reload_timer.timeout.connect(self._reload)
+
+    # --- layout -----------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.folder_label = QLabel("No dataset yet.")
+        self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.choose_button = QPushButton("Choose folder…")
+        self.choose_button.setToolTip("A folder with one subfolder per class (Ctrl+O)")
+        self.choose_button.clicked.connect(self.choose_folder)
+        self.demo_button = QPushButton("Use demo dataset")
+        self.demo_button.clicked.connect(self.demo_requested)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(self.engine.cancel_loading)
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        self.progress.setTextVisible(True)
+
+        top = QHBoxLayout()
+        top.addWidget(self.folder_label, 1)
+        top.addWidget(self.progress, 1)
+        top.addWidget(self.cancel_button)
+        top.addWidget(self.choose_button)
+        top.addWidget(self.demo_button)
+
+        self.size_spin = QSpinBox(minimum=8, maximum=512, value=28, suffix=" px")
+        self.size_spin.setToolTip("Images are resized to this square size for the model")
+        self.color_check = QCheckBox("Keep colour")
+        self.val_spin = QDoubleSpinBox(minimum=0.0, maximum=0.5, singleStep=0.05, value=0.2)
+        self.val_spin.setToolTip("Share of each class held out to validate the model")
+        for widget in (self.size_spin, self.color_check):
+            signal = widget.valueChanged if isinstance(widget, QSpinBox) else widget.toggled
+            signal.connect(self._schedule_reload)
+        settings = QGroupBox("Model input")
+        form = QFormLayout(settings)
+        form.addRow("Image size", self.size_spin)
+        form.addRow("Colour", self.color_check)
+        form.addRow("Validation share", self.val_spin)
+
+        self.class_table = QTableWidget(0, 3)
+        self.class_table.setHorizontalHeaderLabels(["Class", "Images", ""])
+        self.class_table.horizontalHeader().setSectionResizeMode(
+            0, QHeaderView.ResizeMode.ResizeToContents
+        )
+        self.class_table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.class_table.verticalHeader().setVisible(False)
+        self.class_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.class_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.class_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.class_table.itemSelectionChanged.connect(self._on_class_selected)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(settings)
+        left_layout.addWidget(QLabel("Classes"))
+        left_layout.addWidget(self.class_table, 1)
+
+        self.thumb_title = QLabel("What the model sees")
+        self.thumbnails = QListWidget()
+        self.thumbnails.setViewMode(QListView.ViewMode.IconMode)
+        self.thumbnails.setIconSize(QSize(64, 64))
+        self.thumbnails.setResizeMode(QListView.ResizeMode.Adjust)
+        self.thumbnails.setSpacing(4)
+        self.thumbnails.setMovement(QListView.Movement.Static)
+        self.thumbnails.setUniformItemSizes(True)
+
+        self.notes = QLabel()
+        self.notes.setWordWrap(True)
+        self.notes.setTextFormat(Qt.TextFormat.RichText)
+        self.notes.setVisible(False)
+        self.skipped_title = QLabel("Skipped files")
+        self.skipped_table = QTableWidget(0, 2)
+        self.skipped_table.setHorizontalHeaderLabels(["File or folder", "Reason"])
+        self.skipped_table.horizontalHeader().setSectionResizeMode(
+            0, QHeaderView.ResizeMode.Interactive
+        )
+        self.skipped_table.horizontalHeader().setStretchLastSection(True)
+        self.skipped_table.setColumnWidth(0, 320)
+        self.skipped_table.verticalHeader().setVisible(False)
+        self.skipped_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.thumb_title)
+        right_layout.addWidget(self.thumbnails, 3)
+        right_layout.addWidget(self.notes)
+        right_layout.addWidget(self.skipped_title)
+        right_layout.addWidget(self.skipped_table, 2)
+
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([360, 900])
+
+        self.empty_hint = QLabel(
+            "<h2>Start with a folder of images</h2>"
+            "<p>Put each class's images in its own subfolder (for example <i>cats/</i> and "
+            "<i>dogs/</i>), then choose the folder or drop it anywhere on this window.</p>"
+            "<p>No images at hand? Use the built-in demo dataset of drawn shapes.</p>"
+        )
+        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_hint.setWordWrap(True)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.empty_hint, 1)
+        layout.addWidget(splitter, 1)
+        self.content = splitter
+        splitter.setVisible(False)
+
+    # --- user actions -----------------------------------------------------------------------
+
+    def spec(self) -> InputSpec:
+        return InputSpec(size=self.size_spin.value(), color=self.color_check.isChecked())
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose a dataset folder")
+        if folder:
+            self.dataset_requested.emit(folder)
+
+    def load(self, folder: str) -> None:
+        """Start loading ``folder`` with the current input settings (GUI thread)."""
+        self.folder = folder
+        self.folder_label.setText(folder)
+        self.progress.setValue(0)
+        self.progress.setFormat("Scanning…")
+        self.progress.setVisible(True)
+        self.cancel_button.setVisible(True)
+        self.choose_button.setEnabled(False)
+        self.demo_button.setEnabled(False)
+        self.engine.load_dataset(folder, self.spec())
+
+    def _schedule_reload(self) -> None:
+        if self.folder:
+            self._reload_timer.start()
+
+    def _reload(self) -> None:
+        if self.folder:
+            self.load(self.folder)
+
+    # --- engine results (GUI thread) --------------------------------------------------------
+
+    def _loading_done(self) -> None:
+        self.progress.setVisible(False)
+        self.cancel_button.setVisible(False)
+        self.choose_button.setEnabled(True)
+        self.demo_button.setEnabled(True)
+
+    def _on_progress(self, fraction: float, message: str) -> None:
+        self.progress.setValue(int(fraction * 100))
+        self.progress.setFormat(message)
+
+    def _on_failed(self, message: str) -> None:
+        self._loading_done()
+        self.folder_label.setText(f"Could not load: {message}")
+
+    def _on_cancelled(self) -> None:
+        self._loading_done()
+        self.folder_label.setText("Loading cancelled.")
+
+    def _on_loaded(self, dataset: object) -> None:
+        self._loading_done()
+        self.dataset = dataset
+        self.empty_hint.setVisible(False)
+        self.content.setVisible(True)
+        counts = dataset.counts()
+        self.folder_label.setText(
+            f"<b>{Path(str(dataset.root)).name}</b> — {len(counts)} classes, "
+            f"{len(dataset)} images, {len(dataset.skipped)} skipped"
+        )
+        self.folder_label.setToolTip(str(dataset.root))
+        biggest = max(counts.values(), default=1) or 1
+        self.class_table.setRowCount(len(counts))
+        for row, (name, count) in enumerate(counts.items()):
+            self.class_table.setItem(row, 0, QTableWidgetItem(name))
+            number = QTableWidgetItem(str(count))
+            number.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.class_table.setItem(row, 1, number)
+            self.class_table.setCellWidget(row, 2, _bar_cell(count, biggest))
+        self._show_notes(dataset)
+        self.skipped_title.setText(
+            f"Skipped files ({len(dataset.skipped)})" if dataset.skipped
+            else "Skipped files: none — every file in the folder is used."
+        )
+        self.skipped_table.setVisible(bool(dataset.skipped))
+        self.skipped_table.setRowCount(len(dataset.skipped))
+        for row, skipped in enumerate(dataset.skipped):
+            self.skipped_table.setItem(row, 0, QTableWidgetItem(skipped.path))
+            self.skipped_table.setItem(row, 1, QTableWidgetItem(skipped.reason))
+        if counts:
+            self.class_table.selectRow(0)
+
+    def _show_notes(self, dataset: object) -> None:
+        lines = [f"<p style='color:#b00020'><b>Cannot train:</b> {p}</p>" for p in dataset.problems]
+        lines += [f"<p style='color:#8a5a00'><b>Warning:</b> {w}</p>" for w in dataset.warnings]
+        self.notes.setText("".join(lines))
+        self.notes.setVisible(bool(lines))
+
+    def _on_class_selected(self) -> None:
+        rows = self.class_table.selectionModel().selectedRows()
+        if not rows or self.dataset is None:
+            return
+        label = rows[0].row()
+        members = np.flatnonzero(self.dataset.labels == label)
+        name = self.dataset.class_names[label]
+        shown = members[:THUMBNAILS_SHOWN]
+        self.thumb_title.setText(
+            f"What the model sees: '{name}' ({len(shown)} of {len(members)} images, "
+            f"{self.dataset.spec.size}x{self.dataset.spec.size})"
+        )
+        self.thumbnails.clear()
+        for i in shown:
+            item = QListWidgetItem(array_icon(self.dataset.images[i], 64), "")
+            item.setToolTip(self.dataset.paths[i])
+            self.thumbnails.addItem(item)

@@ -1,0 +1,276 @@
+"""The main window: assembles the three tabs, menus, status bar, drops and closing."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QTabWidget
+
+from core.bundle import SUFFIX
+from gui.classify_tab import ClassifyTab
+from gui.data_tab import DataTab
+from gui.drops import route_drop
+from gui.engine_adapter import Engine
+from gui.resources import asset_path
+from gui.settings import Preferences
+from gui.train_tab import TrainTab
+
+MODEL_FILTER = f"CNN Studio models (*{SUFFIX})"
+
+
+class MainWindow(QMainWindow):
+    """Only assembly and routing; each tab owns its own behaviour."""
+
+    def __init__(self, engine: Engine, preferences: Preferences) -> None:
+        super().__init__()
+        self.engine = engine
+        self.preferences = preferences
+        self.unsaved_model = False
+        self.training = False
+        self.setWindowTitle("CNN Studio")
+        icon = asset_path("icon.png")
+        if icon is not None:
+            self.setWindowIcon(QIcon(str(icon)))
+        self.setAcceptDrops(True)
+
+        self.data_tab = DataTab(engine)
+        self.train_tab = TrainTab(engine, lambda: self.data_tab.val_spin.value())
+        self.classify_tab = ClassifyTab(engine)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.data_tab, "1  Data")
+        self.tabs.addTab(self.train_tab, "2  Train")
+        self.tabs.addTab(self.classify_tab, "3  Classify")
+        self.setCentralWidget(self.tabs)
+        self._build_menus()
+        self.statusBar().showMessage("Starting the engine (TensorFlow)…")
+
+        self.data_tab.dataset_requested.connect(self.open_dataset)
+        self.data_tab.demo_requested.connect(self.open_demo)
+        self.train_tab.save_requested.connect(self.save_model)
+        self.train_tab.export_requested.connect(self.export_model)
+        self.classify_tab.open_model_requested.connect(self.open_model)
+        engine.ready.connect(self._on_engine_ready)
+        engine.dataset_loaded.connect(self._on_dataset_loaded)
+        engine.training_started.connect(self._on_training_started)
+        engine.training_finished.connect(self._on_training_finished)
+        engine.training_failed.connect(self._on_training_ended)
+        engine.training_cancelled.connect(self._on_training_ended)
+        engine.model_saved.connect(self._on_model_saved)
+        engine.model_exported.connect(
+            lambda path: self.statusBar().showMessage(f"Exported {path} (checked: same answers)")
+        )
+        engine.model_opened.connect(self._on_model_opened)
+        engine.operation_failed.connect(self._on_operation_failed)
+        engine.error.connect(self._on_error)
+        geometry = preferences.geometry()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+
+    # --- menus ------------------------------------------------------------------------------
+
+    def _action(
+        self, text: str, slot: object, shortcut: str | QKeySequence | None = None
+    ) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        action.triggered.connect(slot)
+        return action
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar().addMenu("&File")
+        menu.addAction(
+            self._action(
+                "Open dataset folder…", self.data_tab.choose_folder, QKeySequence.StandardKey.Open
+            )
+        )
+        menu.addAction(self._action("Open demo dataset", self.open_demo, "Ctrl+D"))
+        menu.addAction(self._action("Open model…", self.open_model, "Ctrl+Shift+O"))
+        self.recent_datasets = menu.addMenu("Recent datasets")
+        self.recent_models = menu.addMenu("Recent models")
+        menu.addSeparator()
+        self.save_action = self._action(
+            "Save model…", self.save_model, QKeySequence.StandardKey.Save
+        )
+        self.export_action = self._action("Export model…", self.export_model, "Ctrl+E")
+        menu.addAction(self.save_action)
+        menu.addAction(self.export_action)
+        menu.addSeparator()
+        menu.addAction(self._action("Quit", self.close, QKeySequence.StandardKey.Quit))
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self._action("About CNN Studio", self.about))
+        self._refresh_recent()
+        self._update_actions()
+
+    def _refresh_recent(self) -> None:
+        for menu, kind, opener in (
+            (self.recent_datasets, "datasets", self.open_dataset),
+            (self.recent_models, "models", self.open_model_file),
+        ):
+            menu.clear()
+            items = self.preferences.recent(kind)
+            for path in items:
+                menu.addAction(self._action(path, lambda _=False, p=path, o=opener: o(p)))
+            menu.setEnabled(bool(items))
+
+    def _update_actions(self) -> None:
+        has_model = self.train_tab.has_model
+        self.save_action.setEnabled(has_model and not self.training)
+        self.export_action.setEnabled(
+            (has_model or self.classify_tab.has_model) and not self.training
+        )
+
+    # --- opening and saving -----------------------------------------------------------------
+
+    def open_dataset(self, folder: str) -> None:
+        self.tabs.setCurrentWidget(self.data_tab)
+        self.data_tab.load(folder)
+
+    def open_demo(self) -> None:
+        from core.demo import demo_dataset
+
+        self.statusBar().showMessage("Preparing the demo dataset…")
+        self.open_dataset(str(demo_dataset()))
+
+    def open_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a model", "", MODEL_FILTER)
+        if path:
+            self.open_model_file(path)
+
+    def open_model_file(self, path: str) -> None:
+        if self.unsaved_model and not self._confirm_discard("open another model"):
+            return
+        self.engine.open_model(path)
+
+    def save_model(self) -> None:
+        if not self.train_tab.has_model:
+            return
+        start = self.preferences.recent("models")[:1] or [f"model{SUFFIX}"]
+        path, _ = QFileDialog.getSaveFileName(self, "Save model", start[0], MODEL_FILTER)
+        if path:
+            if not path.endswith(SUFFIX):
+                path += SUFFIX
+            self.engine.save_model(path)
+
+    def export_model(self) -> None:
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Export model", "model", "Keras model (*.keras);;TensorFlow Lite (*.tflite)"
+        )
+        if path:
+            fmt = "tflite" if "tflite" in chosen or path.endswith(".tflite") else "keras"
+            self.statusBar().showMessage(f"Exporting to {fmt} and checking it…")
+            self.engine.export_model(fmt, path)
+
+    def about(self) -> None:
+        from core import __version__
+
+        QMessageBox.about(
+            self,
+            "About CNN Studio",
+            f"<h3>CNN Studio {__version__}</h3><p>Train a convolutional neural "
+            "network on a folder of images and classify new ones — offline.</p>",
+        )
+
+    # --- drops ------------------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls() or event.mimeData().hasText():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        action = route_drop(event.mimeData())
+        event.acceptProposedAction()
+        if action.kind == "dataset":
+            self.open_dataset(action.paths[0])
+        elif action.kind == "model":
+            self.open_model_file(action.paths[0])
+        elif action.kind == "images":
+            self.tabs.setCurrentWidget(self.classify_tab)
+            self.classify_tab.classify(action.paths, action.message)
+        else:
+            self.statusBar().showMessage(action.message, 10_000)
+            current = self.tabs.currentWidget()
+            if current is self.classify_tab:
+                self.classify_tab.show_message(action.message)
+
+    # --- engine results (GUI thread) --------------------------------------------------------
+
+    def _on_engine_ready(self, versions: dict) -> None:
+        self.statusBar().showMessage(
+            f"Engine ready (TensorFlow {versions.get('tensorflow')}, "
+            f"Keras {versions.get('keras')})",
+            8000,
+        )
+
+    def _on_dataset_loaded(self, dataset: object) -> None:
+        self.preferences.add_recent("datasets", str(dataset.root))
+        self._refresh_recent()
+        self.statusBar().showMessage(f"Loaded {len(dataset)} images from {dataset.root}", 8000)
+
+    def _on_training_started(self, total: int, batches: int) -> None:
+        self.training = True
+        self._update_actions()
+
+    def _on_training_finished(self, summary: dict) -> None:
+        self.training = False
+        self.unsaved_model = True
+        self._update_actions()
+        self.statusBar().showMessage("Training finished: save the model to keep it.", 8000)
+
+    def _on_training_ended(self, *args: object) -> None:
+        self.training = False
+        self._update_actions()
+
+    def _on_model_saved(self, path: str) -> None:
+        self.unsaved_model = False
+        self.preferences.add_recent("models", path)
+        self._refresh_recent()
+        self.statusBar().showMessage(f"Saved {path}", 8000)
+
+    def _on_model_opened(self, info: dict) -> None:
+        self.unsaved_model = False
+        self.preferences.add_recent("models", info["path"])
+        self._refresh_recent()
+        self._update_actions()
+        self.tabs.setCurrentWidget(self.classify_tab)
+
+    def _on_operation_failed(self, what: str, message: str) -> None:
+        self.statusBar().showMessage(f"{what} failed: {message}", 15_000)
+        QMessageBox.warning(self, f"{what} failed", message)
+
+    def _on_error(self, what: str, message: str) -> None:
+        QMessageBox.critical(
+            self, f"{what} failed", f"{message}\n\nDetails were written to the log file."
+        )
+
+    # --- closing ----------------------------------------------------------------------------
+
+    def _confirm_discard(self, doing: str) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Unsaved model",
+            f"The trained model has not been saved. Save it before you {doing}?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            self.save_model()
+            return not self.unsaved_model or self.engine.busy
+        return answer == QMessageBox.StandardButton.Discard
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.training:
+            answer = QMessageBox.question(
+                self, "Training is running", "Stop training and quit? The model will be lost."
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+        elif self.unsaved_model and not self._confirm_discard("quit"):
+            event.ignore()
+            return
+        self.preferences.set_geometry(self.saveGeometry())
+        self.engine.shutdown()
+        event.accept()

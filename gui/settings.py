@@ -1,0 +1,77 @@
+"""Remembered settings (window geometry, recent folders and models) behind a small interface.
+
+The app uses :class:`QSettingsStore`; tests pass a :class:`MemoryStore` or a store on a
+temporary file, so they never touch the user's real settings. Values carry a schema version.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+from PySide6.QtCore import QByteArray, QSettings
+
+SETTINGS_VERSION = 1
+MAX_RECENT = 8
+
+
+class SettingsStore(Protocol):
+    def value(self, key: str, default: Any = None) -> Any: ...
+
+    def set_value(self, key: str, value: Any) -> None: ...
+
+
+class MemoryStore:
+    """Settings kept in a dict (tests)."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {"version": SETTINGS_VERSION}
+
+    def value(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    def set_value(self, key: str, value: Any) -> None:
+        self.data[key] = value
+
+
+class QSettingsStore:
+    """Settings in QSettings (the platform's usual place), or in an .ini file when given."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        if path is None:
+            self._settings = QSettings("CNN Studio", "CNN Studio")
+        else:
+            self._settings = QSettings(str(path), QSettings.Format.IniFormat)
+        if self._settings.value("version") is None:
+            self._settings.setValue("version", SETTINGS_VERSION)
+
+    def value(self, key: str, default: Any = None) -> Any:
+        return self._settings.value(key, default)
+
+    def set_value(self, key: str, value: Any) -> None:
+        self._settings.setValue(key, value)
+        self._settings.sync()
+
+
+class Preferences:
+    """Typed access to what the app remembers, on top of any :class:`SettingsStore`."""
+
+    def __init__(self, store: SettingsStore) -> None:
+        self.store = store
+
+    def recent(self, kind: str) -> list[str]:
+        value = self.store.value(f"recent/{kind}", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def add_recent(self, kind: str, path: str) -> None:
+        items = [path] + [p for p in self.recent(kind) if p != path]
+        self.store.set_value(f"recent/{kind}", items[:MAX_RECENT])
+
+    def geometry(self) -> QByteArray | None:
+        value = self.store.value("window/geometry")
+        return value if isinstance(value, QByteArray) else None
+
+    def set_geometry(self, geometry: QByteArray) -> None:
+        self.store.set_value("window/geometry", geometry)

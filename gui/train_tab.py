@@ -1,0 +1,400 @@
+"""The Train tab: architecture, hyperparameters, start/stop/cancel/continue, live chart, results."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.config import OPTIMIZERS, TrainConfig
+from core.console import format_seconds
+from core.presets import DEFAULT_PRESET, PRESETS
+from gui.engine_adapter import Engine
+from gui.widgets.confusion import ConfusionMatrix
+from gui.widgets.images import array_icon
+from gui.widgets.loss_chart import LossChart
+
+
+class TrainTab(QWidget):
+    """Drives training through the engine. ``save_requested``/``export_requested`` go up."""
+
+    save_requested = Signal()
+    export_requested = Signal()
+
+    def __init__(self, engine: Engine, val_split: Callable[[], float]) -> None:
+        super().__init__()
+        self.engine = engine
+        self.val_split = val_split
+        self.dataset = None
+        self.training = False
+        self.has_model = False
+        self.total_epochs = 0
+        self.first_epoch = 0
+        self.batches = 1
+        self.started_at = 0.0
+        self._run_epochs = 0
+        self.evaluation: dict = {}
+        self._build()
+        engine.dataset_loaded.connect(self._on_dataset_loaded)
+        engine.model_described.connect(self._on_model_described)
+        engine.training_started.connect(self._on_training_started)
+        engine.batch_ended.connect(self._on_batch_ended)
+        engine.epoch_ended.connect(self._on_epoch_ended)
+        engine.training_finished.connect(self._on_training_finished)
+        engine.training_failed.connect(self._on_training_failed)
+        engine.training_cancelled.connect(self._on_training_cancelled)
+        self._update_buttons()
+
+    # --- layout -----------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        defaults = TrainConfig()
+        self.preset_combo = QComboBox()
+        for name, text in PRESETS.items():
+            self.preset_combo.addItem(name, name)
+            self.preset_combo.setItemData(
+                self.preset_combo.count() - 1, text, Qt.ItemDataRole.ToolTipRole
+            )
+        self.preset_combo.setCurrentText(DEFAULT_PRESET)
+        self.preset_combo.currentIndexChanged.connect(self._describe)
+        self.preset_text = QLabel(PRESETS[DEFAULT_PRESET])
+        self.preset_text.setWordWrap(True)
+        self.layer_table = QTableWidget(0, 3)
+        self.layer_table.setHorizontalHeaderLabels(["Layer", "Output", "Parameters"])
+        self.layer_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in (1, 2):
+            self.layer_table.horizontalHeader().setSectionResizeMode(
+                column, QHeaderView.ResizeMode.ResizeToContents
+            )
+        self.layer_table.verticalHeader().setVisible(False)
+        self.layer_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.params_label = QLabel("Load a dataset to see the model's layers.")
+        arch = QGroupBox("Architecture")
+        arch_layout = QVBoxLayout(arch)
+        arch_layout.addWidget(self.preset_combo)
+        arch_layout.addWidget(self.preset_text)
+        arch_layout.addWidget(self.layer_table, 1)
+        arch_layout.addWidget(self.params_label)
+
+        self.epochs_spin = QSpinBox(minimum=1, maximum=1000, value=defaults.epochs)
+        self.batch_spin = QSpinBox(minimum=1, maximum=4096, value=defaults.batch_size)
+        self.lr_spin = QDoubleSpinBox(
+            decimals=5,
+            minimum=0.00001,
+            maximum=1.0,
+            singleStep=0.0005,
+            value=defaults.learning_rate,
+        )
+        self.lr_spin.setToolTip("Peak learning rate: it warms up, then decays to zero")
+        self.optimizer_combo = QComboBox()
+        self.optimizer_combo.addItems(list(OPTIMIZERS))
+        self.early_check = QCheckBox("Stop early when validation loss stalls")
+        self.early_check.setChecked(defaults.early_stopping)
+        self.patience_spin = QSpinBox(minimum=1, maximum=100, value=defaults.patience)
+        self.augment_check = QCheckBox("Augment (flip, rotate, zoom, contrast)")
+        self.augment_check.toggled.connect(self._describe)
+        self.seed_spin = QSpinBox(minimum=0, maximum=2**31 - 1, value=defaults.seed)
+        hyper = QGroupBox("Training")
+        form = QFormLayout(hyper)
+        form.addRow("Epochs", self.epochs_spin)
+        form.addRow("Batch size", self.batch_spin)
+        form.addRow("Learning rate", self.lr_spin)
+        form.addRow("Optimizer", self.optimizer_combo)
+        form.addRow(self.early_check)
+        form.addRow("Patience (epochs)", self.patience_spin)
+        form.addRow(self.augment_check)
+        form.addRow("Random seed", self.seed_spin)
+        self.settings_widgets = [
+            self.preset_combo,
+            self.epochs_spin,
+            self.batch_spin,
+            self.lr_spin,
+            self.optimizer_combo,
+            self.early_check,
+            self.patience_spin,
+            self.augment_check,
+            self.seed_spin,
+        ]
+
+        self.start_button = QPushButton("Start training")
+        self.start_button.setShortcut("Ctrl+T")
+        self.start_button.setToolTip("Train a new model from scratch (Ctrl+T)")
+        self.start_button.clicked.connect(self.start)
+        self.stop_button = QPushButton("Stop (keep model)")
+        self.stop_button.setToolTip("Finish after this batch and keep the model so far")
+        self.stop_button.clicked.connect(self.engine.stop_training)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Finish after this batch and discard the model")
+        self.cancel_button.clicked.connect(self.engine.cancel_training)
+        self.more_spin = QSpinBox(minimum=1, maximum=1000, value=5, prefix="+", suffix=" epochs")
+        self.continue_button = QPushButton("Continue")
+        self.continue_button.setToolTip("Train the current model for more epochs")
+        self.continue_button.clicked.connect(self.continue_training)
+        buttons = QHBoxLayout()
+        for widget in (self.start_button, self.stop_button, self.cancel_button):
+            buttons.addWidget(widget)
+        more = QHBoxLayout()
+        more.addWidget(self.more_spin)
+        more.addWidget(self.continue_button)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(arch, 1)
+        left_layout.addWidget(hyper)
+        left_layout.addLayout(buttons)
+        left_layout.addLayout(more)
+
+        self.chart = LossChart()
+        self.progress = QProgressBar()
+        self.progress.setFormat("Not started")
+        self.progress.setValue(0)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+
+        self.metrics_label = QLabel()
+        self.metrics_label.setWordWrap(True)
+        self.confusion = ConfusionMatrix()
+        self.confusion.cell_chosen.connect(self.show_cell)
+        self.mistakes_title = QLabel("Click a cell of the matrix to see its images.")
+        self.mistakes = QListWidget()
+        self.mistakes.setIconSize(QSize(48, 48))
+        self.save_button = QPushButton("Save model…")
+        self.save_button.clicked.connect(self.save_requested)
+        self.export_button = QPushButton("Export…")
+        self.export_button.clicked.connect(self.export_requested)
+        results = QGroupBox("Results")
+        results_layout = QHBoxLayout(results)
+        matrix_side = QVBoxLayout()
+        matrix_side.addWidget(self.metrics_label)
+        matrix_side.addWidget(self.confusion, 1)
+        save_row = QHBoxLayout()
+        save_row.addWidget(self.save_button)
+        save_row.addWidget(self.export_button)
+        save_row.addStretch(1)
+        matrix_side.addLayout(save_row)
+        list_side = QVBoxLayout()
+        list_side.addWidget(self.mistakes_title)
+        list_side.addWidget(self.mistakes, 1)
+        results_layout.addLayout(matrix_side, 3)
+        results_layout.addLayout(list_side, 2)
+        self.results = results
+        results.setVisible(False)
+
+        right = QSplitter(Qt.Orientation.Vertical)
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.chart, 1)
+        top_layout.addWidget(self.progress)
+        top_layout.addWidget(self.status)
+        right.addWidget(top)
+        right.addWidget(results)
+        right.setSizes([480, 320])
+
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([400, 880])
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+
+    # --- state ------------------------------------------------------------------------------
+
+    def _update_buttons(self) -> None:
+        ready = self.dataset is not None and self.dataset.can_train
+        self.start_button.setEnabled(ready and not self.training)
+        self.stop_button.setEnabled(self.training)
+        self.cancel_button.setEnabled(self.training)
+        self.continue_button.setEnabled(ready and self.has_model and not self.training)
+        self.more_spin.setEnabled(self.continue_button.isEnabled())
+        self.save_button.setEnabled(self.has_model and not self.training)
+        self.export_button.setEnabled(self.has_model and not self.training)
+        for widget in self.settings_widgets:
+            widget.setEnabled(not self.training)
+        if self.dataset is None:
+            self.status.setText("Load a dataset on the Data tab first.")
+        elif not self.dataset.can_train and not self.training:
+            self.status.setText("This dataset cannot be trained on: see the Data tab.")
+
+    def config(self, epochs: int | None = None) -> TrainConfig:
+        return TrainConfig(
+            epochs=epochs or self.epochs_spin.value(),
+            batch_size=self.batch_spin.value(),
+            learning_rate=self.lr_spin.value(),
+            optimizer=self.optimizer_combo.currentText(),
+            val_split=self.val_split(),
+            seed=self.seed_spin.value(),
+            early_stopping=self.early_check.isChecked(),
+            patience=self.patience_spin.value(),
+            augment=self.augment_check.isChecked(),
+            preset=self.preset_combo.currentData(),
+        )
+
+    def start(self) -> None:
+        self.chart.clear()
+        self._begin(self.config(), continue_current=False)
+
+    def continue_training(self) -> None:
+        self._begin(self.config(self.more_spin.value()), continue_current=True)
+
+    def _begin(self, config: TrainConfig, continue_current: bool) -> None:
+        self.training = True
+        self._run_epochs = config.epochs
+        self.results.setVisible(False)
+        self.progress.setValue(0)
+        self.progress.setFormat("Preparing…")
+        self.status.setText("Building the model…")
+        self.engine.train(config, continue_current)
+        self._update_buttons()
+
+    def _describe(self) -> None:
+        preset = self.preset_combo.currentData()
+        self.preset_text.setText(PRESETS[preset])
+        if self.dataset is not None:
+            self.engine.describe_model(
+                preset,
+                self.dataset.spec,
+                len(self.dataset.class_names),
+                self.augment_check.isChecked(),
+            )
+
+    # --- engine results (GUI thread) --------------------------------------------------------
+
+    def _on_dataset_loaded(self, dataset: object) -> None:
+        self.dataset = dataset
+        if not self.training:
+            self.status.setText(
+                f"Ready: {len(dataset)} images in {len(dataset.class_names)} classes."
+            )
+        self._describe()
+        self._update_buttons()
+
+    def _on_model_described(self, rows: list, total: int) -> None:
+        self.layer_table.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            self.layer_table.setItem(r, 0, QTableWidgetItem(str(row["description"])))
+            self.layer_table.setItem(r, 1, QTableWidgetItem(str(row["output"])))
+            params = QTableWidgetItem(f"{row['params']:,}")
+            params.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.layer_table.setItem(r, 2, params)
+        self.params_label.setText(f"{total:,} parameters in total")
+
+    def _on_training_started(self, total_epochs: int, batches: int) -> None:
+        self.total_epochs = total_epochs
+        self.batches = max(batches, 1)
+        self.first_epoch = total_epochs - self._run_epochs
+        self.started_at = time.monotonic()
+        self.progress.setMaximum(max((total_epochs - self.first_epoch) * self.batches, 1))
+        self.status.setText("Training…")
+
+    def _on_batch_ended(self, epoch: int, batch: int, loss: float) -> None:
+        self.chart.add_batch(epoch + (batch + 1) / self.batches, loss)
+        done = (epoch - self.first_epoch) * self.batches + batch + 1
+        self.progress.setValue(min(done, self.progress.maximum()))
+        elapsed = time.monotonic() - self.started_at
+        left = elapsed / done * (self.progress.maximum() - done) if done else 0
+        self.progress.setFormat(
+            f"Epoch {epoch + 1}/{self.total_epochs} · batch {batch + 1}/{self.batches} · "
+            f"{format_seconds(left)} left"
+        )
+
+    def _on_epoch_ended(self, epoch: int, metrics: dict, seconds: float) -> None:
+        self.chart.add_epoch(metrics)
+        parts = [f"loss {metrics.get('loss', 0):.4f}"]
+        if "val_loss" in metrics:
+            parts.append(f"validation loss {metrics['val_loss']:.4f}")
+            parts.append(f"validation accuracy {metrics.get('val_accuracy', 0):.1%}")
+        self.status.setText(f"Epoch {epoch + 1} ({seconds:.1f} s): " + ", ".join(parts))
+
+    def _finish(self) -> None:
+        self.training = False
+        self._update_buttons()
+
+    def _on_training_finished(self, summary: dict) -> None:
+        self.has_model = True
+        self._finish()
+        self.chart.set_history(summary["history"])
+        self.progress.setValue(self.progress.maximum())
+        outcome = {
+            "finished": "Finished",
+            "stopped": "Stopped (model kept)",
+            "early-stopped": "Stopped early (validation loss stopped improving)",
+        }
+        self.progress.setFormat(outcome.get(summary["outcome"], summary["outcome"]))
+        self.evaluation = summary.get("evaluation") or {}
+        self._show_results(summary["class_names"])
+
+    def _on_training_failed(self, message: str) -> None:
+        self._finish()
+        self.progress.setFormat("Failed")
+        self.status.setText(f"Training failed: {message}")
+
+    def _on_training_cancelled(self) -> None:
+        self._finish()
+        self.progress.setFormat("Cancelled")
+        self.status.setText("Training cancelled; the model was discarded.")
+
+    def _show_results(self, names: list[str]) -> None:
+        evaluation = self.evaluation
+        self.results.setVisible(True)
+        self.mistakes.clear()
+        if not evaluation:
+            self.metrics_label.setText("No validation images were held out, so no scores.")
+            self.confusion.show_matrix([], [])
+            return
+        worst = min(evaluation["per_class"].items(), key=lambda kv: kv[1]["f1"])
+        self.metrics_label.setText(
+            f"<b>Validation accuracy {evaluation['accuracy']:.1%}</b> "
+            f"on {sum(map(sum, evaluation['confusion_matrix']))} held-out images. "
+            f"Hardest class: '{worst[0]}' (F1 {worst[1]['f1']:.2f})."
+        )
+        self.confusion.show_matrix(names, evaluation["confusion_matrix"])
+        self.mistakes_title.setText(
+            f"{len(evaluation.get('misclassified', []))} misclassified: click a matrix cell."
+        )
+
+    def show_cell(self, true: str, predicted: str) -> None:
+        """List the validation images of one confusion-matrix cell (mistakes only)."""
+        self.mistakes.clear()
+        cases = [
+            m
+            for m in self.evaluation.get("misclassified", [])
+            if m["true"] == true and m["predicted"] == predicted
+        ]
+        if true == predicted:
+            self.mistakes_title.setText(f"'{true}' predicted correctly: nothing to review.")
+            return
+        self.mistakes_title.setText(f"'{true}' predicted as '{predicted}': {len(cases)} image(s)")
+        index = {p: i for i, p in enumerate(self.dataset.paths)} if self.dataset else {}
+        for case in cases:
+            item = QListWidgetItem(
+                f"{case['path']}\n{predicted} {case['probability']:.0%}, "
+                f"{true} {case['probabilities'].get(true, 0):.0%}"
+            )
+            if case["path"] in index:
+                item.setIcon(array_icon(self.dataset.images[index[case["path"]]], 48))
+            self.mistakes.addItem(item)

@@ -1,0 +1,1 @@
+"""Reusable widgets: the loss chart, the confusion matrix, probability bars, image helpers."""

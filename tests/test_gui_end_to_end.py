@@ -1,0 +1,130 @@
+"""The real app with real Keras: start-up, training with a live chart, stop, drop, close."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QTimer, QUrl
+from PySide6.QtWidgets import QMessageBox
+
+from gui.app import build_window
+from gui.settings import MemoryStore
+from tests.test_gui_widgets import drop
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_window_shows_before_tensorflow_is_imported():
+    code = (
+        "import sys, time\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "from gui.app import build_window\n"
+        "from gui.settings import MemoryStore\n"
+        "app = QApplication([])\n"
+        "window, engine = build_window(MemoryStore())\n"
+        "window.show()\n"
+        "app.processEvents()\n"
+        "print('shown', window.isVisible(), 'tensorflow' in sys.modules)\n"
+        "ready = []\n"
+        "engine.ready.connect(ready.append)\n"
+        "engine.start()\n"
+        "end = time.time() + 120\n"
+        "while not ready and time.time() < end:\n"
+        "    app.processEvents(); time.sleep(0.01)\n"
+        "print('ready', bool(ready), 'tensorflow' in sys.modules)\n"
+        "window.close()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[-2] == "shown True False"
+    assert lines[-1] == "ready True True"
+
+
+@pytest.fixture
+def app_window(qtbot, dialogs):
+    window, engine = build_window(MemoryStore())
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(engine.ready, timeout=120_000):
+        engine.start()
+    yield window, engine
+    engine.shutdown()
+
+
+def test_demo_train_chart_confusion_and_drop_to_classify(qtbot, app_window):
+    window, engine = app_window
+    with qtbot.waitSignal(engine.dataset_loaded, timeout=120_000):
+        window.open_demo()
+    assert window.data_tab.class_table.rowCount() == 4
+    tab = window.train_tab
+    tab.epochs_spin.setValue(1)
+    with qtbot.waitSignal(engine.training_finished, timeout=180_000):
+        tab.start_button.click()
+    assert tab.chart.batch_points and tab.chart.epochs
+    assert tab.confusion.rowCount() == 4
+    assert sum(int(tab.confusion.item(r, c).text()) for r in range(4) for c in range(4)) > 0
+    image = sorted((Path(window.data_tab.dataset.root) / "circle").glob("*.png"))[0]
+    with qtbot.waitSignal(engine.classified, timeout=60_000):
+        drop(window.classify_tab, [QUrl.fromLocalFile(str(image))])
+    assert window.classify_tab.table.rowCount() == 1
+    assert window.classify_tab.predictions[0]["path"] == str(image)
+    labels = [p["label"] for p in window.classify_tab.predictions[0]["predictions"]]
+    assert set(labels) <= {"circle", "cross", "square", "triangle"}
+
+
+def test_stop_returns_within_two_seconds_and_the_event_loop_keeps_breathing(qtbot, app_window):
+    window, engine = app_window
+    with qtbot.waitSignal(engine.dataset_loaded, timeout=120_000):
+        window.open_demo()
+    gaps: list[float] = []
+    last = [time.monotonic()]
+
+    def beat() -> None:
+        now = time.monotonic()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    heartbeat = QTimer()
+    heartbeat.setInterval(50)
+    heartbeat.timeout.connect(beat)
+    tab = window.train_tab
+    tab.epochs_spin.setValue(200)
+    tab.batch_spin.setValue(16)
+    with qtbot.waitSignal(engine.epoch_ended, timeout=120_000):
+        tab.start_button.click()
+        heartbeat.start()
+    qtbot.wait(1500)
+    with qtbot.waitSignal(engine.training_finished, timeout=2_000):
+        started = time.monotonic()
+        tab.stop_button.click()
+    assert time.monotonic() - started < 2.0
+    heartbeat.stop()
+    assert tab.progress.format().startswith("Stopped")
+    assert len(gaps) > 20
+    assert max(gaps) < 0.25, f"longest event-loop gap {max(gaps):.3f} s"
+
+
+def test_closing_during_training_stops_the_worker_cleanly(qtbot, app_window, dialogs):
+    window, engine = app_window
+    with qtbot.waitSignal(engine.dataset_loaded, timeout=120_000):
+        window.open_demo()
+    window.train_tab.epochs_spin.setValue(200)
+    with qtbot.waitSignal(engine.epoch_ended, timeout=120_000):
+        window.train_tab.start_button.click()
+    dialogs.answers.append(QMessageBox.StandardButton.Yes)
+    started = time.monotonic()
+    assert window.close()
+    assert engine._thread.isFinished()
+    assert time.monotonic() - started < 5

@@ -1,0 +1,331 @@
+"""Each tab and the main window against a fake engine (no TensorFlow), offscreen."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from gui.classify_tab import ClassifyTab
+from gui.data_tab import DataTab
+from gui.main_window import MainWindow
+from gui.settings import MemoryStore, Preferences
+from gui.train_tab import TrainTab
+from gui.widgets.loss_chart import MAX_BATCH_POINTS, LossChart
+from tests.fake_engine import FakeEngine
+
+
+@pytest.fixture
+def engine(qtbot) -> FakeEngine:
+    return FakeEngine()
+
+
+@pytest.fixture
+def window(qtbot, engine, dialogs) -> MainWindow:
+    win = MainWindow(engine, Preferences(MemoryStore()))
+    qtbot.addWidget(win)
+    win.show()
+    return win
+
+
+def evaluation_for(names: list[str]) -> dict:
+    return {
+        "accuracy": 0.75,
+        "per_class": {n: {"precision": 0.7, "recall": 0.7, "f1": 0.7, "support": 4} for n in names},
+        "confusion_matrix": [[3, 1, 0], [0, 4, 0], [1, 1, 2]],
+        "misclassified": [
+            {
+                "path": "blob/blob_000.png",
+                "true": names[0],
+                "predicted": names[1],
+                "probability": 0.8,
+                "probabilities": dict.fromkeys(names, 0.1),
+            },
+        ],
+    }
+
+
+def test_data_tab_shows_classes_thumbnails_warnings_and_skipped(
+    qtbot, engine, pattern_dir, tmp_path
+):
+    from core.dataset import load_dataset
+    from core.images import InputSpec
+    from tests.conftest import make_dataset
+
+    tab = DataTab(engine)
+    qtbot.addWidget(tab)
+    tab.load(str(pattern_dir))
+    assert engine.called("load_dataset")[0][1] == str(pattern_dir)
+    assert tab.progress.isVisible() is False or tab.progress.isVisibleTo(tab)
+    engine.dataset_progress.emit(0.5, "Decoded 36 of 72 images")
+    assert tab.progress.value() == 50
+    qtbot.mouseClick(tab.cancel_button, Qt.MouseButton.LeftButton)
+    assert engine.called("cancel_loading")
+    root = make_dataset(tmp_path / "d", {"a": 6, "b": 1})
+    (root / "a" / "bad.jpg").write_text("not an image")
+    dataset = load_dataset(root, InputSpec(16))
+    engine.dataset_loaded.emit(dataset)
+    assert tab.class_table.rowCount() == 2
+    assert tab.class_table.item(0, 0).text() == "a"
+    assert tab.class_table.item(0, 1).text() == "6"
+    assert tab.thumbnails.count() == 6
+    assert "only 1 image" in tab.notes.text()
+    assert tab.skipped_table.item(0, 0).text() == "a/bad.jpg"
+    assert "text file" in tab.skipped_table.item(0, 1).text()
+    tab.class_table.selectRow(1)
+    assert tab.thumbnails.count() == 1
+
+
+def test_data_tab_reports_failure_and_cancel(qtbot, engine):
+    tab = DataTab(engine)
+    qtbot.addWidget(tab)
+    tab.load("/nowhere")
+    engine.dataset_failed.emit("/nowhere is not a folder")
+    assert "not a folder" in tab.folder_label.text()
+    assert tab.choose_button.isEnabled()
+    tab.load("/nowhere")
+    engine.dataset_cancelled.emit()
+    assert "cancelled" in tab.folder_label.text()
+
+
+def test_train_tab_controls_follow_the_state(qtbot, engine, pattern_dataset):
+    tab = TrainTab(engine, lambda: 0.25)
+    qtbot.addWidget(tab)
+    assert not tab.start_button.isEnabled()
+    engine.dataset_loaded.emit(pattern_dataset)
+    assert tab.start_button.isEnabled()
+    assert not tab.stop_button.isEnabled() and not tab.continue_button.isEnabled()
+    assert engine.called("describe_model")
+    tab.epochs_spin.setValue(3)
+    qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
+    (_, config, continuing) = engine.called("train")[0]
+    assert config.epochs == 3 and config.val_split == 0.25 and continuing is False
+    assert tab.stop_button.isEnabled() and tab.cancel_button.isEnabled()
+    assert not tab.start_button.isEnabled() and not tab.epochs_spin.isEnabled()
+    engine.training_started.emit(3, 10)
+    for batch in range(10):
+        engine.batch_ended.emit(0, batch, 1.0 - batch * 0.05)
+    engine.epoch_ended.emit(
+        0, {"loss": 0.8, "accuracy": 0.6, "val_loss": 0.9, "val_accuracy": 0.5}, 1.5
+    )
+    assert len(tab.chart.batch_points) == 10
+    assert tab.progress.value() == 10
+    assert "Epoch 1/3" in tab.progress.format()
+    qtbot.mouseClick(tab.stop_button, Qt.MouseButton.LeftButton)
+    assert engine.called("stop_training")
+    names = pattern_dataset.class_names
+    engine.training_finished.emit(
+        {
+            "outcome": "stopped",
+            "history": [{"loss": 0.8}],
+            "evaluation": evaluation_for(names),
+            "class_names": names,
+        }
+    )
+    assert tab.results.isVisibleTo(tab)
+    assert tab.continue_button.isEnabled() and tab.save_button.isEnabled()
+    assert tab.confusion.item(0, 1).text() == "1"
+    assert "75.0%" in tab.metrics_label.text()
+    tab.confusion.cellClicked.emit(0, 1)
+    assert tab.mistakes.count() == 1
+    assert "blob/blob_000.png" in tab.mistakes.item(0).text()
+    qtbot.mouseClick(tab.continue_button, Qt.MouseButton.LeftButton)
+    assert engine.called("train")[-1][2] is True
+
+
+def test_train_tab_shows_failures(qtbot, engine, pattern_dataset):
+    tab = TrainTab(engine, lambda: 0.2)
+    qtbot.addWidget(tab)
+    engine.dataset_loaded.emit(pattern_dataset)
+    tab.start()
+    engine.training_failed.emit("training diverged (the loss became too large)")
+    assert "diverged" in tab.status.text()
+    assert tab.start_button.isEnabled()
+    tab.start()
+    engine.training_cancelled.emit()
+    assert "discarded" in tab.status.text()
+
+
+def test_loss_chart_stays_bounded_and_throttles_repaints(qtbot):
+    chart = LossChart()
+    qtbot.addWidget(chart)
+    chart.show()
+    qtbot.waitExposed(chart)
+    before = chart.paint_count
+    for i in range(10 * MAX_BATCH_POINTS):
+        chart.add_batch(i / 100, 1.0 / (1 + i))
+    for epoch in range(300):
+        chart.add_epoch(
+            {
+                "loss": 1 / (1 + epoch),
+                "val_loss": 1.2 / (1 + epoch),
+                "accuracy": 0.5,
+                "val_accuracy": 0.4,
+            }
+        )
+    assert len(chart.batch_points) <= MAX_BATCH_POINTS
+    qtbot.wait(450)
+    assert 1 <= chart.paint_count - before <= 4
+    assert not chart.grab().isNull()
+
+
+def test_classify_tab_lists_predictions_and_writes_csv(
+    qtbot, engine, pattern_dir, tmp_path, dialogs
+):
+    tab = ClassifyTab(engine)
+    qtbot.addWidget(tab)
+    assert not tab.open_button.isEnabled()
+    tab.classify([str(pattern_dir)])
+    assert "Train a model" in tab.message.text() and not engine.called("classify")
+    engine.model_opened.emit(
+        {
+            "path": "/m/x.cnnmodel",
+            "class_names": ["a", "b"],
+            "size": 16,
+            "color": False,
+            "preset": "article",
+        }
+    )
+    assert "x.cnnmodel" in tab.model_label.text()
+    tab.classify([str(pattern_dir / "blob")])
+    files = engine.called("classify")[0][1]
+    assert len(files) == 24
+    predictions = [
+        {
+            "path": f,
+            "predictions": [{"label": "a", "probability": 0.9}, {"label": "b", "probability": 0.1}],
+        }
+        for f in files[:3]
+    ]
+    engine.classified.emit(predictions, [("/x/empty.png", "empty file (0 bytes)")])
+    assert tab.table.rowCount() == 3
+    assert "empty.png: empty file" in tab.message.text()
+    tab.write_csv(tmp_path / "out.csv")
+    lines = (tmp_path / "out.csv").read_text().splitlines()
+    assert lines[0] == "path,label,probability,top_k"
+    assert lines[1].startswith(files[0])
+
+
+def drop(widget, urls: list[QUrl] | None = None, text: str | None = None) -> None:
+    mime = QMimeData()
+    if urls is not None:
+        mime.setUrls(urls)
+    if text is not None:
+        mime.setText(text)
+    with warnings.catch_warnings():  # PySide6 flags this constructor, the only one Qt has
+        warnings.simplefilter("ignore", DeprecationWarning)
+        enter = QDragEnterEvent(
+            QPoint(10, 10),
+            Qt.DropAction.CopyAction,
+            mime,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
+    QApplication.sendEvent(widget, enter)
+    assert enter.isAccepted()
+    event = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(widget, event)
+
+
+def test_dropping_a_folder_opens_it_as_a_dataset(window, engine, pattern_dir):
+    drop(window, [QUrl.fromLocalFile(str(pattern_dir))])
+    assert engine.called("load_dataset")[0][1] == str(pattern_dir)
+    assert window.tabs.currentWidget() is window.data_tab
+
+
+def test_dropping_images_classifies_them_and_odd_drops_get_messages(
+    window, engine, pattern_dir, tmp_path
+):
+    engine.model_opened.emit(
+        {
+            "path": "/m/x.cnnmodel",
+            "class_names": ["a", "b"],
+            "size": 16,
+            "color": False,
+            "preset": "article",
+            "metrics": {},
+            "training": {},
+        }
+    )
+    images = sorted((pattern_dir / "blob").glob("*.png"))[:2]
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    drop(window.classify_tab, [QUrl.fromLocalFile(str(p)) for p in [*images, empty]])
+    assert window.tabs.currentWidget() is window.classify_tab
+    assert engine.called("classify")[0][1] == [str(p) for p in images]
+    assert "empty.png: the file is empty" in window.classify_tab.message.text()
+    huge = tmp_path / "huge.png"
+    with huge.open("wb") as handle:
+        handle.truncate(300 * 1024 * 1024)
+    cases = [
+        ([QUrl("https://example.com/cat.jpg")], None, "does not download"),
+        ([QUrl.fromLocalFile(str(empty))], None, "the file is empty"),
+        ([QUrl.fromLocalFile(str(huge))], None, "too large"),
+        (None, "some text", "not text"),
+        (
+            [QUrl.fromLocalFile(str(pattern_dir)), QUrl.fromLocalFile(str(tmp_path))],
+            None,
+            "one dataset folder",
+        ),
+    ]
+    for urls, text, expected in cases:
+        drop(window, urls, text)
+        assert expected in window.statusBar().currentMessage(), expected
+    assert len(engine.called("classify")) == 1
+
+
+def test_dropping_a_model_file_opens_it(window, engine, tmp_path):
+    model = tmp_path / "m.cnnmodel"
+    model.write_bytes(b"zip")
+    drop(window, [QUrl.fromLocalFile(str(model))])
+    assert engine.called("open_model")[0][1] == str(model)
+
+
+def test_closing_with_an_unsaved_model_asks_first(window, engine, dialogs, pattern_dataset):
+    engine.dataset_loaded.emit(pattern_dataset)
+    names = pattern_dataset.class_names
+    engine.training_finished.emit(
+        {"outcome": "finished", "history": [], "evaluation": {}, "class_names": names}
+    )
+    assert window.unsaved_model and window.save_action.isEnabled()
+    dialogs.answers.append(QMessageBox.StandardButton.Cancel)
+    assert window.close() is False
+    assert dialogs.kinds() == ["question"]
+    dialogs.answers.append(QMessageBox.StandardButton.Discard)
+    assert window.close() is True
+    assert engine.called("shutdown")
+
+
+def test_recent_items_are_remembered_in_the_injected_store(window, engine, pattern_dataset):
+    engine.dataset_loaded.emit(pattern_dataset)
+    engine.model_saved.emit("/tmp/a.cnnmodel")
+    assert window.preferences.recent("datasets") == [str(pattern_dataset.root)]
+    assert window.preferences.recent("models") == ["/tmp/a.cnnmodel"]
+    assert [a.text() for a in window.recent_models.actions()] == ["/tmp/a.cnnmodel"]
+    assert not window.unsaved_model
+
+
+def test_engine_errors_become_dialogs_not_crashes(window, engine, dialogs):
+    engine.operation_failed.emit("Opening the model", "x.cnnmodel: not a CNN Studio model file")
+    engine.error.emit("Training", "RuntimeError: boom")
+    assert dialogs.kinds() == ["warning", "critical"]
+    assert "not a CNN Studio model file" in dialogs.shown[0][1]
+
+
+def test_array_thumbnails_are_what_the_model_sees():
+    from gui.widgets.images import array_to_qimage
+
+    pixels = np.arange(16 * 16 * 3, dtype=np.uint8).reshape(16, 16, 3)
+    image = array_to_qimage(pixels)
+    assert (image.width(), image.height()) == (16, 16)
+    assert image.pixelColor(1, 0).red() == pixels[0, 1, 0]
