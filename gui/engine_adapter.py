@@ -30,7 +30,7 @@ from core.progress import CancelToken, TrainingControl
 log = logging.getLogger("cnnstudio.engine")
 
 #: At most this many batch_ended signals a second reach the GUI.
-BATCH_SIGNALS_PER_SECOND = 20
+BATCH_SIGNALS_PER_SECOND = 10
 
 
 class _Worker(QObject):

@@ -17,6 +17,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Dispatch to the command line or the GUI; returns the exit code."""
     multiprocessing.freeze_support()
     args = list(sys.argv[1:] if argv is None else argv)
+    if "--self-test" in args:
+        from core.selftest import run
+
+        return run()
     if args and args[0] in HEADLESS_COMMANDS:
         from core.cli import main as cli_main
 

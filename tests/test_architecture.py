@@ -46,3 +46,13 @@ def test_sockets_are_disabled_for_the_whole_suite():
     """Every test runs with network sockets blocked (pytest-socket), so offline use is proven."""
     with pytest.raises(Exception, match="socket"):
         socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+
+
+def test_self_test_passes_from_source():
+    result = subprocess.run(
+        [sys.executable, "-m", "gui.launcher", "--self-test"], cwd=ROOT, capture_output=True,
+        text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip().endswith("Self-test passed.")
+    assert "PySide6" not in result.stderr

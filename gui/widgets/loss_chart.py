@@ -14,7 +14,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-REDRAWS_PER_SECOND = 5
+REDRAWS_PER_SECOND = 4
 MAX_BATCH_POINTS = 2000
 SMOOTHING = 0.8
 

@@ -1,0 +1,112 @@
+"""``cnn-studio --self-test``: prove, headless, that this installation (or frozen app) works.
+
+Decodes one generated image of each supported format, trains one epoch on a small generated
+dataset with the progress observer attached, saves, loads and classifies, and checks minimum
+library versions. Prints one line per step and returns 0, or 1 naming the step that failed.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from core.console import out
+from core.images import SUPPORTED_FORMATS, InputSpec, decode, preprocess
+
+MINIMUM_VERSIONS = {"pillow": (13, 0, 0), "keras": (3, 15, 1)}
+
+
+def version_tuple(text: str) -> tuple[int, ...]:
+    """(13, 0, 0) from "13.0.0"; pre-release suffixes are ignored."""
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
+
+
+def check_versions() -> str:
+    from core.runtime import versions
+
+    found = versions()
+    for name, minimum in MINIMUM_VERSIONS.items():
+        if version_tuple(found[name]) < minimum:
+            wanted = ".".join(map(str, minimum))
+            raise RuntimeError(f"{name} {found[name]} is older than the required {wanted}")
+    return ", ".join(f"{k} {v}" for k, v in found.items())
+
+
+def check_formats() -> str:
+    base = Image.radial_gradient("L").resize((40, 30)).convert("RGB")
+    spec = InputSpec(28)
+    for fmt in SUPPORTED_FORMATS:
+        buffer = io.BytesIO()
+        base.save(buffer, fmt)
+        array = preprocess(decode(buffer.getvalue(), spec.size, spec.mode), spec)
+        if array.shape != spec.shape:
+            raise RuntimeError(f"{fmt} decoded to shape {array.shape}")
+    return ", ".join(SUPPORTED_FORMATS)
+
+
+def check_training(folder: Path) -> str:
+    from core.bundle import read_bundle, save_bundle
+    from core.classify import Classifier, bundle_from_result
+    from core.config import TrainConfig
+    from core.dataset import load_dataset
+    from core.demo import draw_shape
+    from core.training import Trainer
+
+    rng = np.random.default_rng(0)
+    for shape in ("circle", "cross", "square"):
+        (folder / "data" / shape).mkdir(parents=True)
+        for i in range(24):
+            draw_shape(shape, rng).save(folder / "data" / shape / f"{i}.png")
+    dataset = load_dataset(folder / "data", InputSpec(28))
+    events: list[str] = []
+
+    class Observer:
+        def run_started(self, total_epochs: int, batches_per_epoch: int) -> None:
+            events.append("started")
+
+        def batch_ended(self, epoch: int, batch: int, loss: float) -> None:
+            events.append("batch")
+
+        def epoch_ended(self, epoch: int, metrics: dict, seconds: float) -> None:
+            events.append("epoch")
+
+    result = Trainer(dataset, TrainConfig(epochs=1, batch_size=16), Observer()).run()
+    if events[0] != "started" or "batch" not in events or events[-1] != "epoch":
+        raise RuntimeError(f"progress events out of order: {events[:3]}…")
+    path = save_bundle(bundle_from_result(result, dataset.class_names), folder / "m.cnnmodel")
+    loaded = read_bundle(path)
+    classifier = Classifier.from_file(path)
+    prediction = classifier.classify(folder / "data" / "circle" / "0.png")
+    if prediction.top[0] not in loaded.class_names:
+        raise RuntimeError("the loaded model answered with an unknown class")
+    return f"trained 1 epoch on {len(dataset)} images, saved, loaded, classified"
+
+
+def run() -> int:
+    """Run every step; print a report; 0 when all pass, else 1 naming the failed step."""
+    with tempfile.TemporaryDirectory(prefix="cnnstudio-selftest-") as tmp:
+        steps: list[tuple[str, Callable[[], str]]] = [
+            ("decode every supported format", check_formats),
+            ("library versions", check_versions),
+            ("train, save, load, classify", lambda: check_training(Path(tmp))),
+        ]
+        for name, step in steps:
+            start = time.perf_counter()
+            try:
+                detail = step()
+            except Exception as exc:
+                out(f"FAIL {name}: {type(exc).__name__}: {exc}")
+                out(traceback.format_exc())
+                out(f"Self-test failed at step: {name}")
+                return 1
+            out(f"ok   {name} ({time.perf_counter() - start:.1f} s): {detail}")
+    out("Self-test passed.")
+    return 0
