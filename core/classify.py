@@ -9,41 +9,21 @@ training used. Call it from one thread (the engine's worker thread in the GUI).
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from core import __version__
-from core.atomic import atomic_path
 from core.bundle import ModelBundle, read_bundle
 from core.config import TrainConfig
 from core.errors import ImageError, ModelFileError
 from core.images import InputSpec, load_input, preprocess
 from core.models import ModelSpec, build_model
+from core.predictions import Prediction
 from core.runtime import keras, tf, versions
 from core.training import TrainingResult, compile_model
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """One classified image: its ranked ``(label, probability)`` pairs, best first."""
-
-    path: str
-    labels: list[tuple[str, float]]
-
-    @property
-    def top(self) -> tuple[str, float]:
-        return self.labels[0]
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "path": self.path,
-            "predictions": [{"label": n, "probability": p} for n, p in self.labels],
-        }
 
 
 def spec_of(bundle: ModelBundle) -> ModelSpec:
@@ -186,22 +166,9 @@ class Classifier:
         return predictions, failures
 
 
-def write_csv(predictions: Sequence[Prediction], path: Path | str, top_k: int = 3) -> Path:
-    """Write path, top label, probability and the top-k ranking to a CSV file (atomically)."""
-    path = Path(path)
-    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["path", "label", "probability", "top_k"])
-        for p in predictions:
-            ranking = "; ".join(f"{n}={v:.4f}" for n, v in p.labels[:top_k])
-            writer.writerow([p.path, p.top[0], f"{p.top[1]:.6f}", ranking])
-    return path
-
-
 __all__ = [
     "Classifier",
     "Prediction",
     "bundle_from_result",
     "model_from_bundle",
-    "write_csv",
 ]

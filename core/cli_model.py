@@ -244,7 +244,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from core.classify import Classifier, write_csv
+    from core.classify import Classifier
+    from core.predictions import write_csv
     from core.scan import image_files
 
     if args.top_k < 1:

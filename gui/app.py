@@ -87,7 +87,9 @@ def run_app(argv: Sequence[str]) -> int:
     if icon is not None:
         app.setWindowIcon(QIcon(str(icon)))
     window, engine = build_window()
+    app.aboutToQuit.connect(engine.shutdown)  # however the app ends, the worker ends first
     window.show()
+    log.info("Main window shown")
     # Start the engine and open the first dataset once the window has been painted.
     QTimer.singleShot(0, engine.start)
     QTimer.singleShot(0, lambda: open_initial(window, args.path, args.demo))

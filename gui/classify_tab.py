@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -19,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.atomic import atomic_path
+from core.predictions import Prediction, write_csv
 from core.scan import image_files
 from gui.engine_adapter import Engine
 from gui.widgets.images import file_thumbnail
@@ -142,19 +141,7 @@ class ClassifyTab(QWidget):
             self.write_csv(Path(path))
 
     def write_csv(self, path: Path) -> None:
-        with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["path", "label", "probability", "top_k"])
-            for p in self.predictions:
-                ranked = p["predictions"]
-                writer.writerow(
-                    [
-                        p["path"],
-                        ranked[0]["label"],
-                        f"{ranked[0]['probability']:.6f}",
-                        "; ".join(f"{r['label']}={r['probability']:.4f}" for r in ranked),
-                    ]
-                )
+        write_csv([Prediction.from_dict(p) for p in self.predictions], path, top_k=10)
 
     # --- engine results (GUI thread) --------------------------------------------------------
 

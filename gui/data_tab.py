@@ -249,7 +249,8 @@ class DataTab(QWidget):
             self.class_table.setCellWidget(row, 2, _bar_cell(count, biggest))
         self._show_notes(dataset)
         self.skipped_title.setText(
-            f"Skipped files ({len(dataset.skipped)})" if dataset.skipped
+            f"Skipped files ({len(dataset.skipped)})"
+            if dataset.skipped
             else "Skipped files: none — every file in the folder is used."
         )
         self.skipped_table.setVisible(bool(dataset.skipped))

@@ -50,8 +50,11 @@ def test_sockets_are_disabled_for_the_whole_suite():
 
 def test_self_test_passes_from_source():
     result = subprocess.run(
-        [sys.executable, "-m", "gui.launcher", "--self-test"], cwd=ROOT, capture_output=True,
-        text=True, timeout=300,
+        [sys.executable, "-m", "gui.launcher", "--self-test"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip().endswith("Self-test passed.")

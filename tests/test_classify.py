@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.classify import Classifier, write_csv
+from core.classify import Classifier
 from core.errors import ImageError
 from core.evaluate import evaluate_predictions
 from core.export import export_model, run_tflite
+from core.predictions import write_csv
 from core.scan import image_files
 
 

@@ -8,11 +8,12 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QTimer, QUrl
+from PySide6.QtCore import QUrl
 from PySide6.QtWidgets import QMessageBox
 
 from gui.app import build_window
 from gui.settings import MemoryStore
+from tests.heartbeat import Heartbeat
 from tests.test_gui_widgets import drop
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,17 +89,7 @@ def test_stop_returns_within_two_seconds_and_the_event_loop_keeps_breathing(qtbo
     window, engine = app_window
     with qtbot.waitSignal(engine.dataset_loaded, timeout=120_000):
         window.open_demo()
-    gaps: list[float] = []
-    last = [time.monotonic()]
-
-    def beat() -> None:
-        now = time.monotonic()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    heartbeat = QTimer()
-    heartbeat.setInterval(50)
-    heartbeat.timeout.connect(beat)
+    heartbeat = Heartbeat()
     tab = window.train_tab
     tab.epochs_spin.setValue(200)
     tab.batch_spin.setValue(16)
@@ -112,8 +103,9 @@ def test_stop_returns_within_two_seconds_and_the_event_loop_keeps_breathing(qtbo
     assert time.monotonic() - started < 2.0
     heartbeat.stop()
     assert tab.progress.format().startswith("Stopped")
-    assert len(gaps) > 20
-    assert max(gaps) < 0.25, f"longest event-loop gap {max(gaps):.3f} s"
+    assert len(heartbeat.gaps) > 20
+    longest = max(heartbeat.gaps)
+    assert longest < 0.25, f"longest event-loop gap {longest:.3f} s"
 
 
 def test_closing_during_training_stops_the_worker_cleanly(qtbot, app_window, dialogs):

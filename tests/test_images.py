@@ -183,3 +183,13 @@ def test_arrays_and_pil_images_go_through_the_same_function(tmp_path):
     from_file = load_input(path, RGB)
     assert np.array_equal(from_file, preprocess(image, RGB))
     assert np.array_equal(from_file, preprocess(np.asarray(image), RGB))
+
+
+def test_large_jpegs_are_decoded_at_reduced_scale():
+    from core.images import decode
+
+    photo = gen.encode(gen.gradient((2400, 1600)), "JPEG", quality=90)
+    image = decode(photo, target_size=28, mode="L")
+    assert image.size == (300, 200)  # libjpeg's 1/8 scale: far fewer pixels decoded
+    assert image.mode == "L"
+    assert decode(photo).size == (2400, 1600)

@@ -80,11 +80,12 @@ def data_folder() -> Path:
 
 def app_run(config: object) -> tuple[float, list[float]]:
     """Train in the app; return (images/s in the best steady epoch, heartbeat gaps)."""
-    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
 
     from gui.app import build_window
     from gui.settings import MemoryStore
+    from tests.heartbeat import Heartbeat
 
     app = QApplication.instance() or QApplication([])
     window, engine = build_window(MemoryStore())
@@ -103,25 +104,16 @@ def app_run(config: object) -> tuple[float, list[float]]:
     wait("ready")
     window.open_dataset(str(data_folder()))
     wait("dataset")
-    gaps: list[float] = []
-    last = [time.monotonic()]
-
-    def beat() -> None:
-        now = time.monotonic()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(50)
-    timer.timeout.connect(beat)
-    timer.start()
+    heartbeat = Heartbeat()
+    heartbeat.start()
     engine.train(config)
     wait("done")
-    timer.stop()
+    heartbeat.stop()
     dataset = state["dataset"]
     window.unsaved_model = False
     window.close()
-    return len(dataset) * (1 - config.val_split) / min(state["seconds"][1:]), gaps
+    rate = len(dataset) * (1 - config.val_split) / min(state["seconds"][1:])
+    return rate, heartbeat.gaps
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ from PIL import Image
 from core.cache import DatasetCache
 from core.dataset import load_dataset
 from core.images import InputSpec
+from tests.benchmarks.table import print_table
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 
@@ -127,10 +128,7 @@ def main() -> None:
         "cached speed-up",
     ]
     print()
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    print_table(header, rows)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from core.dataset import LoadedDataset, load_dataset
 from core.images import InputSpec
 from core.runtime import configure_threads, keras
 from core.training import Trainer
+from tests.benchmarks.table import print_table
 from tests.mnist import mnist_dataset
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -129,40 +130,36 @@ def main() -> None:
         ]
     )
     if not args.quick:
-        train, test = mnist_dataset(mnist, "train"), mnist_dataset(mnist, "t10k")
-        plain, _ = plain_fit(train, 5)
-        studio, _ = studio_fit(train, 5)
-        a, b = accuracy(plain, test, True), accuracy(studio, test, False)
-        rows.append(
-            [
-                "MNIST 60k/10k, 5 epochs (test accuracy)",
-                f"{a:.2%}",
-                f"{b:.2%}",
-                f"{(b - a) * 100:+.2f} pt",
-                ">= 99.0 %",
-            ]
-        )
         cache = DatasetCache()
         fashion = SHARED / "fashion-mnist"
-        ftrain = load_dataset(fashion / "train", InputSpec(28), cache=cache)
-        ftest = load_dataset(fashion / "test", InputSpec(28), cache=cache)
-        plain, _ = plain_fit(ftrain, 5)
-        studio, _ = studio_fit(ftrain, 5)
-        a, b = accuracy(plain, ftest, True), accuracy(studio, ftest, False)
-        rows.append(
-            [
-                "Fashion-MNIST folders 15k/10k, 5 epochs (test accuracy)",
-                f"{a:.2%}",
-                f"{b:.2%}",
-                f"{(b - a) * 100:+.2f} pt",
+        suites = [
+            (
+                "MNIST 60k/10k",
+                mnist_dataset(mnist, "train"),
+                mnist_dataset(mnist, "t10k"),
+                ">= 99.0 %",
+            ),
+            (
+                "Fashion-MNIST folders 15k/10k",
+                load_dataset(fashion / "train", InputSpec(28), cache=cache),
+                load_dataset(fashion / "test", InputSpec(28), cache=cache),
                 ">= 89 %",
-            ]
-        )
-    header = ["measure", "plain Keras", "CNN Studio", "ratio", "target"]
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+            ),
+        ]
+        for name, train, test, target in suites:
+            plain, _ = plain_fit(train, 5)
+            studio, _ = studio_fit(train, 5)
+            a, b = accuracy(plain, test, True), accuracy(studio, test, False)
+            rows.append(
+                [
+                    f"{name}, 5 epochs (test accuracy)",
+                    f"{a:.2%}",
+                    f"{b:.2%}",
+                    f"{(b - a) * 100:+.2f} pt",
+                    target,
+                ]
+            )
+    print_table(["measure", "plain Keras", "CNN Studio", "ratio", "target"], rows)
 
 
 if __name__ == "__main__":

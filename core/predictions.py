@@ -1,0 +1,47 @@
+"""Classification results as plain data, and writing them to CSV (no TensorFlow needed)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.atomic import atomic_path
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One classified image: its ranked ``(label, probability)`` pairs, best first."""
+
+    path: str
+    labels: list[tuple[str, float]]
+
+    @property
+    def top(self) -> tuple[str, float]:
+        return self.labels[0]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "predictions": [{"label": n, "probability": p} for n, p in self.labels],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Prediction:
+        """The inverse of :meth:`to_dict`."""
+        ranked = [(str(p["label"]), float(p["probability"])) for p in data["predictions"]]
+        return cls(str(data["path"]), ranked)
+
+
+def write_csv(predictions: Sequence[Prediction], path: Path | str, top_k: int = 3) -> Path:
+    """Write path, top label, probability and the top-k ranking to a CSV file (atomically)."""
+    path = Path(path)
+    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "label", "probability", "top_k"])
+        for p in predictions:
+            ranking = "; ".join(f"{n}={v:.4f}" for n, v in p.labels[:top_k])
+            writer.writerow([p.path, p.top[0], f"{p.top[1]:.6f}", ranking])
+    return path
