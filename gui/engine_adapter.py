@@ -98,6 +98,7 @@ class Engine(QObject):
     model_exported = Signal(str)
     classified = Signal(list, list)  # [Prediction.to_dict()], [(path, reason)]
     operation_failed = Signal(str, str)  # (what, message) for user-caused failures
+    _job_finished = Signal()  # worker -> GUI thread, so the job counter is only touched there
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -115,7 +116,7 @@ class Engine(QObject):
         self._classifier: Any = None
         self._bundle_info: dict[str, Any] = {}
         self._result: Any = None
-        self._history: list[dict[str, float]] = []
+        self._job_finished.connect(self._on_job_finished)
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -133,11 +134,13 @@ class Engine(QObject):
                 log.error("%s failed:\n%s", name, traceback.format_exc())
                 self.error.emit(name, f"{type(exc).__name__}: {exc}")
             finally:
-                self._finished_job()
+                self._job_finished.emit()
 
         self._worker.submitted.emit(guarded)
 
-    def _finished_job(self) -> None:
+    @Slot()
+    def _on_job_finished(self) -> None:
+        """GUI thread: one queued job is done."""
         self._pending -= 1
         if self._pending == 0:
             self.busy_changed.emit(False)

@@ -26,6 +26,7 @@ class MainWindow(QMainWindow):
         self.preferences = preferences
         self.unsaved_model = False
         self.training = False
+        self._after_save: str | None = None  # "quit" when closing waits for a save
         self.setWindowTitle("CNN Studio")
         icon = asset_path("icon.png")
         if icon is not None:
@@ -227,6 +228,9 @@ class MainWindow(QMainWindow):
         self.preferences.add_recent("models", path)
         self._refresh_recent()
         self.statusBar().showMessage(f"Saved {path}", 8000)
+        if self._after_save == "quit":
+            self.close()
+        self._after_save = None
 
     def _on_model_opened(self, info: dict) -> None:
         self.unsaved_model = False
@@ -236,6 +240,7 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.classify_tab)
 
     def _on_operation_failed(self, what: str, message: str) -> None:
+        self._after_save = None  # a failed save must not close the window
         self.statusBar().showMessage(f"{what} failed: {message}", 15_000)
         QMessageBox.warning(self, f"{what} failed", message)
 
@@ -256,8 +261,10 @@ class MainWindow(QMainWindow):
             | QMessageBox.StandardButton.Cancel,
         )
         if answer == QMessageBox.StandardButton.Save:
+            # Saving runs on the engine thread: finish what we were doing once it is saved.
+            self._after_save = doing
             self.save_model()
-            return not self.unsaved_model or self.engine.busy
+            return False
         return answer == QMessageBox.StandardButton.Discard
 
     def closeEvent(self, event: QCloseEvent) -> None:

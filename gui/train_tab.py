@@ -238,7 +238,7 @@ class TrainTab(QWidget):
         if self.dataset is None:
             self.status.setText("Load a dataset on the Data tab first.")
         elif not self.dataset.can_train and not self.training:
-            self.status.setText("This dataset cannot be trained on: see the Data tab.")
+            self.status.setText(f"Cannot train: {self.dataset.problems[0]} (see the Data tab)")
 
     def config(self, epochs: int | None = None) -> TrainConfig:
         return TrainConfig(

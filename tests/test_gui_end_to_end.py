@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -71,8 +72,13 @@ def test_demo_train_chart_confusion_and_drop_to_classify(qtbot, app_window):
     assert window.data_tab.class_table.rowCount() == 4
     tab = window.train_tab
     tab.epochs_spin.setValue(1)
+    delivered_on: set[str] = set()
+    for signal in (engine.training_started, engine.batch_ended, engine.epoch_ended,
+                   engine.training_finished):
+        signal.connect(lambda *args: delivered_on.add(threading.current_thread().name))
     with qtbot.waitSignal(engine.training_finished, timeout=180_000):
         tab.start_button.click()
+    assert delivered_on == {threading.main_thread().name}  # results arrive on the GUI thread
     assert tab.chart.batch_points and tab.chart.epochs
     assert tab.confusion.rowCount() == 4
     assert sum(int(tab.confusion.item(r, c).text()) for r in range(4) for c in range(4)) > 0

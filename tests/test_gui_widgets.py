@@ -306,6 +306,24 @@ def test_closing_with_an_unsaved_model_asks_first(window, engine, dialogs, patte
     assert engine.called("shutdown")
 
 
+def test_save_on_close_closes_only_after_the_model_is_saved(window, engine, dialogs,
+                                                           pattern_dataset, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: ("/tmp/kept.cnnmodel", "")))
+    engine.dataset_loaded.emit(pattern_dataset)
+    engine.training_finished.emit({"outcome": "finished", "history": [], "evaluation": {},
+                                   "class_names": pattern_dataset.class_names})
+    dialogs.answers.append(QMessageBox.StandardButton.Save)
+    assert window.close() is False
+    assert engine.called("save_model")[0][1] == "/tmp/kept.cnnmodel"
+    assert window.isVisible() and not engine.called("shutdown")
+    engine.model_saved.emit("/tmp/kept.cnnmodel")
+    assert not window.isVisible()
+    assert engine.called("shutdown")
+
+
 def test_recent_items_are_remembered_in_the_injected_store(window, engine, pattern_dataset):
     engine.dataset_loaded.emit(pattern_dataset)
     engine.model_saved.emit("/tmp/a.cnnmodel")
