@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
 )
 
 from core.predictions import Prediction, write_csv
-from core.scan import image_files
 from gui.engine_adapter import Engine
 from gui.widgets.images import file_thumbnail
 from gui.widgets.probability_bars import ProbabilityBars
@@ -117,9 +116,8 @@ class ClassifyTab(QWidget):
         if not self.has_model:
             self.show_message("Train a model or open a .cnnmodel file before classifying.")
             return
-        files = [str(p) for p in image_files(paths)]
         self.show_message(note)
-        self.engine.classify(files)
+        self.engine.classify([str(p) for p in paths])
 
     def show_message(self, text: str) -> None:
         self.message.setText(text)

@@ -7,20 +7,30 @@ queue a job for the worker. Results come back as the signals below, which Qt del
 thread (they are emitted from the worker thread and queued to this object's thread). Signals
 carry plain data or read-only engine objects; no widget is ever touched off the GUI thread.
 
+The worker is a Python ``threading.Thread`` with a job queue, not a ``QThread``: TensorFlow's
+pybind11 code caches Python thread states, and on a QThread (whose Python thread state PySide
+creates and drops around each call) the first NumPy-to-tensor conversion crashed the process
+with a stale thread state in about half the runs. A Python thread keeps one thread state for
+its whole life.
+
 Stop, cancel and cancel-loading requests do not queue: they set thread-safe flags that the
 running job polls, so they take effect within a batch or a chunk of files.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
+import queue
+import threading
 import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from core.config import TrainConfig
 from core.errors import Cancelled, CnnStudioError
@@ -33,18 +43,33 @@ log = logging.getLogger("cnnstudio.engine")
 BATCH_SIGNALS_PER_SECOND = 10
 
 
-class _Worker(QObject):
-    """Lives on the worker thread and runs queued jobs one after another."""
-
-    submitted = Signal(object)
+class _Worker:
+    """One Python thread that runs queued jobs, one after another, until told to stop."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self.submitted.connect(self._run)
+        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._loop, name="cnnstudio-engine", daemon=True)
+        self._thread.start()
 
-    @Slot(object)
-    def _run(self, job: Callable[[], None]) -> None:
-        job()
+    def submit(self, job: Callable[[], None]) -> None:
+        self._jobs.put(job)
+
+    def _loop(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            job()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self, timeout: float) -> bool:
+        """Drop jobs not yet started, let the running one end, and join the thread."""
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._jobs.get_nowait()
+        self._jobs.put(None)
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
 
 
 class _SignalObserver:
@@ -102,11 +127,7 @@ class Engine(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._thread = QThread()
-        self._thread.setObjectName("cnnstudio-engine")
         self._worker = _Worker()
-        self._worker.moveToThread(self._thread)
-        self._thread.start()
         self._load_token: CancelToken | None = None
         self._control: TrainingControl | None = None
         self._pending = 0
@@ -116,6 +137,7 @@ class Engine(QObject):
         self._classifier: Any = None
         self._bundle_info: dict[str, Any] = {}
         self._result: Any = None
+        self._opened: Any = None  # the ModelBundle last opened from a file
         self._job_finished.connect(self._on_job_finished)
 
     # --- plumbing ---------------------------------------------------------------------------
@@ -136,7 +158,7 @@ class Engine(QObject):
             finally:
                 self._job_finished.emit()
 
-        self._worker.submitted.emit(guarded)
+        self._worker.submit(guarded)
 
     @Slot()
     def _on_job_finished(self) -> None:
@@ -153,8 +175,7 @@ class Engine(QObject):
         """Stop running work, end the worker thread and wait for it (GUI thread, on close)."""
         self.cancel_loading()
         self.cancel_training()
-        self._thread.quit()
-        return self._thread.wait(timeout_ms)
+        return self._worker.stop(timeout_ms / 1000)
 
     # --- start-up ---------------------------------------------------------------------------
 
@@ -165,6 +186,10 @@ class Engine(QObject):
             from core.runtime import configure_threads, versions
 
             configure_threads()
+            # TensorFlow brings ~300k long-lived Python objects; a full garbage collection then
+            # takes 150-250 ms with the interpreter lock held, freezing the window whenever it
+            # happens. Frozen objects are never scanned again, so collections stay short.
+            gc.freeze()
             self.ready.emit(versions())
 
         self._submit("Starting the engine", job)
@@ -230,6 +255,8 @@ class Engine(QObject):
                 if continue_current and self._result is not None:
                     r = self._result
                     result = trainer.run(r.model, r.spec, r.history)
+                elif continue_current and self._opened is not None:
+                    result = self._continue_opened(trainer)
                 else:
                     result = trainer.run()
             except Cancelled:
@@ -241,6 +268,19 @@ class Engine(QObject):
             self._adopt_result(result)
 
         self._submit("Training", job)
+
+    def _continue_opened(self, trainer: Any) -> Any:
+        """Worker thread: continue training the model opened from a file (optimizer kept)."""
+        from core.classify import model_from_bundle, spec_of
+
+        bundle = self._opened
+        if bundle.class_names != self._dataset.class_names or bundle.input != self._dataset.spec:
+            raise CnnStudioError(
+                "the opened model's classes or input size differ from the loaded dataset's; "
+                "load the dataset it was trained on (same image size and colour)"
+            )
+        model = model_from_bundle(bundle, with_optimizer=True)
+        return trainer.run(model, spec_of(bundle), bundle.training.get("history", []))
 
     def _adopt_result(self, result: Any) -> None:
         """Worker thread: make a finished run the current model and report it."""
@@ -297,6 +337,7 @@ class Engine(QObject):
             model = model_from_bundle(bundle)
             self._classifier = Classifier(model, bundle.class_names, bundle.input)
             self._result = None
+            self._opened = bundle
             self._bundle_info = {"source": str(path), "evaluation": bundle.metrics}
             self.model_opened.emit(
                 {
@@ -332,12 +373,18 @@ class Engine(QObject):
     # --- classification ---------------------------------------------------------------------
 
     def classify(self, paths: list[str], top_k: int = 3) -> None:
-        """Classify files with the current model; runs after any training in progress."""
+        """Classify files and folders (expanded here, off the GUI thread) with the current model.
+
+        Runs after any training in progress, since the engine has one thread.
+        """
 
         def job() -> None:
+            from core.scan import image_files
+
             if self._classifier is None:
                 raise CnnStudioError("train a model or open a .cnnmodel file first")
-            predictions, failures = self._classifier.classify_paths(paths, top_k)
+            files = [str(p) for p in image_files(paths)]
+            predictions, failures = self._classifier.classify_paths(files, top_k)
             self.classified.emit([p.to_dict() for p in predictions], failures)
 
         self._submit("Classifying", job)

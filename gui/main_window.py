@@ -117,7 +117,7 @@ class MainWindow(QMainWindow):
 
     def _update_actions(self) -> None:
         has_model = self.train_tab.has_model
-        self.save_action.setEnabled(has_model and not self.training)
+        self.save_action.setEnabled(self.train_tab.trained and not self.training)
         self.export_action.setEnabled(
             (has_model or self.classify_tab.has_model) and not self.training
         )
@@ -145,7 +145,7 @@ class MainWindow(QMainWindow):
         self.engine.open_model(path)
 
     def save_model(self) -> None:
-        if not self.train_tab.has_model:
+        if not self.train_tab.trained:
             return
         start = self.preferences.recent("models")[:1] or [f"model{SUFFIX}"]
         path, _ = QFileDialog.getSaveFileName(self, "Save model", start[0], MODEL_FILTER)

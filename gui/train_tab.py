@@ -49,7 +49,8 @@ class TrainTab(QWidget):
         self.val_split = val_split
         self.dataset = None
         self.training = False
-        self.has_model = False
+        self.has_model = False  # a model to continue or export (trained here or opened)
+        self.trained = False  # a model trained in this session, which can be saved
         self.total_epochs = 0
         self.first_epoch = 0
         self.batches = 1
@@ -65,6 +66,7 @@ class TrainTab(QWidget):
         engine.training_finished.connect(self._on_training_finished)
         engine.training_failed.connect(self._on_training_failed)
         engine.training_cancelled.connect(self._on_training_cancelled)
+        engine.model_opened.connect(self._on_model_opened)
         self._update_buttons()
 
     # --- layout -----------------------------------------------------------------------------
@@ -231,7 +233,7 @@ class TrainTab(QWidget):
         self.cancel_button.setEnabled(self.training)
         self.continue_button.setEnabled(ready and self.has_model and not self.training)
         self.more_spin.setEnabled(self.continue_button.isEnabled())
-        self.save_button.setEnabled(self.has_model and not self.training)
+        self.save_button.setEnabled(self.trained and not self.training)
         self.export_button.setEnabled(self.has_model and not self.training)
         for widget in self.settings_widgets:
             widget.setEnabled(not self.training)
@@ -293,6 +295,18 @@ class TrainTab(QWidget):
         self._describe()
         self._update_buttons()
 
+    def _on_model_opened(self, info: dict) -> None:
+        """A saved model was opened: it can be continued (on its own dataset) or exported."""
+        self.has_model = True
+        self.evaluation = info.get("metrics") or {}
+        self.chart.clear()
+        self.chart.set_history(info.get("training", {}).get("history", []))
+        self.status.setText(
+            f"Opened {info['path']}: Continue trains it further on the loaded dataset "
+            "(same classes and input size)."
+        )
+        self._update_buttons()
+
     def _on_model_described(self, rows: list, total: int) -> None:
         self.layer_table.setRowCount(len(rows))
         for r, row in enumerate(rows):
@@ -336,6 +350,7 @@ class TrainTab(QWidget):
 
     def _on_training_finished(self, summary: dict) -> None:
         self.has_model = True
+        self.trained = True
         self._finish()
         self.chart.set_history(summary["history"])
         self.progress.setValue(self.progress.maximum())

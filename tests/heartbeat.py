@@ -23,6 +23,10 @@ class Heartbeat:
         self.gaps.append(now - self._last)
         self._last = now
 
+    @property
+    def running(self) -> bool:
+        return self._timer.isActive()
+
     def start(self) -> None:
         self._last = time.monotonic()
         self._timer.start()

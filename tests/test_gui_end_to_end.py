@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -54,6 +55,17 @@ def test_window_shows_before_tensorflow_is_imported():
     assert lines[-1] == "ready True True"
 
 
+def test_training_from_the_app_does_not_crash_in_fresh_processes(tmp_path):
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    for run in range(3):
+        env["XDG_DATA_HOME"] = str(tmp_path / f"data{run}")
+        result = subprocess.run([sys.executable, "-X", "faulthandler", "-m",
+                                 "tests.gui_train_once"], cwd=ROOT, env=env,
+                                capture_output=True, text=True, timeout=180)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert "trained 1" in result.stdout
+
+
 @pytest.fixture
 def app_window(qtbot, dialogs):
     window, engine = build_window(MemoryStore())
@@ -91,6 +103,27 @@ def test_demo_train_chart_confusion_and_drop_to_classify(qtbot, app_window):
     assert set(labels) <= {"circle", "cross", "square", "triangle"}
 
 
+def test_saved_model_reopens_and_continues_training(qtbot, app_window, tmp_path):
+    window, engine = app_window
+    with qtbot.waitSignal(engine.dataset_loaded, timeout=120_000):
+        window.open_demo()
+    window.train_tab.epochs_spin.setValue(1)
+    with qtbot.waitSignal(engine.training_finished, timeout=180_000):
+        window.train_tab.start_button.click()
+    path = tmp_path / "demo.cnnmodel"
+    with qtbot.waitSignal(engine.model_saved, timeout=60_000):
+        engine.save_model(str(path))
+    assert not window.unsaved_model
+    with qtbot.waitSignal(engine.model_opened, timeout=60_000):
+        window.open_model_file(str(path))
+    assert "demo.cnnmodel" in window.classify_tab.model_label.text()
+    assert window.train_tab.continue_button.isEnabled()
+    window.train_tab.more_spin.setValue(1)
+    with qtbot.waitSignal(engine.training_finished, timeout=180_000) as finished:
+        window.train_tab.continue_button.click()
+    assert len(finished.args[0]["history"]) == 2  # the saved epoch plus the new one
+
+
 def test_stop_returns_within_two_seconds_and_the_event_loop_keeps_breathing(qtbot, app_window):
     window, engine = app_window
     with qtbot.waitSignal(engine.dataset_loaded, timeout=120_000):
@@ -101,7 +134,7 @@ def test_stop_returns_within_two_seconds_and_the_event_loop_keeps_breathing(qtbo
     tab.batch_spin.setValue(16)
     with qtbot.waitSignal(engine.epoch_ended, timeout=120_000):
         tab.start_button.click()
-        heartbeat.start()
+        heartbeat.start()  # from the click on: building the model counts too
     qtbot.wait(1500)
     with qtbot.waitSignal(engine.training_finished, timeout=2_000):
         started = time.monotonic()
@@ -124,5 +157,5 @@ def test_closing_during_training_stops_the_worker_cleanly(qtbot, app_window, dia
     dialogs.answers.append(QMessageBox.StandardButton.Yes)
     started = time.monotonic()
     assert window.close()
-    assert engine._thread.isFinished()
+    assert not engine._worker.alive
     assert time.monotonic() - started < 5
