@@ -157,6 +157,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     control = TrainingControl()
     _install_interrupt(control)
     trainer = Trainer(dataset, config, ConsoleObserver(quiet=args.json), control)
+    if not args.json:  # the layers in plain words, from a throwaway copy of the network
+        from core.models import ModelSpec, build_model, describe_text
+
+        preset = earlier.preset if earlier is not None else config.preset
+        augment = earlier.augment if earlier is not None else config.augment
+        described = ModelSpec(preset, dataset.spec, max(len(dataset.class_names), 2), augment)
+        err(describe_text(build_model(described)))
     if earlier is not None:
         if earlier.class_names != dataset.class_names:
             raise CnnStudioError("the dataset's classes differ from the model's classes")
@@ -185,7 +192,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         acc = evaluation.get("accuracy")
         shown = f", validation accuracy {acc:.2%}" if acc is not None else ""
-        out(f"Saved {path} ({result.outcome} after {result.epochs_done} epochs{shown})")
+        epochs = f"{result.epochs_done} epoch{'s' if result.epochs_done != 1 else ''}"
+        out(f"Saved {path} ({result.outcome} after {epochs}{shown})")
     return 0
 
 

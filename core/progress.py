@@ -40,15 +40,6 @@ class CancelToken:
             raise Cancelled()
 
 
-def sub_progress(parent: ProgressCallback, start: float, end: float) -> ProgressCallback:
-    """Map a sub-step's 0..1 progress onto the ``start..end`` slice of ``parent``."""
-
-    def report(fraction: float, message: str) -> None:
-        parent(start + (end - start) * min(max(fraction, 0.0), 1.0), message)
-
-    return report
-
-
 class Throttle:
     """Lets a progress report through only when it changed noticeably or time passed.
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QTabWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget
 
 from core.bundle import SUFFIX
 from gui.classify_tab import ClassifyTab
@@ -43,6 +43,11 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.tabs)
         self._build_menus()
         self.statusBar().showMessage("Starting the engine (TensorFlow)…")
+        self.busy_label = QLabel("")
+        self.statusBar().addPermanentWidget(self.busy_label)
+        engine.busy_changed.connect(
+            lambda busy: self.busy_label.setText("Working…" if busy else "")
+        )
 
         self.data_tab.dataset_requested.connect(self.open_dataset)
         self.data_tab.demo_requested.connect(self.open_demo)

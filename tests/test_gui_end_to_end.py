@@ -59,9 +59,14 @@ def test_training_from_the_app_does_not_crash_in_fresh_processes(tmp_path):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     for run in range(3):
         env["XDG_DATA_HOME"] = str(tmp_path / f"data{run}")
-        result = subprocess.run([sys.executable, "-X", "faulthandler", "-m",
-                                 "tests.gui_train_once"], cwd=ROOT, env=env,
-                                capture_output=True, text=True, timeout=180)
+        result = subprocess.run(
+            [sys.executable, "-X", "faulthandler", "-m", "tests.gui_train_once"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
         assert result.returncode == 0, result.stderr[-2000:]
         assert "trained 1" in result.stdout
 
@@ -85,8 +90,12 @@ def test_demo_train_chart_confusion_and_drop_to_classify(qtbot, app_window):
     tab = window.train_tab
     tab.epochs_spin.setValue(1)
     delivered_on: set[str] = set()
-    for signal in (engine.training_started, engine.batch_ended, engine.epoch_ended,
-                   engine.training_finished):
+    for signal in (
+        engine.training_started,
+        engine.batch_ended,
+        engine.epoch_ended,
+        engine.training_finished,
+    ):
         signal.connect(lambda *args: delivered_on.add(threading.current_thread().name))
     with qtbot.waitSignal(engine.training_finished, timeout=180_000):
         tab.start_button.click()

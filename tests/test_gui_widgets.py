@@ -306,15 +306,23 @@ def test_closing_with_an_unsaved_model_asks_first(window, engine, dialogs, patte
     assert engine.called("shutdown")
 
 
-def test_save_on_close_closes_only_after_the_model_is_saved(window, engine, dialogs,
-                                                           pattern_dataset, monkeypatch):
+def test_save_on_close_closes_only_after_the_model_is_saved(
+    window, engine, dialogs, pattern_dataset, monkeypatch
+):
     from PySide6.QtWidgets import QFileDialog
 
-    monkeypatch.setattr(QFileDialog, "getSaveFileName",
-                        staticmethod(lambda *a, **k: ("/tmp/kept.cnnmodel", "")))
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: ("/tmp/kept.cnnmodel", ""))
+    )
     engine.dataset_loaded.emit(pattern_dataset)
-    engine.training_finished.emit({"outcome": "finished", "history": [], "evaluation": {},
-                                   "class_names": pattern_dataset.class_names})
+    engine.training_finished.emit(
+        {
+            "outcome": "finished",
+            "history": [],
+            "evaluation": {},
+            "class_names": pattern_dataset.class_names,
+        }
+    )
     dialogs.answers.append(QMessageBox.StandardButton.Save)
     assert window.close() is False
     assert engine.called("save_model")[0][1] == "/tmp/kept.cnnmodel"
@@ -331,6 +339,13 @@ def test_recent_items_are_remembered_in_the_injected_store(window, engine, patte
     assert window.preferences.recent("models") == ["/tmp/a.cnnmodel"]
     assert [a.text() for a in window.recent_models.actions()] == ["/tmp/a.cnnmodel"]
     assert not window.unsaved_model
+
+
+def test_status_bar_shows_when_the_engine_is_working(window, engine):
+    engine.busy_changed.emit(True)
+    assert window.busy_label.text() == "Working…"
+    engine.busy_changed.emit(False)
+    assert window.busy_label.text() == ""
 
 
 def test_engine_errors_become_dialogs_not_crashes(window, engine, dialogs):
