@@ -59,3 +59,19 @@ def test_self_test_passes_from_source():
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip().endswith("Self-test passed.")
     assert "PySide6" not in result.stderr
+
+
+def test_launcher_survives_missing_standard_streams():
+    """Like a windowed frozen build: no stdout or stderr at all."""
+    code = (
+        "import sys\n"
+        "sys.stdout = None\n"
+        "sys.stderr = None\n"
+        "from gui.launcher import main\n"
+        "code = main(['inspect', '--bogus'])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 2  # argparse's usage error, written to the null device
+    assert "Traceback" not in result.stderr
