@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from core import cli_model
 from core.cache import DatasetCache
 from core.console import ProgressBar, err, out
 from core.dataset import LoadedDataset, load_dataset
@@ -104,15 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_spec_arguments(inspect)
     inspect.add_argument("--json", action="store_true", help="print JSON")
     inspect.set_defaults(handler=cmd_inspect, parser=inspect)
-    _add_model_commands(sub)
+    cli_model.register(sub)  # train, evaluate, predict, export
     return parser
-
-
-def _add_model_commands(sub: argparse._SubParsersAction) -> None:
-    """Register the training and model commands (kept in their own module)."""
-    from core import cli_model
-
-    cli_model.register(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -202,13 +202,32 @@ def preprocess(image: Image.Image | np.ndarray, spec: InputSpec) -> np.ndarray:
     """
     if isinstance(image, np.ndarray):
         image = _array_to_image(image)
-    if image.format in (None, "JPEG", "TIFF", "WEBP") or "exif" in image.info:
-        image = ImageOps.exif_transpose(image)  # costs time, so only where EXIF can be
-    image = _to_mode(image, spec.mode)
+    image = _to_mode(_upright(image), spec.mode)
     if image.size != (spec.size, spec.size):
         image = image.resize((spec.size, spec.size), Image.Resampling.BILINEAR, reducing_gap=2.0)
     array = np.asarray(image, dtype=np.uint8)
     return array.reshape(spec.shape)
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """Apply EXIF orientation (it costs time, so only where EXIF can be)."""
+    if image.format in (None, "JPEG", "TIFF", "WEBP") or "exif" in image.info:
+        return ImageOps.exif_transpose(image)
+    return image
+
+
+def thumbnail(path: Path | str, size: int) -> np.ndarray | None:
+    """A small upright RGB preview of an image file, aspect ratio kept; None if unreadable.
+
+    For showing a file to the user (the Classify tab), with the same safety checks as
+    :func:`load_input`; JPEGs decode at reduced scale, so phone photos are cheap.
+    """
+    try:
+        image = _to_mode(_upright(decode(read_file(Path(path)), size, "RGB")), "RGB")
+        image.thumbnail((size, size), Image.Resampling.BILINEAR)
+        return np.asarray(image, dtype=np.uint8)
+    except (ImageError, OSError, ValueError, SyntaxError, MemoryError):
+        return None
 
 
 def _array_to_image(array: np.ndarray) -> Image.Image:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -19,11 +20,11 @@ from PySide6.QtWidgets import (
 )
 
 from core.predictions import Prediction, write_csv
-from gui.engine_adapter import Engine
-from gui.widgets.images import file_thumbnail
+from gui.engine_adapter import THUMBNAIL_SIZE, Engine
+from gui.widgets.images import array_to_qimage
 from gui.widgets.probability_bars import ProbabilityBars
 
-THUMB = 72
+THUMB = THUMBNAIL_SIZE
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
 
 
@@ -181,9 +182,8 @@ class ClassifyTab(QWidget):
             row = start + offset
             thumb = QLabel()
             thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            pixmap = file_thumbnail(prediction["path"], THUMB)
-            if pixmap is not None:
-                thumb.setPixmap(pixmap)
+            if prediction.get("thumbnail") is not None:
+                thumb.setPixmap(QPixmap.fromImage(array_to_qimage(prediction["thumbnail"])))
             self.table.setCellWidget(row, 0, thumb)
             item = QTableWidgetItem(prediction["path"])
             item.setToolTip(prediction["path"])

@@ -39,6 +39,8 @@ from core.progress import CancelToken, TrainingControl
 
 log = logging.getLogger("cnnstudio.engine")
 
+#: Size in pixels of the previews sent with classification results.
+THUMBNAIL_SIZE = 72
 #: At most this many batch_ended signals a second reach the GUI.
 BATCH_SIGNALS_PER_SECOND = 10
 
@@ -121,7 +123,7 @@ class Engine(QObject):
     model_opened = Signal(dict)  # {"path", "class_names", "size", "color", "preset", ...}
     model_saved = Signal(str)
     model_exported = Signal(str)
-    classified = Signal(list, list)  # [Prediction.to_dict()], [(path, reason)]
+    classified = Signal(list, list)  # [Prediction.to_dict() + "thumbnail"], [(path, reason)]
     operation_failed = Signal(str, str)  # (what, message) for user-caused failures
     _job_finished = Signal()  # worker -> GUI thread, so the job counter is only touched there
 
@@ -133,9 +135,8 @@ class Engine(QObject):
         self._pending = 0
         # Engine state, touched on the worker thread only.
         self._dataset: Any = None
-        self._model: Any = None
         self._classifier: Any = None
-        self._bundle_info: dict[str, Any] = {}
+        self._evaluation: dict[str, Any] = {}  # scores of the current model, saved with it
         self._result: Any = None
         self._opened: Any = None  # the ModelBundle last opened from a file
         self._job_finished.connect(self._on_job_finished)
@@ -166,10 +167,6 @@ class Engine(QObject):
         self._pending -= 1
         if self._pending == 0:
             self.busy_changed.emit(False)
-
-    @property
-    def busy(self) -> bool:
-        return self._pending > 0
 
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
         """Stop running work, end the worker thread and wait for it (GUI thread, on close)."""
@@ -289,9 +286,8 @@ class Engine(QObject):
 
         evaluation = evaluate_result(result, self._dataset)
         self._result = result
-        self._model = result.model
         self._classifier = Classifier(result.model, self._dataset.class_names, self._dataset.spec)
-        self._bundle_info = {"source": "trained", "evaluation": evaluation}
+        self._evaluation = evaluation
         self.training_finished.emit(
             {
                 "outcome": result.outcome,
@@ -320,9 +316,7 @@ class Engine(QObject):
 
             if self._result is None:
                 raise CnnStudioError("there is no trained model to save")
-            bundle = bundle_from_result(
-                self._result, self._dataset.class_names, self._bundle_info.get("evaluation")
-            )
+            bundle = bundle_from_result(self._result, self._dataset.class_names, self._evaluation)
             bundle.files["root"] = str(Path(self._dataset.root).resolve())
             self.model_saved.emit(str(save_bundle(bundle, path)))
 
@@ -338,7 +332,7 @@ class Engine(QObject):
             self._classifier = Classifier(model, bundle.class_names, bundle.input)
             self._result = None
             self._opened = bundle
-            self._bundle_info = {"source": str(path), "evaluation": bundle.metrics}
+            self._evaluation = bundle.metrics
             self.model_opened.emit(
                 {
                     "path": str(path),
@@ -361,11 +355,12 @@ class Engine(QObject):
 
             if self._classifier is None:
                 raise CnnStudioError("there is no model to export")
-            if self._dataset is not None and len(self._dataset):
+            spec = self._classifier.spec
+            if self._dataset is not None and len(self._dataset) and self._dataset.spec == spec:
                 checks = self._dataset.images[-32:]
             else:
                 rng = np.random.default_rng(0)
-                checks = rng.integers(0, 256, (16, *self._classifier.spec.shape), dtype=np.uint8)
+                checks = rng.integers(0, 256, (16, *spec.shape), dtype=np.uint8)
             self.model_exported.emit(str(export_model(self._classifier, fmt, path, checks)))
 
         self._submit("Exporting the model", job)
@@ -379,12 +374,17 @@ class Engine(QObject):
         """
 
         def job() -> None:
+            from core.images import thumbnail
             from core.scan import image_files
 
             if self._classifier is None:
                 raise CnnStudioError("train a model or open a .cnnmodel file first")
             files = [str(p) for p in image_files(paths)]
             predictions, failures = self._classifier.classify_paths(files, top_k)
-            self.classified.emit([p.to_dict() for p in predictions], failures)
+            # Previews are decoded here too: on the GUI thread a phone photo took ~12 ms each.
+            rows = [
+                {**p.to_dict(), "thumbnail": thumbnail(p.path, THUMBNAIL_SIZE)} for p in predictions
+            ]
+            self.classified.emit(rows, failures)
 
         self._submit("Classifying", job)

@@ -108,6 +108,7 @@ def test_demo_train_chart_confusion_and_drop_to_classify(qtbot, app_window):
         drop(window.classify_tab, [QUrl.fromLocalFile(str(image))])
     assert window.classify_tab.table.rowCount() == 1
     assert window.classify_tab.predictions[0]["path"] == str(image)
+    assert window.classify_tab.predictions[0]["thumbnail"].shape[2] == 3  # made off the GUI thread
     labels = [p["label"] for p in window.classify_tab.predictions[0]["predictions"]]
     assert set(labels) <= {"circle", "cross", "square", "triangle"}
 

@@ -193,3 +193,13 @@ def test_large_jpegs_are_decoded_at_reduced_scale():
     assert image.size == (300, 200)  # libjpeg's 1/8 scale: far fewer pixels decoded
     assert image.mode == "L"
     assert decode(photo).size == (2400, 1600)
+
+
+def test_thumbnails_keep_aspect_apply_orientation_and_refuse_bad_files(tmp_path):
+    from core.images import thumbnail
+
+    wide = write(tmp_path, "wide.jpg", gen.with_exif_orientation(gen.gradient((400, 200)), 6))
+    preview = thumbnail(wide, 72)
+    assert preview.shape == (72, 36, 3)  # upright: the stored 400x200 is shown 200x400
+    assert thumbnail(write(tmp_path, "bomb.png", gen.bomb_png(20000)), 72) is None
+    assert thumbnail(write(tmp_path, "notes.jpg", b"just text"), 72) is None

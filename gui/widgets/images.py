@@ -1,15 +1,10 @@
-"""Turning engine arrays and image files into Qt images (GUI thread only)."""
+"""Turning engine arrays into Qt images (GUI thread only)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QIcon, QImage, QImageReader, QPixmap
-
-#: Files whose header claims more pixels than this are not previewed (decompression bombs).
-MAX_PREVIEW_PIXELS = 64_000_000
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QIcon, QImage, QPixmap
 
 
 def array_to_qimage(array: np.ndarray) -> QImage:
@@ -28,15 +23,3 @@ def array_icon(array: np.ndarray, size: int) -> QIcon:
         size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation
     )
     return QIcon(pixmap)
-
-
-def file_thumbnail(path: Path | str, size: int) -> QPixmap | None:
-    """A thumbnail of an image file, or None when Qt cannot (or should not) read it."""
-    reader = QImageReader(str(path))
-    reader.setAutoTransform(True)
-    full = reader.size()
-    if not full.isValid() or full.width() * full.height() > MAX_PREVIEW_PIXELS:
-        return None
-    reader.setScaledSize(full.scaled(QSize(size, size), Qt.AspectRatioMode.KeepAspectRatio))
-    image = reader.read()
-    return None if image.isNull() else QPixmap.fromImage(image)
