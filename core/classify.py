@@ -3,39 +3,37 @@
 :class:`Classifier` wraps a model in a compiled TensorFlow function with a fixed input
 signature, so classifying one image costs well under a millisecond of overhead and memory does
 not grow over thousands of calls (``model.predict`` in a loop does both badly). Every input goes
-through :func:`core.images.load_input` / :func:`core.images.preprocess`, the same functions
-training used. Call it from one thread (the engine's worker thread in the GUI).
+through :func:`core.images.to_model_input`, the function training used. Call it from one
+thread (the engine's worker thread in the GUI).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from core import __version__
 from core.bundle import ModelBundle, read_bundle
-from core.config import TrainConfig
+from core.dataset import LoadedDataset
 from core.errors import ImageError, ModelFileError
-from core.images import InputSpec, load_input, preprocess
+from core.evaluate import evaluate_predictions
+from core.images import InputSpec, to_model_input
 from core.models import ModelSpec, build_model
 from core.predictions import Prediction
-from core.runtime import keras, tf, versions
-from core.training import TrainingResult, compile_model
+from core.progress import CancelToken
+from core.runtime import keras, tf
+from core.training import OptimizerState
 
 
 def spec_of(bundle: ModelBundle) -> ModelSpec:
     return ModelSpec(bundle.preset, bundle.input, len(bundle.class_names), bundle.augment)
 
 
-def model_from_bundle(bundle: ModelBundle, with_optimizer: bool = False) -> keras.Model:
-    """Rebuild the network from a bundle's metadata and load its weights.
-
-    With ``with_optimizer``, also compile it and restore the optimizer state, so training can
-    continue where it stopped.
-    """
+def model_from_bundle(bundle: ModelBundle) -> keras.Model:
+    """Rebuild the (uncompiled) network from a bundle's metadata and load its weights."""
     model = build_model(spec_of(bundle))
     expected = [tuple(w.shape) for w in model.get_weights()]
     found = [tuple(w.shape) for w in bundle.weights]
@@ -45,62 +43,38 @@ def model_from_bundle(bundle: ModelBundle, with_optimizer: bool = False) -> kera
             f"({len(found)} arrays, {len(expected)} expected)"
         )
     model.set_weights(bundle.weights)
-    if with_optimizer:
-        config = bundle.training.get("config", {})
-        known = {k: v for k, v in config.items() if k in TrainConfig.__annotations__}
-        train_config = TrainConfig(**known)
-        compile_model(model, train_config)  # the trainer replaces the schedule when it runs
-        _restore_optimizer(model, bundle)
     return model
 
 
-def _restore_optimizer(model: keras.Model, bundle: ModelBundle) -> None:
-    optimizer = model.optimizer
-    optimizer.build(model.trainable_variables)
-    variables = optimizer.variables
-    saved = bundle.optimizer_weights
-    if len(saved) != len(variables) or any(
-        tuple(v.shape) != s.shape for v, s in zip(variables, saved, strict=True)
-    ):
-        return  # state from another optimizer: start it fresh rather than fail
-    for variable, value in zip(variables, saved, strict=True):
-        variable.assign(value)
+def optimizer_state_of(bundle: ModelBundle) -> OptimizerState | None:
+    """The optimizer state saved in a bundle, for continuing its training (None if none)."""
+    if not bundle.optimizer_name or not bundle.optimizer_weights:
+        return None
+    return OptimizerState(bundle.optimizer_name, tuple(bundle.optimizer_weights))
 
 
-def bundle_from_result(
-    result: TrainingResult, class_names: Sequence[str], metrics: dict | None = None
-) -> ModelBundle:
-    """Everything about a training run, as a :class:`ModelBundle` ready to save."""
-    model = result.model
-    optimizer = model.optimizer
-    opt_name = None
-    opt_weights: list[np.ndarray] = []
-    if optimizer is not None and optimizer.built:
-        opt_name = result.config.optimizer
-        opt_weights = [np.asarray(v.numpy()) for v in optimizer.variables]
-        opt_weights = [w.astype(np.float32) if w.dtype.kind == "f" else w for w in opt_weights]
-    return ModelBundle(
-        preset=result.spec.preset,
-        input=result.spec.input,
-        class_names=list(class_names),
-        augment=result.spec.augment,
-        weights=[np.asarray(w, dtype=np.float32) for w in model.get_weights()],
-        training={
-            "config": result.config.to_dict(),
-            "history": result.history,
-            "outcome": result.outcome,
-            "epochs": result.epochs_done,
-        },
-        metrics=metrics or {},
-        files={
-            "hash": "sha1 of the preprocessed model input",
-            "train": [list(p) for p in zip(result.train_paths, result.train_hashes, strict=True)],
-            "val": [list(p) for p in zip(result.val_paths, result.val_hashes, strict=True)],
-        },
-        versions={"cnn-studio": __version__, **versions()},
-        optimizer_name=opt_name,
-        optimizer_weights=opt_weights,
+def evaluate_validation(
+    model: keras.Model, dataset: LoadedDataset, val_paths: Sequence[str]
+) -> dict[str, Any]:
+    """Score ``model`` on the validation images of ``dataset`` (a plain dict, with mistakes).
+
+    Empty when the run held out no validation images.
+    """
+    if not val_paths:
+        return {}
+    index = {p: i for i, p in enumerate(dataset.paths)}
+    rows = np.array([index[p] for p in val_paths])
+    classifier = Classifier(model, dataset.class_names, dataset.spec)
+    probs = np.concatenate(
+        [
+            classifier.probabilities(dataset.images[rows[i : i + 512]])
+            for i in range(0, len(rows), 512)
+        ]
     )
+    evaluation = evaluate_predictions(
+        dataset.labels[rows], probs, dataset.class_names, list(val_paths), max_mistakes=200
+    )
+    return evaluation.to_dict(with_mistakes=True)
 
 
 class Classifier:
@@ -130,19 +104,26 @@ class Classifier:
         return Prediction(name, [(self.class_names[i], float(probs[i])) for i in order])
 
     def classify(
-        self, image: Path | str | Image.Image | np.ndarray, top_k: int | None = None
+        self, image: Path | str | bytes | Image.Image | np.ndarray, top_k: int | None = None
     ) -> Prediction:
-        """Classify one image; raises :class:`ImageError` for a file that is not one."""
-        if isinstance(image, (str, Path)):
-            pixels, name = load_input(image, self.spec), str(image)
-        else:
-            pixels, name = preprocess(image, self.spec), "<image>"
+        """Classify one image (path, file bytes, Pillow image or pixels); raises
+        :class:`ImageError` for a file that is not one."""
+        name = str(image) if isinstance(image, (str, Path)) else "<image>"
+        pixels = to_model_input(image, self.spec)
         return self._rank(name, self.probabilities(pixels[None])[0], top_k)
 
     def classify_paths(
-        self, paths: Iterable[Path | str], top_k: int | None = None, batch_size: int = 256
+        self,
+        paths: Iterable[Path | str],
+        top_k: int | None = None,
+        batch_size: int = 256,
+        cancel: CancelToken | None = None,
     ) -> tuple[list[Prediction], list[tuple[str, str]]]:
-        """Classify many files in batches: (predictions, [(path, reason) for failures])."""
+        """Classify many files in batches: (predictions, [(path, reason) for failures]).
+
+        ``cancel`` is checked before every file; a cancelled run raises
+        :class:`~core.errors.Cancelled`.
+        """
         predictions: list[Prediction] = []
         failures: list[tuple[str, str]] = []
         pending: list[tuple[str, np.ndarray]] = []
@@ -156,8 +137,10 @@ class Classifier:
                 pending.clear()
 
         for path in paths:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
             try:
-                pending.append((str(path), load_input(path, self.spec)))
+                pending.append((str(path), to_model_input(Path(path), self.spec)))
             except ImageError as exc:
                 failures.append((str(path), exc.reason))
             if len(pending) >= batch_size:
@@ -169,6 +152,7 @@ class Classifier:
 __all__ = [
     "Classifier",
     "Prediction",
-    "bundle_from_result",
+    "evaluate_validation",
     "model_from_bundle",
+    "optimizer_state_of",
 ]

@@ -12,14 +12,16 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from core import cli_model
-from core.cache import DatasetCache
+from core import __version__, cli_model
 from core.console import ProgressBar, err, out
-from core.dataset import LoadedDataset, load_dataset
+from core.dataset import LoadedDataset
 from core.demo import demo_dataset
 from core.errors import Cancelled, CnnStudioError
 from core.images import InputSpec
-from core.scan import scan_folder
+from core.session import Session
+from core.threads import set_thread_limit
+
+DEFAULT_SIZE = 28
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -30,16 +32,37 @@ def add_dataset_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--demo", action="store_true", help="use the built-in shapes dataset")
 
 
-def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
+def add_spec_arguments(parser: argparse.ArgumentParser, defaults: bool = True) -> None:
+    """``--image-size``, ``--color`` and ``--no-cache``.
+
+    With ``defaults=False`` the size and colour stay None unless given, so a command can tell
+    a flag the user typed from a default (``train --continue-from`` refuses them).
+    """
     parser.add_argument(
         "--image-size",
         type=int,
-        default=28,
+        default=DEFAULT_SIZE if defaults else None,
         metavar="N",
-        help="model input is N x N pixels (default 28)",
+        help=f"model input is N x N pixels (default {DEFAULT_SIZE})",
     )
-    parser.add_argument("--color", action="store_true", help="keep colour (default grayscale)")
+    parser.add_argument(
+        "--color",
+        action="store_true",
+        default=False if defaults else None,
+        help="keep colour (default grayscale)",
+    )
     parser.add_argument("--no-cache", action="store_true", help="do not use the decoded cache")
+
+
+def add_threads_argument(parser: argparse.ArgumentParser) -> None:
+    """``--threads N``: cap the CPU threads TensorFlow uses (applied before it starts)."""
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        metavar="N",
+        help="use at most N CPU threads (default 0: all cores)",
+    )
 
 
 def dataset_dir(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Path:
@@ -53,26 +76,25 @@ def dataset_dir(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Pa
 
 
 def spec_from(args: argparse.Namespace) -> InputSpec:
+    size = args.image_size if args.image_size is not None else DEFAULT_SIZE
     try:
-        return InputSpec(size=args.image_size, color=args.color)
+        return InputSpec(size=size, color=bool(args.color))
     except ValueError as exc:
         raise CnnStudioError(str(exc)) from None
 
 
-def load_with_progress(folder: Path, spec: InputSpec, use_cache: bool) -> LoadedDataset:
-    """Scan and decode ``folder`` with progress bars on a terminal."""
-    scan_bar = ProgressBar("Scanning ")
-    index = scan_folder(folder, progress=scan_bar)
-    scan_bar.close()
+def load_with_progress(session: Session, folder: Path, spec: InputSpec) -> LoadedDataset:
+    """Load ``folder`` into ``session`` with progress bars on a terminal."""
     bar = ProgressBar("Loading  ")
-    dataset = load_dataset(index, spec, progress=bar, cache=DatasetCache() if use_cache else None)
+    session.load_dataset(folder, spec, progress=bar)
     bar.close()
-    return dataset
+    assert session.dataset is not None
+    return session.dataset
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     folder = dataset_dir(args, args.parser)
-    dataset = load_with_progress(folder, spec_from(args), not args.no_cache)
+    dataset = load_with_progress(Session(use_cache=not args.no_cache), folder, spec_from(args))
     summary = dataset.summary()
     if args.json:
         out(json.dumps(summary, indent=2, ensure_ascii=False))
@@ -96,8 +118,20 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cnn-studio",
-        description="Train a CNN on a folder of images and classify new ones. "
+        usage="cnn-studio [-h] [--version] [--demo | PATH | --self-test | COMMAND ...]",
+        description="Train a CNN on a folder of images and classify new ones, offline. "
         "With no command, opens the desktop app.",
+        epilog="Opening the app: `cnn-studio` opens it empty, `cnn-studio PATH` opens a dataset "
+        "folder or a .cnnmodel file in it, `cnn-studio --demo` opens it on the built-in demo "
+        "dataset. `cnn-studio --self-test` checks this installation without a window. "
+        "`cnn-studio COMMAND -h` explains a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--demo", action="store_true", help="open the app on the built-in demo dataset"
+    )
+    parser.add_argument(
+        "--self-test", action="store_true", help="check this installation (no window) and exit"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     inspect = sub.add_parser("inspect", help="check a dataset folder and list what is in it")
@@ -109,6 +143,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_names() -> set[str]:
+    """The subcommands ``cnn-studio`` knows (for the launcher's routing)."""
+    parser = build_parser()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return set(action.choices)
+    return set()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the process exit code."""
     parser = build_parser()
@@ -116,6 +159,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    if getattr(args, "threads", 0):
+        if args.threads < 0:
+            args.parser.error("--threads must be 0 (all cores) or more")
+        set_thread_limit(args.threads)  # before anything imports TensorFlow
     try:
         return int(args.handler(args))
     except Cancelled:

@@ -1,5 +1,8 @@
 """Command-line commands that train, evaluate, classify with and export models.
 
+Each command is a thin front end on :class:`core.session.Session`, the same use cases the app
+runs; nothing here re-implements a workflow.
+
 TensorFlow is imported only when one of these commands runs, so ``cnn-studio inspect`` and
 ``--help`` stay quick.
 """
@@ -14,50 +17,89 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import numpy as np
-
 from core.config import OPTIMIZERS, TrainConfig
 from core.console import ProgressBar, err, format_seconds, out
 from core.errors import CnnStudioError
-from core.presets import PRESETS
+from core.presets import DEFAULT_PRESET, PRESETS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the model commands to the ``cnn-studio`` parser."""
-    from core.cli import add_dataset_argument, add_spec_arguments
+    from core.cli import add_dataset_argument, add_spec_arguments, add_threads_argument
 
-    train = sub.add_parser("train", help="train a model on a dataset folder")
-    add_dataset_argument(train)
-    add_spec_arguments(train)
-    train.add_argument("--out", type=Path, help="model file to write (default: DATASET.cnnmodel)")
     d = TrainConfig()
-    train.add_argument("--epochs", type=int, default=d.epochs)
-    train.add_argument("--batch-size", type=int, default=d.batch_size)
+    train = sub.add_parser(
+        "train",
+        help="train a model on a dataset folder",
+        description="Train a model on a folder with one subfolder per class, and save it.",
+    )
+    add_dataset_argument(train)
+    add_spec_arguments(train, defaults=False)
+    train.add_argument("--out", type=Path, help="model file to write (default: DATASET.cnnmodel)")
+    train.add_argument(
+        "--epochs",
+        type=int,
+        default=d.epochs,
+        help="passes over the training images (default %(default)s)",
+    )
+    train.add_argument(
+        "--batch-size",
+        type=int,
+        default=d.batch_size,
+        help="images per training step (default %(default)s)",
+    )
     train.add_argument(
         "--learning-rate",
         type=float,
         default=d.learning_rate,
-        help=f"peak of the warm-up + cosine schedule (default {d.learning_rate})",
+        help="peak of the warm-up + cosine schedule (default %(default)s)",
     )
-    train.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer)
-    train.add_argument("--val-split", type=float, default=d.val_split)
-    train.add_argument("--preset", choices=sorted(PRESETS), default=d.preset)
-    train.add_argument("--augment", action="store_true", help="random flips, rotation, zoom")
-    train.add_argument("--seed", type=int, default=d.seed)
-    train.add_argument("--patience", type=int, default=d.patience, help="early-stopping patience")
-    train.add_argument("--no-early-stopping", action="store_true")
+    train.add_argument(
+        "--optimizer", choices=OPTIMIZERS, default=d.optimizer, help="(default %(default)s)"
+    )
+    train.add_argument(
+        "--val-split",
+        type=float,
+        default=d.val_split,
+        help="share of each class held out for validation (default %(default)s)",
+    )
+    train.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default=None,
+        help=f"network architecture (default {DEFAULT_PRESET}; from the model with "
+        "--continue-from)",
+    )
+    train.add_argument(
+        "--augment",
+        action="store_true",
+        default=None,
+        help="random flips, rotation, zoom and contrast while training (from the model with "
+        "--continue-from)",
+    )
+    train.add_argument("--seed", type=int, default=d.seed, help="random seed (default %(default)s)")
+    train.add_argument(
+        "--patience",
+        type=int,
+        default=d.patience,
+        help="epochs without improvement before stopping early (default %(default)s)",
+    )
+    train.add_argument("--no-early-stopping", action="store_true", help="train every epoch")
     train.add_argument(
         "--continue-from",
         type=Path,
         metavar="MODEL",
-        help="continue training this model file for --epochs more epochs",
+        help="continue training this model file for --epochs more epochs (its architecture, "
+        "augmentation, image size and colour are kept)",
     )
+    add_threads_argument(train)
     train.add_argument("--json", action="store_true", help="print a JSON summary")
     train.set_defaults(handler=cmd_train, parser=train)
 
     evaluate = sub.add_parser("evaluate", help="score a model on a labelled folder")
     evaluate.add_argument("model", type=Path)
     evaluate.add_argument("dir", type=Path)
+    add_threads_argument(evaluate)
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(handler=cmd_evaluate, parser=evaluate)
 
@@ -66,6 +108,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     predict.add_argument("targets", type=Path, nargs="+", metavar="IMAGE|DIR")
     predict.add_argument("--top-k", type=int, default=3)
     predict.add_argument("--csv", type=Path, help="also write the results to this CSV file")
+    add_threads_argument(predict)
     predict.add_argument("--json", action="store_true")
     predict.set_defaults(handler=cmd_predict, parser=predict)
 
@@ -120,19 +163,28 @@ def _install_interrupt(control: Any) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from core.bundle import read_bundle, save_bundle
-    from core.classify import bundle_from_result, model_from_bundle, spec_of
     from core.cli import dataset_dir, load_with_progress, spec_from
-    from core.evaluate import evaluate_result
     from core.progress import TrainingControl
-    from core.training import Trainer
+    from core.session import Session
 
     folder = dataset_dir(args, args.parser)
-    earlier = None
-    spec = spec_from(args)
-    if args.continue_from:
-        earlier = read_bundle(args.continue_from)
-        spec = earlier.input
+    continuing = args.continue_from is not None
+    if continuing:
+        given = [
+            flag
+            for flag, value in (
+                ("--preset", args.preset),
+                ("--augment", args.augment),
+                ("--image-size", args.image_size),
+                ("--color", args.color),
+            )
+            if value is not None
+        ]
+        if given:
+            args.parser.error(
+                f"{', '.join(given)} cannot be used with --continue-from: a continued model "
+                "keeps its own architecture, augmentation and input"
+            )
     try:
         config = TrainConfig(
             epochs=args.epochs,
@@ -143,12 +195,16 @@ def cmd_train(args: argparse.Namespace) -> int:
             seed=args.seed,
             early_stopping=not args.no_early_stopping,
             patience=args.patience,
-            augment=args.augment,
-            preset=args.preset,
         )
     except ValueError as exc:
         raise CnnStudioError(str(exc)) from None
-    dataset = load_with_progress(folder, spec, not args.no_cache)
+    session = Session(use_cache=not args.no_cache)
+    if continuing:
+        model = session.open(args.continue_from)
+        spec = model.spec
+    else:
+        spec = spec_from(args)
+    dataset = load_with_progress(session, folder, spec)
     for warning in dataset.warnings:
         err(f"Warning: {warning}")
     if dataset.skipped and not args.json:
@@ -156,45 +212,42 @@ def cmd_train(args: argparse.Namespace) -> int:
     out_path = args.out or Path(f"{folder.resolve().name or 'model'}.cnnmodel")
     control = TrainingControl()
     _install_interrupt(control)
-    trainer = Trainer(dataset, config, ConsoleObserver(quiet=args.json), control)
-    if not args.json:  # the layers in plain words, from a throwaway copy of the network
-        from core.models import ModelSpec, build_model, describe_text
-
-        preset = earlier.preset if earlier is not None else config.preset
-        augment = earlier.augment if earlier is not None else config.augment
-        described = ModelSpec(preset, dataset.spec, max(len(dataset.class_names), 2), augment)
-        err(describe_text(build_model(described)))
-    if earlier is not None:
-        if earlier.class_names != dataset.class_names:
-            raise CnnStudioError("the dataset's classes differ from the model's classes")
-        model = model_from_bundle(earlier, with_optimizer=True)
-        result = trainer.run(model, spec_of(earlier), earlier.training.get("history", []))
+    observer = ConsoleObserver(quiet=args.json)
+    if continuing:
+        if not args.json:
+            err(session.layer_table())
+        summary = session.continue_training(config, observer, control)
     else:
-        result = trainer.run()
+        preset = args.preset or DEFAULT_PRESET
+        if not args.json:
+            rows, total = session.describe(preset, bool(args.augment))
+            err(describe_rows(rows, total))
+        summary = session.train(config, preset, bool(args.augment), observer, control)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    if result.outcome == "stopped" and not _confirm_keep():
+    if summary.outcome == "stopped" and not _confirm_keep():
         err("Stopped; the model was not saved.")
         return 1
-    evaluation = evaluate_result(result, dataset)
-    bundle = bundle_from_result(result, dataset.class_names, evaluation)
-    bundle.files["root"] = str(dataset.root.resolve())
-    path = save_bundle(bundle, out_path)
-    summary = {
-        "model": str(path),
-        "outcome": result.outcome,
-        "epochs": result.epochs_done,
-        "history": result.history,
-        "validation": evaluation,
-        "warnings": dataset.warnings + result.warnings,
-    }
+    path = session.save(out_path)
     if args.json:
-        out(json.dumps(summary, indent=2))
+        out(json.dumps({"model": str(path), **summary.to_dict()}, indent=2))
     else:
-        acc = evaluation.get("accuracy")
+        acc = summary.evaluation.get("accuracy")
         shown = f", validation accuracy {acc:.2%}" if acc is not None else ""
-        epochs = f"{result.epochs_done} epoch{'s' if result.epochs_done != 1 else ''}"
-        out(f"Saved {path} ({result.outcome} after {epochs}{shown})")
+        epochs = f"{summary.epochs} epoch{'s' if summary.epochs != 1 else ''}"
+        out(f"Saved {path} ({summary.outcome} after {epochs}{shown})")
     return 0
+
+
+def describe_rows(rows: list[dict[str, object]], total: int) -> str:
+    """A printable table of a model's layers (rows of :func:`core.models.describe`)."""
+    width = max(len(str(r["description"])) for r in rows)
+    lines = [
+        f"{str(r['description']).ljust(width)}  -> {str(r['output']).ljust(10)} "
+        f"{r['params']:>10,} parameters"
+        for r in rows
+    ]
+    lines.append(f"Total: {total:,} parameters")
+    return "\n".join(lines)
 
 
 def _confirm_keep() -> bool:
@@ -209,39 +262,19 @@ def _confirm_keep() -> bool:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from core.bundle import read_bundle
-    from core.classify import Classifier, model_from_bundle
-    from core.cli import load_with_progress
-    from core.evaluate import evaluate_predictions
+    from core.session import Session
 
-    bundle = read_bundle(args.model)
-    dataset = load_with_progress(args.dir, bundle.input, use_cache=True)
-    if not len(dataset):
-        raise CnnStudioError(f"no images to evaluate in {args.dir}. " + " ".join(dataset.problems))
-    unknown = [n for n in dataset.class_names if n not in bundle.class_names]
-    if unknown:
-        raise CnnStudioError(
-            f"classes not known to the model: {', '.join(unknown)} "
-            f"(it knows {', '.join(bundle.class_names)})"
-        )
-    labels = np.array([bundle.class_names.index(dataset.class_names[k]) for k in dataset.labels])
-    classifier = Classifier(model_from_bundle(bundle), bundle.class_names, bundle.input)
-    probs = (
-        np.concatenate(
-            [
-                classifier.probabilities(dataset.images[i : i + 512])
-                for i in range(0, len(labels), 512)
-            ]
-        )
-        if len(labels)
-        else np.zeros((0, len(bundle.class_names)))
-    )
-    evaluation = evaluate_predictions(labels, probs, bundle.class_names, dataset.paths)
+    session = Session()
+    session.open(args.model)
+    bar = ProgressBar("Loading  ")
+    evaluation = session.evaluate_folder(args.dir, progress=bar)
+    bar.close()
     if args.json:
         out(json.dumps(evaluation.to_dict(), indent=2))
         return 0
-    out(f"Accuracy: {evaluation.accuracy:.2%} on {len(labels)} images")
-    width = max(len(n) for n in bundle.class_names)
+    total = sum(s["support"] for s in evaluation.per_class.values())
+    out(f"Accuracy: {evaluation.accuracy:.2%} on {total} images")
+    width = max(len(n) for n in evaluation.class_names)
     out(f"{'class'.ljust(width)}  precision  recall     f1  support")
     for name, s in evaluation.per_class.items():
         out(
@@ -252,17 +285,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from core.classify import Classifier
     from core.predictions import write_csv
-    from core.scan import image_files
+    from core.session import Session
 
     if args.top_k < 1:
         args.parser.error("--top-k must be at least 1")
-    classifier = Classifier.from_file(args.model)
+    session = Session()
+    session.open(args.model)
     missing = [str(t) for t in args.targets if not t.exists()]
     if missing:
         raise CnnStudioError(f"not found: {', '.join(missing)}")
-    predictions, failures = classifier.classify_paths(image_files(args.targets), args.top_k)
+    predictions, failures = session.classify(args.targets, args.top_k)
     for path, reason in failures:
         err(f"Skipped {path}: {reason}")
     if args.csv:
@@ -277,23 +310,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from core.bundle import read_bundle
-    from core.classify import Classifier, model_from_bundle
-    from core.export import export_model
-    from core.images import load_input
+    from core.session import Session
 
-    bundle = read_bundle(args.model)
-    classifier = Classifier(model_from_bundle(bundle), bundle.class_names, bundle.input)
-    root = Path(str(bundle.files.get("root", "")))
-    checks = []
-    for relpath, _ in bundle.files.get("val", [])[:32]:
-        try:
-            checks.append(load_input(root / relpath, bundle.input))
-        except CnnStudioError:
-            continue
-    if not checks:  # the training images are gone: check on reproducible noise instead
-        rng = np.random.default_rng(0)
-        checks = list(rng.integers(0, 256, (16, *bundle.input.shape), dtype=np.uint8))
-    path = export_model(classifier, args.format, args.out, np.stack(checks))
-    out(f"Exported {path} (checked on {len(checks)} images: same top-1 labels as the app)")
+    session = Session()
+    session.open(args.model)
+    err("Exporting and checking the file in a fresh process…")
+    path = session.export(args.format, args.out)
+    out(f"Exported {path} (checked: loads on its own and gives the app's top-1 answers)")
     return 0

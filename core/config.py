@@ -1,10 +1,14 @@
-"""Training hyperparameters as plain data (no TensorFlow needed to read or validate them)."""
+"""Training hyperparameters as plain data (no TensorFlow needed to read or validate them).
+
+Each setting has one owner. This config holds how a run optimises (epochs, batch size, learning
+rate, optimizer, ...). What the network *is* (architecture preset, augmentation, input size,
+class names) belongs to the model spec (:class:`core.models.ModelSpec`), so continuing a model
+can never record an architecture it does not have.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-
-from core.presets import DEFAULT_PRESET
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 
@@ -22,8 +26,6 @@ class TrainConfig:
     seed: int = 42
     early_stopping: bool = True
     patience: int = 3
-    augment: bool = False
-    preset: str = DEFAULT_PRESET
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -38,6 +40,20 @@ class TrainConfig:
             raise ValueError("validation split must be between 0 and 1")
         if not 0 <= self.label_smoothing < 0.5:
             raise ValueError("label smoothing must be between 0 and 0.5")
+        if self.patience < 1:
+            raise ValueError("patience must be at least 1 epoch")
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> TrainConfig:
+        """A config from stored settings, ignoring keys this version does not know.
+
+        Raises ValueError when a known setting has an impossible value.
+        """
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        try:
+            return cls(**known)  # type: ignore[arg-type]
+        except TypeError as exc:
+            raise ValueError(f"invalid training settings ({exc})") from None

@@ -1,10 +1,12 @@
-"""Evaluating a model on held-out data: accuracy, per-class scores, confusion, mistakes."""
+"""Scoring predictions on labelled data: accuracy, per-class scores, confusion, mistakes.
+
+Needs only NumPy; running a model to get the predictions is :mod:`core.classify`'s job.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -76,27 +78,3 @@ def evaluate_predictions(
             }
         )
     return Evaluation(list(class_names), accuracy, per_class, confusion.tolist(), mistakes)
-
-
-def evaluate_result(result: Any, dataset: Any) -> dict[str, Any]:
-    """Score a :class:`core.training.TrainingResult` on its validation images (plain dict).
-
-    Empty when the run had no validation split. Needs TensorFlow (it runs the model).
-    """
-    from core.classify import Classifier
-
-    if not result.val_paths:
-        return {}
-    index = {p: i for i, p in enumerate(dataset.paths)}
-    rows = np.array([index[p] for p in result.val_paths])
-    classifier = Classifier(result.model, dataset.class_names, dataset.spec)
-    probs = np.concatenate(
-        [
-            classifier.probabilities(dataset.images[rows[i : i + 512]])
-            for i in range(0, len(rows), 512)
-        ]
-    )
-    evaluation = evaluate_predictions(
-        dataset.labels[rows], probs, dataset.class_names, result.val_paths, max_mistakes=200
-    )
-    return evaluation.to_dict(with_mistakes=True)

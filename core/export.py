@@ -1,26 +1,33 @@
 """Exporting a trained model for use elsewhere (``.keras`` and TFLite), checked for parity.
 
-Each export is written atomically and then re-loaded and run on a few held-out images; its
-top-1 labels must match the app's own answers, or the export is deleted and an error raised.
-The exported models take the same input as the app: raw 0..255 pixels of the model's input
-size, shape (N, size, size, channels), float32.
+The exported network is a fresh, uncompiled copy of the model (no optimizer, no schedule, no
+class of ours), so plain Keras loads it with its default settings. Each export is written
+atomically, then loaded **in a fresh process** that imports nothing of CNN Studio
+(:mod:`core.export_check`) and run on held-out images; its top-1 labels must match the app's
+own answers, or the export is deleted and an error raised. The exported models take the same
+input as the app: raw 0..255 pixels of the model's input size, shape (N, size, size,
+channels), float32.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from core.atomic import atomic_path
-from core.classify import Classifier
 from core.errors import CnnStudioError
+from core.models import ModelSpec, build_model
 from core.runtime import keras, tf
 
 FORMATS = ("keras", "tflite")
+#: Seconds a fresh process may take to import TensorFlow and run the check.
+CHECK_TIMEOUT = 300
 
 
 def _parity(expected: np.ndarray, got: np.ndarray, what: str) -> None:
@@ -41,23 +48,42 @@ def _tflite_bytes(model: keras.Model) -> bytes:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def run_tflite(data: bytes, batch: np.ndarray) -> np.ndarray:
-    """Run a TFLite model (bytes) on a float32 batch and return its outputs."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tf.lite.Interpreter announces its deprecation
-        interpreter = tf.lite.Interpreter(model_content=data)
-    source = interpreter.get_input_details()[0]
-    interpreter.resize_tensor_input(source["index"], list(batch.shape))
-    interpreter.allocate_tensors()
-    interpreter.set_tensor(source["index"], batch.astype(np.float32))
-    interpreter.invoke()
-    return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+def check_command() -> list[str]:
+    """How to start the fresh checking process: the frozen app itself, or this Python."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "--check-export"]
+    return [sys.executable, "-m", "core.export_check"]
+
+
+def run_in_fresh_process(fmt: str, model_path: Path, batch: np.ndarray) -> np.ndarray:
+    """Load ``model_path`` in a new process with plain Keras/TFLite and return its outputs."""
+    with tempfile.TemporaryDirectory(prefix="cnnstudio-check-") as folder:
+        source, target = Path(folder, "input.npy"), Path(folder, "output.npy")
+        np.save(source, batch.astype(np.float32), allow_pickle=False)
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow"}
+        root = str(Path(__file__).resolve().parents[1])
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+        try:
+            done = subprocess.run(
+                [*check_command(), fmt, str(model_path), str(source), str(target)],
+                capture_output=True,
+                text=True,
+                timeout=CHECK_TIMEOUT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise CnnStudioError(f"could not check the export in a new process ({exc})") from exc
+        if done.returncode != 0:
+            reason = (done.stderr.strip().splitlines() or ["no reason given"])[-1]
+            raise CnnStudioError(f"the exported file does not load on its own: {reason}")
+        return np.load(target, allow_pickle=False)
 
 
 def export_model(
-    classifier: Classifier, fmt: str, target: Path | str, check_images: np.ndarray
+    model: keras.Model, spec: ModelSpec, fmt: str, target: Path | str, check_images: np.ndarray
 ) -> Path:
-    """Export ``classifier``'s model to ``target`` as ``fmt`` and verify it on ``check_images``.
+    """Export ``model`` (built for ``spec``) to ``target`` as ``fmt``; verify on ``check_images``.
 
     ``check_images`` is a uint8 batch of held-out inputs. Returns the written path.
     """
@@ -67,15 +93,16 @@ def export_model(
     suffix = ".keras" if fmt == "keras" else ".tflite"
     if target.suffix != suffix:
         target = target.with_name(target.name + suffix)
-    expected = classifier.probabilities(check_images)
+    plain = build_model(spec)  # uncompiled: nothing but layers Keras itself knows
+    plain.set_weights(model.get_weights())
     batch = check_images.astype(np.float32)
+    expected = np.asarray(plain(batch, training=False))
     with atomic_path(target, suffix=suffix) as tmp:
         if fmt == "keras":
-            classifier.model.save(tmp)
-            reloaded = keras.saving.load_model(tmp, compile=False, safe_mode=True)
-            got = reloaded(batch, training=False)
-            _parity(expected, np.asarray(got), "Keras")
+            plain.save(tmp)
         else:
-            tmp.write_bytes(_tflite_bytes(classifier.model))
-            _parity(expected, run_tflite(tmp.read_bytes(), batch), "TFLite")
+            tmp.write_bytes(_tflite_bytes(plain))
+        _parity(
+            expected, run_in_fresh_process(fmt, tmp, batch), "Keras" if fmt == "keras" else "TFLite"
+        )
     return target

@@ -3,7 +3,7 @@
 Import this module (or any engine module that needs Keras) only on the thread that will run all
 TensorFlow work: the GUI imports it on its worker thread, so the window appears before the
 seconds-long TensorFlow import. It selects the TensorFlow backend, silences TensorFlow's C++ log
-spam and sets thread pools once, before the runtime starts.
+spam and sizes the thread pools from :mod:`core.threads` before the runtime starts.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator
+
+from core.threads import pool_sizes
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -45,29 +47,22 @@ with _native_stderr_silenced():
     import keras
     import tensorflow as tf
 
+    # Thread pools can only be sized before the runtime starts, so do it here, from the limit
+    # the front end recorded (core.threads), and only then initialise the runtime.
+    _intra, _inter = pool_sizes()
+    tf.config.threading.set_intra_op_parallelism_threads(_intra)
+    tf.config.threading.set_inter_op_parallelism_threads(_inter)
     tf.constant(0)  # initialise the runtime (and its start-up chatter) while silenced
 
 # TensorFlow's Python logger warns about retracing and deprecations in terms users cannot act on.
 tf.get_logger().setLevel("ERROR")
 
-_configured = False
-
-
-def configure_threads(intra_op: int | None = None, inter_op: int | None = None) -> None:
-    """Set TensorFlow's thread pools once (later calls, or calls after start-up, are ignored).
-
-    Defaults use every core for the math inside an op and two threads to run ops side by side,
-    which keeps a desktop responsive without slowing training measurably.
-    """
-    global _configured
-    if _configured:
-        return
-    _configured = True
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(intra_op or 0)
-        tf.config.threading.set_inter_op_parallelism_threads(inter_op or 2)
-    except RuntimeError:
-        pass  # the runtime was already initialised: keep what it has
+def thread_pools() -> dict[str, int]:
+    """The pool sizes TensorFlow actually uses (0 = TensorFlow's automatic choice)."""
+    return {
+        "intra_op": int(tf.config.threading.get_intra_op_parallelism_threads()),
+        "inter_op": int(tf.config.threading.get_inter_op_parallelism_threads()),
+    }
 
 
 def versions() -> dict[str, str]:
@@ -83,4 +78,4 @@ def versions() -> dict[str, str]:
     }
 
 
-__all__ = ["configure_threads", "keras", "tf", "versions"]
+__all__ = ["keras", "tf", "thread_pools", "versions"]

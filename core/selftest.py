@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from core.console import out
-from core.images import SUPPORTED_FORMATS, InputSpec, decode, preprocess
+from core.images import SUPPORTED_FORMATS, InputSpec, to_model_input
 
 MINIMUM_VERSIONS = {"pillow": (13, 0, 0), "keras": (3, 15, 1)}
 
@@ -46,26 +46,24 @@ def check_formats() -> str:
     for fmt in SUPPORTED_FORMATS:
         buffer = io.BytesIO()
         base.save(buffer, fmt)
-        array = preprocess(decode(buffer.getvalue(), spec.size, spec.mode), spec)
+        array = to_model_input(buffer.getvalue(), spec)
         if array.shape != spec.shape:
             raise RuntimeError(f"{fmt} decoded to shape {array.shape}")
     return ", ".join(SUPPORTED_FORMATS)
 
 
 def check_training(folder: Path) -> str:
-    from core.bundle import read_bundle, save_bundle
-    from core.classify import Classifier, bundle_from_result
     from core.config import TrainConfig
-    from core.dataset import load_dataset
     from core.demo import draw_shape
-    from core.training import Trainer
+    from core.session import Session
 
     rng = np.random.default_rng(0)
     for shape in ("circle", "cross", "square"):
         (folder / "data" / shape).mkdir(parents=True)
         for i in range(24):
             draw_shape(shape, rng).save(folder / "data" / shape / f"{i}.png")
-    dataset = load_dataset(folder / "data", InputSpec(28))
+    session = Session(use_cache=False)
+    dataset = session.load_dataset(folder / "data", InputSpec(28))
     events: list[str] = []
 
     class Observer:
@@ -78,16 +76,16 @@ def check_training(folder: Path) -> str:
         def epoch_ended(self, epoch: int, metrics: dict, seconds: float) -> None:
             events.append("epoch")
 
-    result = Trainer(dataset, TrainConfig(epochs=1, batch_size=16), Observer()).run()
+    session.train(TrainConfig(epochs=1, batch_size=16), "article", observer=Observer())
     if events[0] != "started" or "batch" not in events or events[-1] != "epoch":
         raise RuntimeError(f"progress events out of order: {events[:3]}…")
-    path = save_bundle(bundle_from_result(result, dataset.class_names), folder / "m.cnnmodel")
-    loaded = read_bundle(path)
-    classifier = Classifier.from_file(path)
-    prediction = classifier.classify(folder / "data" / "circle" / "0.png")
-    if prediction.top[0] not in loaded.class_names:
-        raise RuntimeError("the loaded model answered with an unknown class")
-    return f"trained 1 epoch on {len(dataset)} images, saved, loaded, classified"
+    path = session.save(folder / "m.cnnmodel")
+    reopened = Session(use_cache=False)
+    model = reopened.open(path)
+    predictions, failures = reopened.classify([folder / "data" / "circle" / "0.png"])
+    if failures or predictions[0].top[0] not in model.class_names:
+        raise RuntimeError(f"the reopened model did not classify: {failures or predictions}")
+    return f"trained 1 epoch on {dataset.size} images, saved, reopened, classified"
 
 
 def run() -> int:

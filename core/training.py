@@ -22,8 +22,9 @@ from core.config import TrainConfig
 from core.dataset import LoadedDataset, require_trainable
 from core.errors import Cancelled, TrainingError
 from core.models import ModelSpec, build_model
+from core.presets import DEFAULT_PRESET
 from core.progress import TrainingControl
-from core.runtime import configure_threads, keras, tf
+from core.runtime import keras, tf
 
 
 class TrainingObserver(Protocol):
@@ -51,7 +52,10 @@ class NullObserver:
 
 @dataclass
 class TrainingResult:
-    """A finished or stopped run: the model and everything needed to save it."""
+    """A finished or stopped run: the model and everything needed to save it.
+
+    ``config`` is the configuration of this run only; ``history`` spans every run of the model.
+    """
 
     model: keras.Model
     spec: ModelSpec
@@ -133,34 +137,24 @@ class _Bridge(keras.callbacks.Callback):
         self.observer.epoch_ended(epoch, metrics, time.perf_counter() - self.epoch_start)
 
 
-@keras.saving.register_keras_serializable(package="cnnstudio")
-class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
+def make_schedule(peak: float, total_steps: int) -> keras.optimizers.schedules.CosineDecay:
     """Linear warm-up over the first 10 % of steps to ``peak``, then cosine decay to zero.
 
-    ``start_step`` shifts the schedule so that continued training (whose optimizer step counter
-    carries on from the saved model) gets a fresh warm-up and decay of its own.
+    Keras's own ``CosineDecay``, so a saved or exported model never needs our code to load.
     """
-
-    def __init__(self, peak: float, total_steps: int, start_step: int = 0) -> None:
-        self.peak = float(peak)
-        self.total_steps = max(int(total_steps), 1)
-        self.start_step = int(start_step)
-        self.warmup_steps = max(1, self.total_steps // 10)
-
-    def __call__(self, step: tf.Tensor) -> tf.Tensor:
-        step = tf.cast(step, tf.float32) - float(self.start_step)
-        warm = float(self.warmup_steps)
-        warmup = self.peak * (step + 1.0) / warm
-        progress = tf.clip_by_value((step - warm) / max(self.total_steps - warm, 1.0), 0.0, 1.0)
-        decay = 0.5 * self.peak * (1.0 + tf.cos(math.pi * progress))
-        return tf.where(step < warm, warmup, decay)
-
-    def get_config(self) -> dict[str, object]:
-        return {"peak": self.peak, "total_steps": self.total_steps, "start_step": self.start_step}
+    total = max(int(total_steps), 1)
+    warmup = max(1, total // 10)
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=peak / (warmup + 1),
+        decay_steps=max(total - warmup, 1),
+        alpha=0.0,
+        warmup_target=peak,
+        warmup_steps=warmup,
+    )
 
 
 def make_optimizer(config: TrainConfig, total_steps: int) -> keras.optimizers.Optimizer:
-    schedule = WarmupCosine(config.learning_rate, total_steps)
+    schedule = make_schedule(config.learning_rate, total_steps)
     if config.optimizer == "sgd":
         return keras.optimizers.SGD(schedule, momentum=0.9)
     if config.optimizer == "rmsprop":
@@ -169,8 +163,9 @@ def make_optimizer(config: TrainConfig, total_steps: int) -> keras.optimizers.Op
 
 
 def compile_model(model: keras.Model, config: TrainConfig, total_steps: int = 1) -> None:
-    """Compile with the configured optimizer and label-smoothed cross-entropy.
+    """Compile with a new optimizer and label-smoothed cross-entropy.
 
+    Compiling again drops Keras's traced train step, so a new schedule always takes effect.
     Labels are fed one-hot (see :func:`make_dataset`), which label smoothing needs.
     """
     model.compile(
@@ -178,6 +173,45 @@ def compile_model(model: keras.Model, config: TrainConfig, total_steps: int = 1)
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
         metrics=["accuracy"],
     )
+
+
+@dataclass(frozen=True)
+class OptimizerState:
+    """An optimizer's variables as arrays, to carry its momentum into a continued run."""
+
+    name: str
+    variables: tuple[np.ndarray, ...]
+
+    @classmethod
+    def of(cls, model: keras.Model, name: str) -> OptimizerState | None:
+        """The state of ``model``'s optimizer (None when it has none or never stepped)."""
+        optimizer = model.optimizer
+        if optimizer is None or not optimizer.built:
+            return None
+        values = [np.asarray(v.numpy()) for v in optimizer.variables]
+        values = [v.astype(np.float32) if v.dtype.kind == "f" else v for v in values]
+        return cls(name, tuple(values))
+
+
+def restore_optimizer_state(model: keras.Model, state: OptimizerState) -> bool:
+    """Load ``state`` into ``model``'s (new) optimizer; False when it does not fit.
+
+    The step counter restarts at zero so the new run gets its own warm-up and decay; the
+    moment estimates (Adam's, SGD's momentum) carry over, which is what continuing keeps.
+    """
+    optimizer = model.optimizer
+    optimizer.build(model.trainable_variables)
+    variables = optimizer.variables
+    if len(state.variables) != len(variables) or any(
+        tuple(v.shape) != s.shape for v, s in zip(variables, state.variables, strict=True)
+    ):
+        return False
+    for variable, value in zip(variables, state.variables, strict=True):
+        if variable is optimizer.iterations:
+            variable.assign(np.zeros_like(value))
+        else:
+            variable.assign(value)
+    return True
 
 
 def make_dataset(
@@ -224,24 +258,29 @@ class Trainer:
 
     def run(
         self,
-        model: keras.Model | None = None,
         spec: ModelSpec | None = None,
+        model: keras.Model | None = None,
         history: list[dict[str, float]] | None = None,
+        optimizer_state: OptimizerState | None = None,
     ) -> TrainingResult:
-        """Train and return the result; pass ``model``/``spec``/``history`` to continue.
+        """Train a new network for ``spec`` (default: the article's CNN for this dataset), or
+        continue ``model`` (with its ``history``).
+
+        Continuing compiles the model afresh with this run's settings (so they really take
+        effect) and carries ``optimizer_state`` over when it belongs to the same optimizer;
+        otherwise the optimizer starts fresh and a warning says so.
 
         Raises :class:`~core.errors.DatasetError` when the data cannot be trained on,
         :class:`Cancelled` when cancelled, and :class:`TrainingError` when the loss diverges
         (the diverged model is discarded) or memory runs out.
         """
         require_trainable(self.dataset)
-        configure_threads()
         config = self.config
         data = self.dataset
         keras.utils.set_random_seed(config.seed)
         train_idx, val_idx, warnings = data.split(config.val_split, config.seed)
         if spec is None:
-            spec = ModelSpec(config.preset, data.spec, len(data.class_names), config.augment)
+            spec = ModelSpec(DEFAULT_PRESET, data.spec, max(len(data.class_names), 2))
         if spec.num_classes != len(data.class_names) or spec.input != data.spec:
             raise TrainingError("the model's classes or input size do not match this dataset")
         earlier = list(history or [])
@@ -250,12 +289,15 @@ class Trainer:
         steps = batches * config.epochs
         if model is None:
             model = build_model(spec)
-            compile_model(model, config, steps)
-        elif model.optimizer is None:
-            compile_model(model, config, steps)
-        else:  # continuing: keep the optimizer's state, give it a schedule for the new epochs
-            start = int(model.optimizer.iterations.numpy())
-            model.optimizer.learning_rate = WarmupCosine(config.learning_rate, steps, start)
+        compile_model(model, config, steps)
+        if optimizer_state is not None:
+            if optimizer_state.name != config.optimizer:
+                warnings.append(
+                    f"the optimizer changed from {optimizer_state.name} to {config.optimizer}; "
+                    "it starts without the earlier run's momentum"
+                )
+            elif not restore_optimizer_state(model, optimizer_state):
+                warnings.append("the saved optimizer state did not fit; it starts afresh")
         n = spec.num_classes
         train_ds = make_dataset(
             data.images[train_idx], data.labels[train_idx], batch_size, True, config.seed, n

@@ -86,11 +86,12 @@ def run_app(argv: Sequence[str]) -> int:
     icon = asset_path("icon.png")
     if icon is not None:
         app.setWindowIcon(QIcon(str(icon)))
-    window, engine = build_window()
+    preferences = Preferences(QSettingsStore())
+    window, engine = build_window(preferences.store)
     app.aboutToQuit.connect(engine.shutdown)  # however the app ends, the worker ends first
     window.show()
     log.info("Main window shown")
     # Start the engine and open the first dataset once the window has been painted.
-    QTimer.singleShot(0, engine.start)
+    QTimer.singleShot(0, lambda: engine.start(preferences.threads()))
     QTimer.singleShot(0, lambda: open_initial(window, args.path, args.demo))
     return app.exec()

@@ -1,4 +1,8 @@
-"""The Classify tab: drop or open images, see each one's top classes, export the table as CSV."""
+"""The Classify tab: drop or open images, see each one's top classes, export the table as CSV.
+
+What model is in use comes from the session's state; results belong to one model, so they are
+cleared when another model (newly trained, continued or opened) takes its place.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.predictions import Prediction, write_csv
+from core.state import SessionState
 from gui.engine_adapter import THUMBNAIL_SIZE, Engine
 from gui.widgets.images import array_to_qimage
 from gui.widgets.probability_bars import ProbabilityBars
@@ -36,14 +41,13 @@ class ClassifyTab(QWidget):
     def __init__(self, engine: Engine) -> None:
         super().__init__()
         self.engine = engine
-        self.has_model = False
         self.predictions: list[dict] = []
+        self._state = engine.state
+        self._model_generation = 0  # the model whose results are listed
         self._build()
         engine.classified.connect(self._on_classified)
-        engine.training_finished.connect(self._on_trained)
-        engine.model_opened.connect(self._on_model_opened)
-        engine.training_started.connect(self._on_training_started)
-        self._update()
+        engine.state_changed.connect(self._on_state_changed)
+        self._on_state_changed(self._state)
 
     def _build(self) -> None:
         self.model_label = QLabel()
@@ -94,13 +98,37 @@ class ClassifyTab(QWidget):
         layout.addWidget(self.hint, 1)
         layout.addWidget(self.table, 1)
 
-    def _update(self, text: str | None = None) -> None:
-        if text is not None:
-            self.model_label.setText(text)
-        elif not self.has_model:
-            self.model_label.setText(
-                "No model yet: train one on the Train tab, or open a saved .cnnmodel file."
+    @property
+    def has_model(self) -> bool:
+        return self._state.can_classify
+
+    def _on_state_changed(self, state: SessionState) -> None:
+        """GUI thread: name the model in use; clear results that belong to a replaced one."""
+        self._state = state
+        model = state.model
+        generation = model.generation if model is not None else 0
+        if generation != self._model_generation:
+            if self.predictions:
+                self.clear()
+                self.show_message("Results of the previous model were cleared.")
+            self._model_generation = generation
+        if model is None:
+            text = "No model yet: train one on the Train tab, or open a saved .cnnmodel file."
+        else:
+            names = model.class_names
+            size = model.spec.size
+            saved = "" if model.saved else " — not saved yet"
+            text = (
+                f"Model: {model.display_name}{saved} ({len(names)} classes: "
+                f"{', '.join(names[:6])}{'…' if len(names) > 6 else ''}; {size}x{size} "
+                f"{'colour' if model.spec.color else 'grayscale'})"
             )
+            if state.training:
+                text += ". Training is running: images dropped now are classified when it ends."
+        self.model_label.setText(text)
+        self._update()
+
+    def _update(self) -> None:
         self.open_button.setEnabled(self.has_model)
         self.csv_button.setEnabled(bool(self.predictions))
         self.clear_button.setEnabled(bool(self.predictions))
@@ -144,25 +172,6 @@ class ClassifyTab(QWidget):
 
     # --- engine results (GUI thread) --------------------------------------------------------
 
-    def _on_trained(self, summary: dict) -> None:
-        self.has_model = True
-        names = summary["class_names"]
-        self._update(
-            f"Model: trained just now ({len(names)} classes: {', '.join(names[:6])}"
-            f"{'…' if len(names) > 6 else ''})."
-        )
-
-    def _on_training_started(self, total: int, batches: int) -> None:
-        if self.has_model:
-            self._update("Training is running: images dropped now are classified when it ends.")
-
-    def _on_model_opened(self, info: dict) -> None:
-        self.has_model = True
-        self._update(
-            f"Model: {Path(info['path']).name} ({len(info['class_names'])} classes, "
-            f"{info['size']}x{info['size']} {'colour' if info['color'] else 'grayscale'})"
-        )
-
     def _on_classified(self, predictions: list, failures: list) -> None:
         notes = [f"{Path(path).name}: {reason}" for path, reason in failures]
         if notes:
@@ -191,4 +200,4 @@ class ClassifyTab(QWidget):
             ranked = [(r["label"], r["probability"]) for r in prediction["predictions"]]
             self.table.setCellWidget(row, 2, ProbabilityBars(ranked))
         self.table.scrollToBottom()
-        self._update(self.model_label.text())
+        self._update()

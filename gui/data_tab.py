@@ -1,8 +1,13 @@
-"""The Data tab: pick a folder, see its classes, what the model will see, and what was skipped."""
+"""The Data tab: pick a folder, see its classes, what the model will see, and what was skipped.
+
+Everything shown comes from the session's dataset (:class:`~core.state.DatasetView`): a new
+load, size or colour re-renders the whole tab, including the grid of what the model sees.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import contextlib
+from collections.abc import Iterator
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
@@ -30,10 +35,22 @@ from PySide6.QtWidgets import (
 )
 
 from core.images import InputSpec
+from core.state import DatasetView, SessionState
 from gui.engine_adapter import Engine
 from gui.widgets.images import array_icon
 
 THUMBNAILS_SHOWN = 120
+
+
+@contextlib.contextmanager
+def _signals_blocked(*widgets: QWidget) -> Iterator[None]:
+    """Block the widgets' signals while code (not the user) sets their values."""
+    previous = [w.blockSignals(True) for w in widgets]
+    try:
+        yield
+    finally:
+        for widget, was in zip(widgets, previous, strict=True):
+            widget.blockSignals(was)
 
 
 def _bar_cell(count: int, biggest: int) -> QWidget:
@@ -56,13 +73,13 @@ class DataTab(QWidget):
     def __init__(self, engine: Engine) -> None:
         super().__init__()
         self.engine = engine
-        self.dataset = None
-        self.folder: str | None = None
+        self._shown: DatasetView | None = None  # the dataset the tab was last rendered for
+        self._requested: str | None = None  # the folder (or "demo") the user last asked for
         self._build()
         engine.dataset_progress.connect(self._on_progress)
-        engine.dataset_loaded.connect(self._on_loaded)
         engine.dataset_failed.connect(self._on_failed)
         engine.dataset_cancelled.connect(self._on_cancelled)
+        engine.state_changed.connect(self._on_state_changed)
         self._reload_timer = QTimer(self, singleShot=True, interval=400)
         self._reload_timer.timeout.connect(self._reload)
 
@@ -188,58 +205,83 @@ class DataTab(QWidget):
         if folder:
             self.dataset_requested.emit(folder)
 
+    @property
+    def dataset(self) -> DatasetView | None:
+        """The dataset on show (the session's current one)."""
+        return self._shown
+
     def load(self, folder: str) -> None:
         """Start loading ``folder`` with the current input settings (GUI thread)."""
-        self.folder = folder
-        self.folder_label.setText(folder)
+        self._requested = folder
+        self.folder_label.setText(f"Loading {folder}…")
         self.progress.setValue(0)
         self.progress.setFormat("Scanning…")
-        self.progress.setVisible(True)
-        self.cancel_button.setVisible(True)
-        self.choose_button.setEnabled(False)
-        self.demo_button.setEnabled(False)
         self.engine.load_dataset(folder, self.spec())
 
+    def load_demo(self) -> None:
+        """Load the built-in demo dataset (drawn on the engine thread on first use)."""
+        self._requested = "demo"
+        self.folder_label.setText("Loading the demo dataset…")
+        self.progress.setValue(0)
+        self.progress.setFormat("Preparing…")
+        self.engine.load_demo(self.spec())
+
     def _schedule_reload(self) -> None:
-        if self.folder:
+        if self._requested or self._shown is not None:
             self._reload_timer.start()
 
     def _reload(self) -> None:
-        if self.folder:
-            self.load(self.folder)
+        """Load the same dataset again with the new size or colour."""
+        if self._requested == "demo":
+            self.load_demo()
+        elif self._requested:
+            self.load(self._requested)
+        elif self._shown is not None:
+            self.load(self._shown.root)
 
     # --- engine results (GUI thread) --------------------------------------------------------
 
-    def _loading_done(self) -> None:
-        self.progress.setVisible(False)
-        self.cancel_button.setVisible(False)
-        self.choose_button.setEnabled(True)
-        self.demo_button.setEnabled(True)
+    def _on_state_changed(self, state: SessionState) -> None:
+        loading = state.loading
+        self.progress.setVisible(loading)
+        self.cancel_button.setVisible(loading)
+        if state.dataset is not self._shown:
+            self._show(state.dataset)
 
     def _on_progress(self, fraction: float, message: str) -> None:
         self.progress.setValue(int(fraction * 100))
         self.progress.setFormat(message)
 
     def _on_failed(self, message: str) -> None:
-        self._loading_done()
         self.folder_label.setText(f"Could not load: {message}")
 
     def _on_cancelled(self) -> None:
-        self._loading_done()
-        self.folder_label.setText("Loading cancelled.")
+        shown = self._shown
+        self.folder_label.setText(
+            f"Loading cancelled; still showing {shown.name}." if shown else "Loading cancelled."
+        )
 
-    def _on_loaded(self, dataset: object) -> None:
-        self._loading_done()
-        self.dataset = dataset
+    def _show(self, dataset: DatasetView | None) -> None:
+        """Render everything for ``dataset`` (a new load, size or colour)."""
+        self._shown = dataset
+        self.thumbnails.clear()
+        if dataset is None:
+            self.empty_hint.setVisible(True)
+            self.content.setVisible(False)
+            return
         self.empty_hint.setVisible(False)
         self.content.setVisible(True)
-        counts = dataset.counts()
+        counts = dict(zip(dataset.class_names, dataset.counts, strict=True))
         self.folder_label.setText(
-            f"<b>{Path(str(dataset.root)).name}</b> — {len(counts)} classes, "
-            f"{len(dataset)} images, {len(dataset.skipped)} skipped"
+            f"<b>{dataset.name}</b> — {len(counts)} classes, "
+            f"{dataset.size} images, {len(dataset.skipped)} skipped"
         )
-        self.folder_label.setToolTip(str(dataset.root))
+        self.folder_label.setToolTip(dataset.root)
+        with _signals_blocked(self.size_spin, self.color_check):  # code, not the user
+            self.size_spin.setValue(dataset.spec.size)
+            self.color_check.setChecked(dataset.spec.color)
         biggest = max(counts.values(), default=1) or 1
+        self.class_table.clearSelection()
         self.class_table.setRowCount(len(counts))
         for row, (name, count) in enumerate(counts.items()):
             self.class_table.setItem(row, 0, QTableWidgetItem(name))
@@ -255,13 +297,14 @@ class DataTab(QWidget):
         )
         self.skipped_table.setVisible(bool(dataset.skipped))
         self.skipped_table.setRowCount(len(dataset.skipped))
-        for row, skipped in enumerate(dataset.skipped):
-            self.skipped_table.setItem(row, 0, QTableWidgetItem(skipped.path))
-            self.skipped_table.setItem(row, 1, QTableWidgetItem(skipped.reason))
+        for row, (path, reason) in enumerate(dataset.skipped):
+            self.skipped_table.setItem(row, 0, QTableWidgetItem(path))
+            self.skipped_table.setItem(row, 1, QTableWidgetItem(reason))
         if counts:
             self.class_table.selectRow(0)
+        self._on_class_selected()  # even when row 0 was already selected: new pictures
 
-    def _show_notes(self, dataset: object) -> None:
+    def _show_notes(self, dataset: DatasetView) -> None:
         lines = [f"<p style='color:#b00020'><b>Cannot train:</b> {p}</p>" for p in dataset.problems]
         lines += [f"<p style='color:#8a5a00'><b>Warning:</b> {w}</p>" for w in dataset.warnings]
         self.notes.setText("".join(lines))
@@ -269,18 +312,21 @@ class DataTab(QWidget):
 
     def _on_class_selected(self) -> None:
         rows = self.class_table.selectionModel().selectedRows()
-        if not rows or self.dataset is None:
+        dataset = self._shown
+        self.thumbnails.clear()
+        if not rows or dataset is None:
             return
         label = rows[0].row()
-        members = np.flatnonzero(self.dataset.labels == label)
-        name = self.dataset.class_names[label]
+        members = np.flatnonzero(dataset.labels == label)
+        name = dataset.class_names[label]
         shown = members[:THUMBNAILS_SHOWN]
+        size = dataset.spec.size
+        colour = "colour" if dataset.spec.color else "grayscale"
         self.thumb_title.setText(
             f"What the model sees: '{name}' ({len(shown)} of {len(members)} images, "
-            f"{self.dataset.spec.size}x{self.dataset.spec.size})"
+            f"{size}x{size} {colour})"
         )
-        self.thumbnails.clear()
         for i in shown:
-            item = QListWidgetItem(array_icon(self.dataset.images[i], 64), "")
-            item.setToolTip(self.dataset.paths[i])
+            item = QListWidgetItem(array_icon(dataset.images[i], 64), "")
+            item.setToolTip(dataset.paths[i])
             self.thumbnails.addItem(item)

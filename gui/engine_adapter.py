@@ -1,25 +1,36 @@
-"""The one door from the GUI to the engine: all engine work on one worker thread, Qt signals out.
+"""The one door from the GUI to the engine: session calls on one worker thread, Qt signals out.
 
-Every TensorFlow call (the import itself, building, training, predicting, saving) runs on the
-single worker thread owned by :class:`Engine`, because Keras is not thread-safe and the import
-takes seconds. Methods of :class:`Engine` are called on the GUI thread and return at once; they
-queue a job for the worker. Results come back as the signals below, which Qt delivers on the GUI
-thread (they are emitted from the worker thread and queued to this object's thread). Signals
-carry plain data or read-only engine objects; no widget is ever touched off the GUI thread.
+:class:`Engine` wraps a :class:`core.session.Session` (which owns the dataset, the model and every
+use case). Its public methods are called on the GUI thread and return at once: each queues a
+task for the single worker thread, where every TensorFlow call happens (the import itself,
+building, training, predicting, saving), because Keras is not thread-safe and the import takes
+seconds. Results come back as the signals below. They are emitted on the worker thread and
+delivered by Qt on the GUI thread (queued to this object's thread), and they carry plain data
+or frozen objects (:mod:`core.state`), never the session's mutable dataset or model.
 
-The worker is a Python ``threading.Thread`` with a job queue, not a ``QThread``: TensorFlow's
-pybind11 code caches Python thread states, and on a QThread (whose Python thread state PySide
-creates and drops around each call) the first NumPy-to-tensor conversion crashed the process
-with a stale thread state in about half the runs. A Python thread keeps one thread state for
-its whole life.
+Tasks (the task-state pattern of Orange3's ``ConcurrentMixin``): a new dataset load,
+classification or model description supersedes the previous one of its kind. The superseded
+task is cancelled through its token, and whatever it still reports is dropped on the GUI thread,
+so a stale result can never overwrite a newer one.
+
+``state_changed`` carries the session's :class:`~core.state.SessionState` after every change,
+with ``queued`` listing the requests not yet finished. Widgets derive what they show and enable
+from it and keep no flags of their own.
+
+The worker is a plain Python ``threading.Thread`` with a job queue, not a ``QThread``:
+TensorFlow's pybind11 code caches Python thread states, and on a QThread (whose Python thread
+state PySide creates and drops around each call) the first NumPy-to-tensor conversion crashed
+the process with a stale thread state in about half the runs. A Python thread keeps one thread
+state for its whole life.
 
 Stop, cancel and cancel-loading requests do not queue: they set thread-safe flags that the
-running job polls, so they take effect within a batch or a chunk of files.
+running task polls, so they take effect within a batch or a chunk of files.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import logging
 import queue
@@ -28,14 +39,15 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from core.config import TrainConfig
 from core.errors import Cancelled, CnnStudioError
 from core.images import InputSpec
-from core.progress import CancelToken, TrainingControl
+from core.progress import CancelToken, ProgressCallback, TrainingControl
+from core.session import Session
+from core.state import DatasetView, SessionState
 
 log = logging.getLogger("cnnstudio.engine")
 
@@ -74,6 +86,27 @@ class _Worker:
         return not self._thread.is_alive()
 
 
+class Task:
+    """One request: its kind, a cancel token, and whether a newer request replaced it.
+
+    Created on the GUI thread; the worker polls ``token`` and ``stale``.
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.token = CancelToken()
+        self._superseded = threading.Event()
+
+    def supersede(self) -> None:
+        """A newer request of the same kind arrived: cancel this one and drop its results."""
+        self._superseded.set()
+        self.token.cancel()
+
+    @property
+    def stale(self) -> bool:
+        return self._superseded.is_set()
+
+
 class _SignalObserver:
     """Training observer that forwards to the adapter's signals, throttling batch updates.
 
@@ -104,198 +137,231 @@ class _SignalObserver:
 
 
 class Engine(QObject):
-    """Qt-facing adapter around :mod:`core`; see the module docstring for the threading rules."""
+    """Qt-facing adapter around :class:`core.session.Session`; see the module docstring."""
 
-    ready = Signal(dict)  # library versions
-    busy_changed = Signal(bool)
-    error = Signal(str, str)  # (what failed, message): unexpected failures
+    ready = Signal(dict)  # library versions and thread pools
+    state_changed = Signal(object)  # core.state.SessionState
+    error = Signal(str, str)  # (what failed, message): unexpected failures (engine bugs)
+    operation_failed = Signal(str, str)  # (what, message) for user-caused failures
     dataset_progress = Signal(float, str)
-    dataset_loaded = Signal(object)  # core.dataset.LoadedDataset (treat as read-only)
+    dataset_loaded = Signal(object)  # core.state.DatasetView
     dataset_failed = Signal(str)
     dataset_cancelled = Signal()
     model_described = Signal(list, int)  # rows of core.models.describe, total parameters
     training_started = Signal(int, int)  # total epochs, batches per epoch
     batch_ended = Signal(int, int, float)  # epoch, batch, loss (mean since the last signal)
     epoch_ended = Signal(int, dict, float)  # epoch, metrics, seconds
-    training_finished = Signal(dict)  # {"outcome", "history", "evaluation", "class_names"}
+    training_finished = Signal(dict)  # core.session.TrainingSummary.to_dict()
     training_failed = Signal(str)
     training_cancelled = Signal()
-    model_opened = Signal(dict)  # {"path", "class_names", "size", "color", "preset", ...}
+    model_opened = Signal(object)  # core.state.ModelView
     model_saved = Signal(str)
     model_exported = Signal(str)
     classified = Signal(list, list)  # [Prediction.to_dict() + "thumbnail"], [(path, reason)]
-    operation_failed = Signal(str, str)  # (what, message) for user-caused failures
-    _job_finished = Signal()  # worker -> GUI thread, so the job counter is only touched there
+
+    # Worker -> GUI thread: results of superseding tasks travel with their task, so the GUI
+    # thread can drop those of a task that was replaced in the meantime.
+    _task_event = Signal(object, str, object)  # task, event name, payload
+    _session_changed = Signal(object)  # SessionState from the worker
+    _job_finished = Signal(str)  # kind
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._worker = _Worker()
-        self._load_token: CancelToken | None = None
+        self._session = Session(listener=self._session_changed.emit)
+        self._tasks: dict[str, Task] = {}  # the latest task of each superseding kind
         self._control: TrainingControl | None = None
-        self._pending = 0
-        # Engine state, touched on the worker thread only.
-        self._dataset: Any = None
-        self._classifier: Any = None
-        self._evaluation: dict[str, Any] = {}  # scores of the current model, saved with it
-        self._result: Any = None
-        self._opened: Any = None  # the ModelBundle last opened from a file
+        self._queued: list[str] = []  # GUI thread only
+        self._state = SessionState()  # GUI thread only: the latest state from the worker
+        self._session_changed.connect(self._on_session_changed)
+        self._task_event.connect(self._on_task_event)
         self._job_finished.connect(self._on_job_finished)
+
+    # --- state (GUI thread) -----------------------------------------------------------------
+
+    @property
+    def state(self) -> SessionState:
+        """The latest session state, with the requests still queued."""
+        return dataclasses.replace(self._state, queued=tuple(self._queued))
+
+    @Slot(object)
+    def _on_session_changed(self, state: SessionState) -> None:
+        self._state = state
+        self.state_changed.emit(self.state)
+
+    @Slot(str)
+    def _on_job_finished(self, kind: str) -> None:
+        with contextlib.suppress(ValueError):
+            self._queued.remove(kind)
+        self.state_changed.emit(self.state)
+
+    @Slot(object, str, object)
+    def _on_task_event(self, task: Task, event: str, payload: object) -> None:
+        """GUI thread: forward a superseding task's event unless a newer task replaced it."""
+        if task.stale or self._tasks.get(task.kind) is not task:
+            return
+        if event == "progress":
+            self.dataset_progress.emit(*payload)  # type: ignore[misc]
+        elif event == "loaded":
+            self.dataset_loaded.emit(payload)
+        elif event == "load-failed":
+            self.dataset_failed.emit(payload)
+        elif event == "load-cancelled":
+            self.dataset_cancelled.emit()
+        elif event == "classified":
+            self.classified.emit(*payload)  # type: ignore[misc]
+        elif event == "described":
+            self.model_described.emit(*payload)  # type: ignore[misc]
 
     # --- plumbing ---------------------------------------------------------------------------
 
-    def _submit(self, name: str, job: Callable[[], None]) -> None:
-        """Queue ``job`` for the worker thread, reporting unexpected exceptions as ``error``."""
-        self._pending += 1
-        self.busy_changed.emit(True)
+    def _submit(self, kind: str, what: str, job: Callable[[], None]) -> None:
+        """Queue ``job`` for the worker; report failures as ``operation_failed`` or ``error``."""
+        self._queued.append(kind)
+        self.state_changed.emit(self.state)
 
         def guarded() -> None:
             try:
                 job()
             except CnnStudioError as exc:
-                self.operation_failed.emit(name, str(exc))
+                self.operation_failed.emit(what, str(exc))
             except Exception as exc:  # an engine bug: log it, tell the user, keep running
-                log.error("%s failed:\n%s", name, traceback.format_exc())
-                self.error.emit(name, f"{type(exc).__name__}: {exc}")
+                log.error("%s failed:\n%s", what, traceback.format_exc())
+                self.error.emit(what, f"{type(exc).__name__}: {exc}")
             finally:
-                self._job_finished.emit()
+                self._job_finished.emit(kind)
 
         self._worker.submit(guarded)
 
-    @Slot()
-    def _on_job_finished(self) -> None:
-        """GUI thread: one queued job is done."""
-        self._pending -= 1
-        if self._pending == 0:
-            self.busy_changed.emit(False)
+    def _new_task(self, kind: str) -> Task:
+        """GUI thread: a task of ``kind`` that supersedes the previous one of that kind."""
+        previous = self._tasks.get(kind)
+        if previous is not None:
+            previous.supersede()
+        task = Task(kind)
+        self._tasks[kind] = task
+        return task
 
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
         """Stop running work, end the worker thread and wait for it (GUI thread, on close)."""
-        self.cancel_loading()
+        for task in self._tasks.values():
+            task.supersede()
         self.cancel_training()
         return self._worker.stop(timeout_ms / 1000)
 
+    @property
+    def worker_alive(self) -> bool:
+        return self._worker.alive
+
     # --- start-up ---------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Import TensorFlow on the worker thread; ``ready`` follows when it is done."""
+    def start(self, thread_limit: int = 0) -> None:
+        """Import TensorFlow on the worker thread, capped at ``thread_limit`` CPU threads
+        (0 = all); ``ready`` follows when it is done."""
+        from core.threads import set_thread_limit
+
+        set_thread_limit(thread_limit)  # before the import below starts TensorFlow's runtime
 
         def job() -> None:
-            from core.runtime import configure_threads, versions
+            from core.runtime import thread_pools, versions
 
-            configure_threads()
             # TensorFlow brings ~300k long-lived Python objects; a full garbage collection then
             # takes 150-250 ms with the interpreter lock held, freezing the window whenever it
             # happens. Frozen objects are never scanned again, so collections stay short.
             gc.freeze()
-            self.ready.emit(versions())
+            self.ready.emit({**versions(), **{k: str(v) for k, v in thread_pools().items()}})
 
-        self._submit("Starting the engine", job)
+        self._submit("starting", "Starting the engine", job)
 
     # --- datasets ---------------------------------------------------------------------------
 
     def load_dataset(self, folder: Path | str, spec: InputSpec) -> None:
-        """Scan and decode ``folder``; emits progress then loaded, failed or cancelled."""
-        token = CancelToken()
-        self._load_token = token
+        """Scan and decode ``folder`` (superseding any load in progress); emits progress, then
+        loaded, failed or cancelled."""
+
+        def run(progress: ProgressCallback, token: CancelToken) -> DatasetView:
+            return self._session.load_dataset(folder, spec, progress, token)
+
+        self._load(run)
+
+    def load_demo(self, spec: InputSpec) -> None:
+        """Load the built-in demo dataset, drawing it on the worker thread on first use."""
+
+        def run(progress: ProgressCallback, token: CancelToken) -> DatasetView:
+            return self._session.load_demo(spec, progress, token)
+
+        self._load(run)
+
+    def _load(self, run: Callable[..., object]) -> None:
+        task = self._new_task("loading")
 
         def job() -> None:
-            from core.cache import DatasetCache
-            from core.dataset import load_dataset
-            from core.scan import scan_folder
-
             def progress(fraction: float, message: str) -> None:
-                self.dataset_progress.emit(fraction, message)
+                self._task_event.emit(task, "progress", (fraction, message))
 
             try:
-                index = scan_folder(folder, progress=progress, cancel=token)
-                dataset = load_dataset(
-                    index, spec, progress=progress, cancel=token, cache=DatasetCache()
-                )
+                task.token.raise_if_cancelled()  # cancelled while it waited in the queue
+                view = run(progress, task.token)
             except Cancelled:
-                self.dataset_cancelled.emit()
+                self._task_event.emit(task, "load-cancelled", None)
                 return
             except CnnStudioError as exc:
-                self.dataset_failed.emit(str(exc))
+                self._task_event.emit(task, "load-failed", str(exc))
                 return
-            self._dataset = dataset
-            self.dataset_loaded.emit(dataset)
+            self._task_event.emit(task, "loaded", view)
 
-        self._submit("Loading the dataset", job)
+        self._submit("loading", "Loading the dataset", job)
 
     def cancel_loading(self) -> None:
-        if self._load_token is not None:
-            self._load_token.cancel()
+        """Cancel the latest dataset load (GUI thread)."""
+        task = self._tasks.get("loading")
+        if task is not None:
+            task.token.cancel()
 
     # --- models and training ----------------------------------------------------------------
 
-    def describe_model(self, preset: str, spec: InputSpec, classes: int, augment: bool) -> None:
+    def describe_model(self, preset: str, augment: bool) -> None:
+        """Describe ``preset``'s layers for the loaded dataset (superseding earlier requests)."""
+        task = self._new_task("describing")
+
         def job() -> None:
-            from core.models import ModelSpec, build_model, describe
+            if task.stale:
+                return
+            rows, total = self._session.describe(preset, augment)
+            self._task_event.emit(task, "described", (rows, total))
 
-            model = build_model(ModelSpec(preset, spec, max(classes, 2), augment))
-            self.model_described.emit(describe(model), int(model.count_params()))
+        self._submit("describing", "Describing the model", job)
 
-        self._submit("Describing the model", job)
+    def train(self, config: TrainConfig, preset: str, augment: bool) -> None:
+        """Train a new model on the loaded dataset."""
+        self._train(
+            lambda observer, control: self._session.train(
+                config, preset, augment, observer, control
+            )
+        )
 
-    def train(self, config: TrainConfig, continue_current: bool = False) -> None:
-        """Train on the loaded dataset (or continue the current model for more epochs)."""
+    def continue_training(self, config: TrainConfig) -> None:
+        """Train the current model ``config.epochs`` more epochs on the loaded dataset."""
+        self._train(
+            lambda observer, control: self._session.continue_training(config, observer, control)
+        )
+
+    def _train(self, run: Callable[..., object]) -> None:
         control = TrainingControl()
         self._control = control
 
         def job() -> None:
-            from core.training import Trainer
-
-            if self._dataset is None:
-                raise CnnStudioError("load a dataset first")
-            trainer = Trainer(self._dataset, config, _SignalObserver(self), control)
             try:
-                if continue_current and self._result is not None:
-                    r = self._result
-                    result = trainer.run(r.model, r.spec, r.history)
-                elif continue_current and self._opened is not None:
-                    result = self._continue_opened(trainer)
-                else:
-                    result = trainer.run()
+                summary = run(_SignalObserver(self), control)
             except Cancelled:
                 self.training_cancelled.emit()
                 return
             except CnnStudioError as exc:
                 self.training_failed.emit(str(exc))
                 return
-            self._adopt_result(result)
+            self.training_finished.emit(summary.to_dict())  # type: ignore[attr-defined]
 
-        self._submit("Training", job)
-
-    def _continue_opened(self, trainer: Any) -> Any:
-        """Worker thread: continue training the model opened from a file (optimizer kept)."""
-        from core.classify import model_from_bundle, spec_of
-
-        bundle = self._opened
-        if bundle.class_names != self._dataset.class_names or bundle.input != self._dataset.spec:
-            raise CnnStudioError(
-                "the opened model's classes or input size differ from the loaded dataset's; "
-                "load the dataset it was trained on (same image size and colour)"
-            )
-        model = model_from_bundle(bundle, with_optimizer=True)
-        return trainer.run(model, spec_of(bundle), bundle.training.get("history", []))
-
-    def _adopt_result(self, result: Any) -> None:
-        """Worker thread: make a finished run the current model and report it."""
-        from core.classify import Classifier
-        from core.evaluate import evaluate_result
-
-        evaluation = evaluate_result(result, self._dataset)
-        self._result = result
-        self._classifier = Classifier(result.model, self._dataset.class_names, self._dataset.spec)
-        self._evaluation = evaluation
-        self.training_finished.emit(
-            {
-                "outcome": result.outcome,
-                "history": list(result.history),
-                "evaluation": evaluation,
-                "class_names": list(self._dataset.class_names),
-            }
-        )
+        self._submit("training", "Training", job)
 
     def stop_training(self) -> None:
         """Finish after the current batch and keep the model (any thread)."""
@@ -303,88 +369,58 @@ class Engine(QObject):
             self._control.stop()
 
     def cancel_training(self) -> None:
-        """Finish after the current batch and discard the model (any thread)."""
+        """Finish after the current batch and discard what this run did (any thread)."""
         if self._control is not None:
             self._control.cancel()
 
     # --- model files ------------------------------------------------------------------------
 
     def save_model(self, path: Path | str) -> None:
+        """Save the current model (trained here or opened) to ``path``."""
+
         def job() -> None:
-            from core.bundle import save_bundle
-            from core.classify import bundle_from_result
+            self.model_saved.emit(str(self._session.save(path)))
 
-            if self._result is None:
-                raise CnnStudioError("there is no trained model to save")
-            bundle = bundle_from_result(self._result, self._dataset.class_names, self._evaluation)
-            bundle.files["root"] = str(Path(self._dataset.root).resolve())
-            self.model_saved.emit(str(save_bundle(bundle, path)))
-
-        self._submit("Saving the model", job)
+        self._submit("saving", "Saving the model", job)
 
     def open_model(self, path: Path | str) -> None:
+        """Open a .cnnmodel file as the current model."""
+
         def job() -> None:
-            from core.bundle import read_bundle
-            from core.classify import Classifier, model_from_bundle
+            self.model_opened.emit(self._session.open(path))
 
-            bundle = read_bundle(path)
-            model = model_from_bundle(bundle)
-            self._classifier = Classifier(model, bundle.class_names, bundle.input)
-            self._result = None
-            self._opened = bundle
-            self._evaluation = bundle.metrics
-            self.model_opened.emit(
-                {
-                    "path": str(path),
-                    "class_names": bundle.class_names,
-                    "size": bundle.input.size,
-                    "color": bundle.input.color,
-                    "preset": bundle.preset,
-                    "metrics": bundle.metrics,
-                    "training": bundle.training,
-                }
-            )
-
-        self._submit("Opening the model", job)
+        self._submit("opening", "Opening the model", job)
 
     def export_model(self, fmt: str, path: Path | str) -> None:
+        """Export the current model and check it in a fresh process."""
+
         def job() -> None:
-            import numpy as np
+            self.model_exported.emit(str(self._session.export(fmt, path)))
 
-            from core.export import export_model
-
-            if self._classifier is None:
-                raise CnnStudioError("there is no model to export")
-            spec = self._classifier.spec
-            if self._dataset is not None and len(self._dataset) and self._dataset.spec == spec:
-                checks = self._dataset.images[-32:]
-            else:
-                rng = np.random.default_rng(0)
-                checks = rng.integers(0, 256, (16, *spec.shape), dtype=np.uint8)
-            self.model_exported.emit(str(export_model(self._classifier, fmt, path, checks)))
-
-        self._submit("Exporting the model", job)
+        self._submit("exporting", "Exporting the model", job)
 
     # --- classification ---------------------------------------------------------------------
 
     def classify(self, paths: list[str], top_k: int = 3) -> None:
-        """Classify files and folders (expanded here, off the GUI thread) with the current model.
+        """Classify files and folders (expanded off the GUI thread) with the current model.
 
-        Runs after any training in progress, since the engine has one thread.
+        Supersedes a classification still running. Runs after any training in progress,
+        since the engine has one thread.
         """
+        task = self._new_task("classifying")
 
         def job() -> None:
             from core.images import thumbnail
-            from core.scan import image_files
 
-            if self._classifier is None:
-                raise CnnStudioError("train a model or open a .cnnmodel file first")
-            files = [str(p) for p in image_files(paths)]
-            predictions, failures = self._classifier.classify_paths(files, top_k)
-            # Previews are decoded here too: on the GUI thread a phone photo took ~12 ms each.
-            rows = [
-                {**p.to_dict(), "thumbnail": thumbnail(p.path, THUMBNAIL_SIZE)} for p in predictions
-            ]
-            self.classified.emit(rows, failures)
+            try:
+                predictions, failures = self._session.classify(paths, top_k, task.token)
+                # Previews are decoded here too: on the GUI thread a phone photo took ~12 ms.
+                rows = []
+                for p in predictions:
+                    task.token.raise_if_cancelled()
+                    rows.append({**p.to_dict(), "thumbnail": thumbnail(p.path, THUMBNAIL_SIZE)})
+            except Cancelled:
+                return
+            self._task_event.emit(task, "classified", (rows, failures))
 
-        self._submit("Classifying", job)
+        self._submit("classifying", "Classifying", job)

@@ -1,7 +1,9 @@
 """Entry point of the ``cnn-studio`` command.
 
 With a subcommand (``inspect``, ``train``, ...) it runs the headless command line from
-:mod:`core.cli` and never imports Qt. Otherwise it opens the desktop app.
+:mod:`core.cli` and never imports Qt. A first word that is neither a command nor an existing
+path (a mistyped command such as ``trian``) also goes there, so argparse refuses it with exit
+code 2 instead of a window opening. Otherwise it opens the desktop app.
 """
 
 from __future__ import annotations
@@ -10,8 +12,12 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-HEADLESS_COMMANDS = {"inspect", "train", "evaluate", "predict", "export", "-h", "--help"}
+#: The subcommands of :func:`core.cli.build_parser` (a test keeps the two in step; importing the
+#: parser here would slow the app's start).
+COMMANDS = {"inspect", "train", "evaluate", "predict", "export"}
+HEADLESS_OPTIONS = {"-h", "--help", "--version"}
 
 
 def _ensure_streams() -> None:
@@ -26,16 +32,27 @@ def _ensure_streams() -> None:
             setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115
 
 
+def _is_command_line(first: str) -> bool:
+    """True when the first argument asks for the command line rather than the app."""
+    if first in COMMANDS or first in HEADLESS_OPTIONS:
+        return True
+    return not first.startswith("-") and not Path(first).exists()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Dispatch to the command line or the GUI; returns the exit code."""
     multiprocessing.freeze_support()
     _ensure_streams()
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["--check-export"]:  # the frozen app checking an export it just wrote
+        from core.export_check import main as check_main
+
+        return check_main(args[1:])
     if "--self-test" in args:
         from core.selftest import run
 
         return run()
-    if args and args[0] in HEADLESS_COMMANDS:
+    if args and _is_command_line(args[0]):
         from core.cli import main as cli_main
 
         return cli_main(args)

@@ -1,11 +1,26 @@
-"""The main window: assembles the three tabs, menus, status bar, drops and closing."""
+"""The main window: assembles the three tabs, menus, status bar, drops and closing.
+
+It keeps no state of its own about the model or the engine: what is enabled and whether a
+model would be lost come from the engine's latest :class:`~core.state.SessionState`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QTabWidget,
+)
 
 from core.bundle import SUFFIX
+from core.state import SessionState
 from gui.classify_tab import ClassifyTab
 from gui.data_tab import DataTab
 from gui.drops import route_drop
@@ -24,9 +39,8 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.engine = engine
         self.preferences = preferences
-        self.unsaved_model = False
-        self.training = False
-        self._after_save: str | None = None  # "quit" when closing waits for a save
+        # What to do once the save the user asked for (in an "unsaved model" question) is done.
+        self._after_save: Callable[[], None] | None = None
         self.setWindowTitle("CNN Studio")
         icon = asset_path("icon.png")
         if icon is not None:
@@ -45,9 +59,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Starting the engine (TensorFlow)…")
         self.busy_label = QLabel("")
         self.statusBar().addPermanentWidget(self.busy_label)
-        engine.busy_changed.connect(
-            lambda busy: self.busy_label.setText("Working…" if busy else "")
-        )
+        self._on_state_changed(engine.state)
 
         self.data_tab.dataset_requested.connect(self.open_dataset)
         self.data_tab.demo_requested.connect(self.open_demo)
@@ -55,11 +67,9 @@ class MainWindow(QMainWindow):
         self.train_tab.export_requested.connect(self.export_model)
         self.classify_tab.open_model_requested.connect(self.open_model)
         engine.ready.connect(self._on_engine_ready)
+        engine.state_changed.connect(self._on_state_changed)
         engine.dataset_loaded.connect(self._on_dataset_loaded)
-        engine.training_started.connect(self._on_training_started)
         engine.training_finished.connect(self._on_training_finished)
-        engine.training_failed.connect(self._on_training_ended)
-        engine.training_cancelled.connect(self._on_training_ended)
         engine.model_saved.connect(self._on_model_saved)
         engine.model_exported.connect(
             lambda path: self.statusBar().showMessage(f"Exported {path} (checked: same answers)")
@@ -103,11 +113,12 @@ class MainWindow(QMainWindow):
         menu.addAction(self.save_action)
         menu.addAction(self.export_action)
         menu.addSeparator()
+        menu.addAction(self._action("CPU threads…", self.choose_threads))
+        menu.addSeparator()
         menu.addAction(self._action("Quit", self.close, QKeySequence.StandardKey.Quit))
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self._action("About CNN Studio", self.about))
         self._refresh_recent()
-        self._update_actions()
 
     def _refresh_recent(self) -> None:
         for menu, kind, opener in (
@@ -120,12 +131,12 @@ class MainWindow(QMainWindow):
                 menu.addAction(self._action(path, lambda _=False, p=path, o=opener: o(p)))
             menu.setEnabled(bool(items))
 
-    def _update_actions(self) -> None:
-        has_model = self.train_tab.has_model
-        self.save_action.setEnabled(self.train_tab.trained and not self.training)
-        self.export_action.setEnabled(
-            (has_model or self.classify_tab.has_model) and not self.training
-        )
+    def _on_state_changed(self, state: SessionState) -> None:
+        """GUI thread: enable what the session allows now."""
+        self.save_action.setEnabled(state.can_save)
+        self.export_action.setEnabled(state.can_export)
+        busy = state.activity or (state.queued[0] if state.queued else None)
+        self.busy_label.setText(f"Working: {busy}…" if busy else "")
 
     # --- opening and saving -----------------------------------------------------------------
 
@@ -134,10 +145,8 @@ class MainWindow(QMainWindow):
         self.data_tab.load(folder)
 
     def open_demo(self) -> None:
-        from core.demo import demo_dataset
-
-        self.statusBar().showMessage("Preparing the demo dataset…")
-        self.open_dataset(str(demo_dataset()))
+        self.tabs.setCurrentWidget(self.data_tab)
+        self.data_tab.load_demo()
 
     def open_model(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a model", "", MODEL_FILTER)
@@ -145,28 +154,63 @@ class MainWindow(QMainWindow):
             self.open_model_file(path)
 
     def open_model_file(self, path: str) -> None:
-        if self.unsaved_model and not self._confirm_discard("open another model"):
-            return
-        self.engine.open_model(path)
+        """Open a model, first offering to save an unsaved one (then opening it after)."""
+        if self._ask_to_keep_model("open another model", lambda: self.engine.open_model(path)):
+            self.engine.open_model(path)
 
     def save_model(self) -> None:
-        if not self.train_tab.trained:
+        state = self.engine.state
+        if not state.can_save or state.model is None:
+            self._after_save = None
             return
-        start = self.preferences.recent("models")[:1] or [f"model{SUFFIX}"]
-        path, _ = QFileDialog.getSaveFileName(self, "Save model", start[0], MODEL_FILTER)
-        if path:
-            if not path.endswith(SUFFIX):
-                path += SUFFIX
-            self.engine.save_model(path)
+        model = state.model
+        if model.saved_path:
+            start = model.saved_path
+        else:
+            recent = self.preferences.recent("models")
+            folder = Path(recent[0]).parent if recent else Path.home()
+            start = str(folder / model.suggested_filename)
+        path, _ = QFileDialog.getSaveFileName(self, "Save model", start, MODEL_FILTER)
+        if not path:
+            self._after_save = None  # the user changed their mind: do not go on either
+            return
+        if not path.endswith(SUFFIX):
+            path += SUFFIX
+        self.engine.save_model(path)
 
     def export_model(self) -> None:
+        state = self.engine.state
+        if not state.can_export or state.model is None:
+            return
+        start = Path(state.model.suggested_filename).stem
         path, chosen = QFileDialog.getSaveFileName(
-            self, "Export model", "model", "Keras model (*.keras);;TensorFlow Lite (*.tflite)"
+            self, "Export model", start, "Keras model (*.keras);;TensorFlow Lite (*.tflite)"
         )
         if path:
             fmt = "tflite" if "tflite" in chosen or path.endswith(".tflite") else "keras"
             self.statusBar().showMessage(f"Exporting to {fmt} and checking it…")
             self.engine.export_model(fmt, path)
+
+    def choose_threads(self) -> None:
+        """Let the user cap the CPU threads training uses (applies at the next start)."""
+        import os
+
+        cores = os.cpu_count() or 1
+        value, ok = QInputDialog.getInt(
+            self,
+            "CPU threads",
+            "Use at most this many CPU threads for training and classifying "
+            f"(0 = all {cores} cores).\nLower it to keep the computer responsive for other "
+            "work.\nTakes effect the next time CNN Studio starts.",
+            self.preferences.threads(),
+            0,
+            cores,
+        )
+        if ok:
+            self.preferences.set_threads(value)
+            self.statusBar().showMessage(
+                f"CPU threads set to {value or 'all'}: restart CNN Studio to apply it.", 10_000
+            )
 
     def about(self) -> None:
         from core import __version__
@@ -212,40 +256,26 @@ class MainWindow(QMainWindow):
     def _on_dataset_loaded(self, dataset: object) -> None:
         self.preferences.add_recent("datasets", str(dataset.root))
         self._refresh_recent()
-        self.statusBar().showMessage(f"Loaded {len(dataset)} images from {dataset.root}", 8000)
-
-    def _on_training_started(self, total: int, batches: int) -> None:
-        self.training = True
-        self._update_actions()
+        self.statusBar().showMessage(f"Loaded {dataset.size} images from {dataset.root}", 8000)
 
     def _on_training_finished(self, summary: dict) -> None:
-        self.training = False
-        self.unsaved_model = True
-        self._update_actions()
         self.statusBar().showMessage("Training finished: save the model to keep it.", 8000)
 
-    def _on_training_ended(self, *args: object) -> None:
-        self.training = False
-        self._update_actions()
-
     def _on_model_saved(self, path: str) -> None:
-        self.unsaved_model = False
         self.preferences.add_recent("models", path)
         self._refresh_recent()
         self.statusBar().showMessage(f"Saved {path}", 8000)
-        if self._after_save == "quit":
-            self.close()
-        self._after_save = None
+        then, self._after_save = self._after_save, None
+        if then is not None:
+            then()
 
-    def _on_model_opened(self, info: dict) -> None:
-        self.unsaved_model = False
-        self.preferences.add_recent("models", info["path"])
+    def _on_model_opened(self, model: object) -> None:
+        self.preferences.add_recent("models", str(model.saved_path))
         self._refresh_recent()
-        self._update_actions()
         self.tabs.setCurrentWidget(self.classify_tab)
 
     def _on_operation_failed(self, what: str, message: str) -> None:
-        self._after_save = None  # a failed save must not close the window
+        self._after_save = None  # a failed save must not close the window or open a model
         self.statusBar().showMessage(f"{what} failed: {message}", 15_000)
         QMessageBox.warning(self, f"{what} failed", message)
 
@@ -256,7 +286,14 @@ class MainWindow(QMainWindow):
 
     # --- closing ----------------------------------------------------------------------------
 
-    def _confirm_discard(self, doing: str) -> bool:
+    def _ask_to_keep_model(self, doing: str, then: Callable[[], None]) -> bool:
+        """Before ``doing`` something that replaces an unsaved model, ask what to do with it.
+
+        True: go ahead now (nothing to save, or the user discards it). False: do not go on
+        now; when the user chose Save, ``then`` runs once the save has succeeded.
+        """
+        if not self.engine.state.unsaved:
+            return True
         answer = QMessageBox.question(
             self,
             "Unsaved model",
@@ -266,23 +303,28 @@ class MainWindow(QMainWindow):
             | QMessageBox.StandardButton.Cancel,
         )
         if answer == QMessageBox.StandardButton.Save:
-            # Saving runs on the engine thread: finish what we were doing once it is saved.
-            self._after_save = doing
+            # Saving runs on the engine thread: go on once it is saved (a failure cancels).
+            self._after_save = then
             self.save_model()
             return False
         return answer == QMessageBox.StandardButton.Discard
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.training:
+        state = self.engine.state
+        if state.training:
             answer = QMessageBox.question(
                 self, "Training is running", "Stop training and quit? The model will be lost."
             )
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return
-        elif self.unsaved_model and not self._confirm_discard("quit"):
+        elif not self._ask_to_keep_model("quit", self._close_after_save):
             event.ignore()
             return
         self.preferences.set_geometry(self.saveGeometry())
         self.engine.shutdown()
         event.accept()
+
+    def _close_after_save(self) -> None:
+        """Close once the model is saved (the state now says it is, so no question)."""
+        self.close()

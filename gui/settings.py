@@ -1,4 +1,4 @@
-"""Remembered settings (window geometry, recent folders and models) behind a small interface.
+"""Remembered settings (window geometry, recent items, CPU threads) behind a small interface.
 
 The app uses :class:`QSettingsStore`; tests pass a :class:`MemoryStore` or a store on a
 temporary file, so they never touch the user's real settings. Values carry a schema version.
@@ -68,6 +68,16 @@ class Preferences:
     def add_recent(self, kind: str, path: str) -> None:
         items = [path] + [p for p in self.recent(kind) if p != path]
         self.store.set_value(f"recent/{kind}", items[:MAX_RECENT])
+
+    def threads(self) -> int:
+        """The CPU thread cap for TensorFlow (0 = all cores)."""
+        try:
+            return max(0, int(self.store.value("engine/threads", 0) or 0))
+        except (TypeError, ValueError):
+            return 0
+
+    def set_threads(self, threads: int) -> None:
+        self.store.set_value("engine/threads", int(threads))
 
     def geometry(self) -> QByteArray | None:
         value = self.store.value("window/geometry")

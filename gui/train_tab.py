@@ -1,9 +1,16 @@
-"""The Train tab: architecture, hyperparameters, start/stop/cancel/continue, live chart, results."""
+"""The Train tab: architecture, hyperparameters, start/stop/cancel/continue, live chart, results.
+
+Buttons and results follow the session's state. The results panel (chart, accuracy, confusion
+matrix) shows the current model only next to the dataset it was trained on (or, with no dataset
+loaded, an opened model's saved results); next to another dataset one line says whose model
+it is, so no figure is ever shown beside data it does not describe.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
@@ -31,6 +38,7 @@ from PySide6.QtWidgets import (
 from core.config import OPTIMIZERS, TrainConfig
 from core.console import format_seconds
 from core.presets import DEFAULT_PRESET, PRESETS
+from core.state import ModelView, SessionState
 from gui.engine_adapter import Engine
 from gui.widgets.confusion import ConfusionMatrix
 from gui.widgets.images import array_icon
@@ -47,18 +55,16 @@ class TrainTab(QWidget):
         super().__init__()
         self.engine = engine
         self.val_split = val_split
-        self.dataset = None
-        self.training = False
-        self.has_model = False  # a model to continue or export (trained here or opened)
-        self.trained = False  # a model trained in this session, which can be saved
         self.total_epochs = 0
         self.first_epoch = 0
         self.batches = 1
         self.started_at = 0.0
         self._run_epochs = 0
-        self.evaluation: dict = {}
+        self._run_config = TrainConfig()
+        self._state = engine.state
+        self._shown: tuple[int, int] | None = None  # (model, dataset) generations on show
         self._build()
-        engine.dataset_loaded.connect(self._on_dataset_loaded)
+        engine.state_changed.connect(self._on_state_changed)
         engine.model_described.connect(self._on_model_described)
         engine.training_started.connect(self._on_training_started)
         engine.batch_ended.connect(self._on_batch_ended)
@@ -66,8 +72,7 @@ class TrainTab(QWidget):
         engine.training_finished.connect(self._on_training_finished)
         engine.training_failed.connect(self._on_training_failed)
         engine.training_cancelled.connect(self._on_training_cancelled)
-        engine.model_opened.connect(self._on_model_opened)
-        self._update_buttons()
+        self._on_state_changed(self._state)
 
     # --- layout -----------------------------------------------------------------------------
 
@@ -81,6 +86,9 @@ class TrainTab(QWidget):
             )
         self.preset_combo.setCurrentText(DEFAULT_PRESET)
         self.preset_combo.currentIndexChanged.connect(self._describe)
+        self.preset_combo.setToolTip(
+            "The network to train. Continue keeps the current model's own architecture."
+        )
         self.preset_text = QLabel(PRESETS[DEFAULT_PRESET])
         self.preset_text.setWordWrap(True)
         self.layer_table = QTableWidget(0, 3)
@@ -117,6 +125,10 @@ class TrainTab(QWidget):
         self.patience_spin = QSpinBox(minimum=1, maximum=100, value=defaults.patience)
         self.augment_check = QCheckBox("Augment (flip, rotate, zoom, contrast)")
         self.augment_check.toggled.connect(self._describe)
+        self.augment_check.setToolTip(
+            "Random changes to training images against over-fitting. Continue keeps the "
+            "current model's own choice."
+        )
         self.seed_spin = QSpinBox(minimum=0, maximum=2**31 - 1, value=defaults.seed)
         hyper = QGroupBox("Training")
         form = QFormLayout(hyper)
@@ -204,6 +216,9 @@ class TrainTab(QWidget):
         results_layout.addLayout(list_side, 2)
         self.results = results
         results.setVisible(False)
+        self.model_note = QLabel()
+        self.model_note.setWordWrap(True)
+        self.model_note.setVisible(False)
 
         right = QSplitter(Qt.Orientation.Vertical)
         top = QWidget()
@@ -212,6 +227,7 @@ class TrainTab(QWidget):
         top_layout.addWidget(self.chart, 1)
         top_layout.addWidget(self.progress)
         top_layout.addWidget(self.status)
+        top_layout.addWidget(self.model_note)
         right.addWidget(top)
         right.addWidget(results)
         right.setSizes([480, 320])
@@ -226,21 +242,70 @@ class TrainTab(QWidget):
 
     # --- state ------------------------------------------------------------------------------
 
-    def _update_buttons(self) -> None:
-        ready = self.dataset is not None and self.dataset.can_train
-        self.start_button.setEnabled(ready and not self.training)
-        self.stop_button.setEnabled(self.training)
-        self.cancel_button.setEnabled(self.training)
-        self.continue_button.setEnabled(ready and self.has_model and not self.training)
-        self.more_spin.setEnabled(self.continue_button.isEnabled())
-        self.save_button.setEnabled(self.trained and not self.training)
-        self.export_button.setEnabled(self.has_model and not self.training)
+    @property
+    def dataset(self) -> object:
+        return self._state.dataset
+
+    def _on_state_changed(self, state: SessionState) -> None:
+        """GUI thread: enable what the session allows; re-render results for a new model or
+        dataset (never while a run is drawing its live chart)."""
+        previous = self._state
+        self._state = state
+        training = state.training
+        self.start_button.setEnabled(state.can_train)
+        self.stop_button.setEnabled(training)
+        self.cancel_button.setEnabled(training)
+        self.continue_button.setEnabled(state.can_continue)
+        self.more_spin.setEnabled(state.can_continue)
+        self.save_button.setEnabled(state.can_save)
+        self.export_button.setEnabled(state.can_export)
         for widget in self.settings_widgets:
-            widget.setEnabled(not self.training)
-        if self.dataset is None:
+            widget.setEnabled(not training)
+        if state.dataset is not previous.dataset and state.dataset is not None:
+            self._describe()
+        if training:
+            return
+        dataset = state.dataset
+        if dataset is None:
             self.status.setText("Load a dataset on the Data tab first.")
-        elif not self.dataset.can_train and not self.training:
-            self.status.setText(f"Cannot train: {self.dataset.problems[0]} (see the Data tab)")
+        elif not dataset.can_train:
+            self.status.setText(f"Cannot train: {dataset.problems[0]} (see the Data tab)")
+        elif previous.dataset is not dataset:
+            self.status.setText(
+                f"Ready: {dataset.size} images in {len(dataset.class_names)} classes."
+            )
+        key = (
+            state.model.generation if state.model else 0,
+            dataset.generation if dataset else 0,
+        )
+        if key != self._shown:
+            self._shown = key
+            self._show_model(state)
+
+    def _show_model(self, state: SessionState) -> None:
+        """Show the current model's chart and results, if they describe the loaded data."""
+        model, dataset = state.model, state.dataset
+        belongs = model is not None and (dataset is None or model.trained_on(dataset))
+        self.chart.clear()
+        self.results.setVisible(False)
+        self.model_note.setVisible(model is not None and not belongs)
+        if model is not None and not belongs:
+            here = f"'{dataset.name}'" if dataset is not None else "this dataset"
+            details = [Path(model.saved_path).name] if model.saved_path else []
+            details += [] if model.saved else ["not saved yet"]
+            named = f" ({', '.join(details)})" if details else ""
+            source = f"'{model.source_name}'" if model.source_name else "another dataset"
+            self.model_note.setText(
+                f"The current model{named} was trained on {source}; its results are not "
+                f"shown next to {here}. Classify and Save still use it; Start training makes "
+                "a new model on this dataset."
+            )
+        if model is None or not belongs:
+            self.progress.setValue(0)
+            self.progress.setFormat("Not started")
+            return
+        self.chart.set_history([dict(h) for h in model.history])
+        self._show_results(model)
 
     def config(self, epochs: int | None = None) -> TrainConfig:
         return TrainConfig(
@@ -252,60 +317,43 @@ class TrainTab(QWidget):
             seed=self.seed_spin.value(),
             early_stopping=self.early_check.isChecked(),
             patience=self.patience_spin.value(),
-            augment=self.augment_check.isChecked(),
-            preset=self.preset_combo.currentData(),
         )
 
     def start(self) -> None:
+        """Train a new model from scratch with the settings on screen."""
+        if not self._state.can_train:
+            return
         self.chart.clear()
-        self._begin(self.config(), continue_current=False)
+        self._begin(self.config())
+        self.engine.train(
+            self._run_config, self.preset_combo.currentData(), self.augment_check.isChecked()
+        )
 
     def continue_training(self) -> None:
-        self._begin(self.config(self.more_spin.value()), continue_current=True)
+        """Train the current model for the extra epochs chosen."""
+        state = self._state
+        if not state.can_continue or state.model is None:
+            return
+        self.chart.set_history([dict(h) for h in state.model.history])
+        self._begin(self.config(self.more_spin.value()))
+        self.engine.continue_training(self._run_config)
 
-    def _begin(self, config: TrainConfig, continue_current: bool) -> None:
-        self.training = True
+    def _begin(self, config: TrainConfig) -> None:
+        self._run_config = config
         self._run_epochs = config.epochs
         self.results.setVisible(False)
+        self.model_note.setVisible(False)
         self.progress.setValue(0)
         self.progress.setFormat("Preparing…")
         self.status.setText("Building the model…")
-        self.engine.train(config, continue_current)
-        self._update_buttons()
 
     def _describe(self) -> None:
         preset = self.preset_combo.currentData()
         self.preset_text.setText(PRESETS[preset])
-        if self.dataset is not None:
-            self.engine.describe_model(
-                preset,
-                self.dataset.spec,
-                len(self.dataset.class_names),
-                self.augment_check.isChecked(),
-            )
+        if self._state.dataset is not None:
+            self.engine.describe_model(preset, self.augment_check.isChecked())
 
     # --- engine results (GUI thread) --------------------------------------------------------
-
-    def _on_dataset_loaded(self, dataset: object) -> None:
-        self.dataset = dataset
-        if not self.training:
-            self.status.setText(
-                f"Ready: {len(dataset)} images in {len(dataset.class_names)} classes."
-            )
-        self._describe()
-        self._update_buttons()
-
-    def _on_model_opened(self, info: dict) -> None:
-        """A saved model was opened: it can be continued (on its own dataset) or exported."""
-        self.has_model = True
-        self.evaluation = info.get("metrics") or {}
-        self.chart.clear()
-        self.chart.set_history(info.get("training", {}).get("history", []))
-        self.status.setText(
-            f"Opened {info['path']}: Continue trains it further on the loaded dataset "
-            "(same classes and input size)."
-        )
-        self._update_buttons()
 
     def _on_model_described(self, rows: list, total: int) -> None:
         self.layer_table.setRowCount(len(rows))
@@ -344,15 +392,7 @@ class TrainTab(QWidget):
             parts.append(f"validation accuracy {metrics.get('val_accuracy', 0):.1%}")
         self.status.setText(f"Epoch {epoch + 1} ({seconds:.1f} s): " + ", ".join(parts))
 
-    def _finish(self) -> None:
-        self.training = False
-        self._update_buttons()
-
     def _on_training_finished(self, summary: dict) -> None:
-        self.has_model = True
-        self.trained = True
-        self._finish()
-        self.chart.set_history(summary["history"])
         self.progress.setValue(self.progress.maximum())
         outcome = {
             "finished": "Finished",
@@ -360,34 +400,34 @@ class TrainTab(QWidget):
             "early-stopped": "Stopped early (validation loss stopped improving)",
         }
         self.progress.setFormat(outcome.get(summary["outcome"], summary["outcome"]))
-        self.evaluation = summary.get("evaluation") or {}
-        self._show_results(summary["class_names"])
+        self._shown = None  # the state that follows shows the new model's results
 
     def _on_training_failed(self, message: str) -> None:
-        self._finish()
         self.progress.setFormat("Failed")
         self.status.setText(f"Training failed: {message}")
+        self._shown = None
 
     def _on_training_cancelled(self) -> None:
-        self._finish()
         self.progress.setFormat("Cancelled")
-        self.status.setText("Training cancelled; the model was discarded.")
+        self.status.setText("Training cancelled; the model is as it was before this run.")
+        self._shown = None
 
-    def _show_results(self, names: list[str]) -> None:
-        evaluation = self.evaluation
+    def _show_results(self, model: ModelView) -> None:
+        evaluation = model.evaluation
         self.results.setVisible(True)
         self.mistakes.clear()
-        if not evaluation:
+        self.mistakes_title.setText("Click a cell of the matrix to see its images.")
+        if not evaluation or "per_class" not in evaluation:
             self.metrics_label.setText("No validation images were held out, so no scores.")
             self.confusion.show_matrix([], [])
             return
         worst = min(evaluation["per_class"].items(), key=lambda kv: kv[1]["f1"])
         self.metrics_label.setText(
             f"<b>Validation accuracy {evaluation['accuracy']:.1%}</b> "
-            f"on {sum(map(sum, evaluation['confusion_matrix']))} held-out images. "
-            f"Hardest class: '{worst[0]}' (F1 {worst[1]['f1']:.2f})."
+            f"on {sum(map(sum, evaluation['confusion_matrix']))} held-out images "
+            f"({model.display_name}). Hardest class: '{worst[0]}' (F1 {worst[1]['f1']:.2f})."
         )
-        self.confusion.show_matrix(names, evaluation["confusion_matrix"])
+        self.confusion.show_matrix(list(model.class_names), evaluation["confusion_matrix"])
         self.mistakes_title.setText(
             f"{len(evaluation.get('misclassified', []))} misclassified: click a matrix cell."
         )
@@ -395,21 +435,24 @@ class TrainTab(QWidget):
     def show_cell(self, true: str, predicted: str) -> None:
         """List the validation images of one confusion-matrix cell (mistakes only)."""
         self.mistakes.clear()
+        model, dataset = self._state.model, self._state.dataset
+        if model is None:
+            return
         cases = [
             m
-            for m in self.evaluation.get("misclassified", [])
+            for m in model.evaluation.get("misclassified", [])
             if m["true"] == true and m["predicted"] == predicted
         ]
         if true == predicted:
             self.mistakes_title.setText(f"'{true}' predicted correctly: nothing to review.")
             return
         self.mistakes_title.setText(f"'{true}' predicted as '{predicted}': {len(cases)} image(s)")
-        index = {p: i for i, p in enumerate(self.dataset.paths)} if self.dataset else {}
         for case in cases:
             item = QListWidgetItem(
                 f"{case['path']}\n{predicted} {case['probability']:.0%}, "
                 f"{true} {case['probabilities'].get(true, 0):.0%}"
             )
-            if case["path"] in index:
-                item.setIcon(array_icon(self.dataset.images[index[case["path"]]], 48))
+            row = dataset.row_of(case["path"]) if dataset is not None else None
+            if row is not None:
+                item.setIcon(array_icon(dataset.images[row], 48))
             self.mistakes.addItem(item)

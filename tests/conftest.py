@@ -96,13 +96,23 @@ def trained(pattern_dataset):
 
 
 @pytest.fixture(scope="session")
-def saved_model(trained, pattern_dataset, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from core.bundle import save_bundle
-    from core.classify import bundle_from_result
+def trained_session(pattern_dir: Path):
+    """A session holding the pattern dataset and a model trained on it (do not mutate)."""
+    from core.config import TrainConfig
+    from core.images import InputSpec
+    from core.session import Session
 
-    bundle = bundle_from_result(trained, pattern_dataset.class_names, {"accuracy": 1.0})
-    bundle.files["root"] = str(pattern_dataset.root)
-    return save_bundle(bundle, tmp_path_factory.mktemp("models") / "patterns.cnnmodel")
+    session = Session(use_cache=False)
+    session.load_dataset(pattern_dir, InputSpec(size=16))
+    config = TrainConfig(epochs=4, batch_size=16, seed=1, early_stopping=False)
+    session.train(config, "article")
+    return session
+
+
+@pytest.fixture(scope="session")
+def saved_model(trained_session, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The model of ``trained_session``, saved as a .cnnmodel file."""
+    return trained_session.save(tmp_path_factory.mktemp("models") / "patterns.cnnmodel")
 
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

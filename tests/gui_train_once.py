@@ -33,5 +33,4 @@ window.train_tab.epochs_spin.setValue(1)
 window.train_tab.start()
 wait("done")
 print("trained", state["done"])
-window.unsaved_model = False
 engine.shutdown()

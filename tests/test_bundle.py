@@ -20,20 +20,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_round_trip_in_a_fresh_process_gives_the_same_predictions(
-    saved_model, trained, pattern_dataset
+    saved_model, trained_session, pattern_dir
 ):
-    from core.classify import Classifier
-
-    batch = pattern_dataset.images[:8]
-    expected = Classifier(trained.model, pattern_dataset.class_names, pattern_dataset.spec)
-    expected_probs = expected.probabilities(batch)
-    np.save(saved_model.parent / "batch.npy", batch)
+    files = sorted(str(p) for p in pattern_dir.glob("*/*.png"))[::6]
+    expected, _ = trained_session.classify(files, top_k=None)
     code = (
-        "import json, sys, numpy as np\n"
+        "import json, sys\n"
         "from core.classify import Classifier\n"
         f"c = Classifier.from_file({str(saved_model)!r})\n"
-        f"p = c.probabilities(np.load({str(saved_model.parent / 'batch.npy')!r}))\n"
-        "print(json.dumps({'probs': p.tolist(), 'names': c.class_names,"
+        f"p, _ = c.classify_paths({files!r})\n"
+        "print(json.dumps({'probs': [dict(x.labels) for x in p], 'names': c.class_names,"
         " 'size': c.spec.size, 'color': c.spec.color}))\n"
     )
     result = subprocess.run(
@@ -41,17 +37,30 @@ def test_round_trip_in_a_fresh_process_gives_the_same_predictions(
     )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout.strip().splitlines()[-1])
-    assert np.abs(np.array(data["probs"]) - expected_probs).max() < 1e-6
-    assert data["names"] == pattern_dataset.class_names
+    names = list(trained_session.dataset.class_names)
+    got = np.array([[row[n] for n in names] for row in data["probs"]])
+    want = np.array([[dict(p.labels)[n] for n in names] for p in expected])
+    assert np.abs(got - want).max() < 1e-6
+    assert data["names"] == names
     assert (data["size"], data["color"]) == (16, False)
 
 
-def test_metadata_records_training_and_files(saved_model, trained):
+def test_metadata_records_training_and_files(saved_model, trained_session):
     bundle = read_bundle(saved_model)
     assert bundle.training["config"]["epochs"] == 4
     assert len(bundle.training["history"]) == 4
-    assert len(bundle.files["train"]) == len(trained.train_paths)
-    assert bundle.files["val"][0][0] == trained.val_paths[0]
+    assert bundle.training["runs"] == [
+        {"config": bundle.training["config"], "epochs": 4, "outcome": "finished"}
+    ]
+    assert "preset" not in bundle.training["config"]  # the architecture lives in the spec
+    assert bundle.preset == "article" and bundle.augment is False
+    data = trained_session.dataset
+    assert len(bundle.files["train"]) + len(bundle.files["val"]) == len(data)
+    assert {p for p, _ in bundle.files["val"]} <= set(data.paths)
+    assert bundle.files["root"] == str(data.root.resolve())
+    assert bundle.metrics["accuracy"] == pytest.approx(
+        trained_session.state().model.evaluation["accuracy"]
+    )
     assert bundle.versions["keras"].startswith("3.")
     assert bundle.optimizer_name == "adam"
 

@@ -203,3 +203,19 @@ def test_thumbnails_keep_aspect_apply_orientation_and_refuse_bad_files(tmp_path)
     assert preview.shape == (72, 36, 3)  # upright: the stored 400x200 is shown 200x400
     assert thumbnail(write(tmp_path, "bomb.png", gen.bomb_png(20000)), 72) is None
     assert thumbnail(write(tmp_path, "notes.jpg", b"just text"), 72) is None
+
+
+def test_a_jpeg_gives_the_same_input_as_path_bytes_or_opened_image(tmp_path):
+    """Regression: a path used reduced-scale JPEG decoding, an opened image did not."""
+    from core.images import to_model_input
+
+    photo = tmp_path / "photo.jpg"
+    base = Image.radial_gradient("L").resize((2400, 1600))
+    flipped = base.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    rgb = Image.merge("RGB", (base, base.rotate(90), flipped))
+    rgb.save(photo, quality=88)
+    for spec in (InputSpec(28), InputSpec(64, color=True), InputSpec(224, color=True)):
+        by_path = to_model_input(photo, spec)
+        assert np.array_equal(by_path, to_model_input(photo.read_bytes(), spec))
+        with Image.open(photo) as opened:
+            assert np.array_equal(by_path, to_model_input(opened, spec))

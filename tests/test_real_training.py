@@ -8,6 +8,7 @@ from core.classify import Classifier
 from core.config import TrainConfig
 from core.dataset import load_dataset
 from core.images import InputSpec
+from core.models import ModelSpec
 from core.training import Trainer
 from tests.conftest import shared_path
 from tests.mnist import mnist_dataset
@@ -28,8 +29,9 @@ def test_default_model_reaches_97_percent_on_mnist_in_two_epochs():
 def test_clothing_photos_train_in_colour_and_classify_end_to_end():
     folder = shared_path("photos", "clothing-dataset-small")
     dataset = load_dataset(folder, InputSpec(size=64, color=True))
-    config = TrainConfig(epochs=1, batch_size=32, preset="deeper-bn", seed=0, augment=True)
-    result = Trainer(dataset, config).run()
+    config = TrainConfig(epochs=1, batch_size=32, seed=0)
+    spec = ModelSpec("deeper-bn", dataset.spec, len(dataset.class_names), augment=True)
+    result = Trainer(dataset, config).run(spec)
     classifier = Classifier(result.model, dataset.class_names, dataset.spec)
     photo = sorted((folder / "hat").glob("*.jpg"))[0]
     prediction = classifier.classify(photo, top_k=10)

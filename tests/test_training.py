@@ -10,6 +10,7 @@ import pytest
 
 from core.config import TrainConfig
 from core.errors import Cancelled, DatasetError, TrainingError
+from core.runtime import keras
 from core.training import Trainer, TrainingControl
 
 
@@ -152,19 +153,37 @@ def test_untrainable_dataset_is_refused(tmp_path):
         Trainer(dataset, TrainConfig(epochs=1)).run()
 
 
-def test_continue_training_keeps_history_and_optimizer_state(trained, pattern_dataset, tmp_path):
-    from core.bundle import read_bundle, save_bundle
-    from core.classify import bundle_from_result, model_from_bundle, spec_of
+def test_continue_training_keeps_history_and_optimizer_state(trained, pattern_dataset):
+    from core.training import OptimizerState
 
-    path = save_bundle(bundle_from_result(trained, pattern_dataset.class_names), tmp_path / "m")
-    bundle = read_bundle(path)
-    model = model_from_bundle(bundle, with_optimizer=True)
-    iterations = int(model.optimizer.iterations.numpy())
-    assert iterations == int(trained.model.optimizer.iterations.numpy()) > 0
-    config = TrainConfig(epochs=1, batch_size=16, seed=1, early_stopping=False)
-    more = Trainer(pattern_dataset, config).run(model, spec_of(bundle), bundle.training["history"])
-    assert more.epochs_done == trained.epochs_done + 1
-    assert int(model.optimizer.iterations.numpy()) > iterations
+    state = OptimizerState.of(trained.model, "adam")
+    assert state is not None and int(state.variables[0]) > 0  # the step counter
+    model = keras.models.clone_model(trained.model)
+    model.set_weights(trained.model.get_weights())
+    before = [w.copy() for w in model.get_weights()]
+    config = TrainConfig(epochs=2, batch_size=16, seed=1, early_stopping=False)
+    more = Trainer(pattern_dataset, config).run(trained.spec, model, trained.history, state)
+    assert more.epochs_done == trained.epochs_done + 2
+    assert more.history[: trained.epochs_done] == trained.history
+    assert not more.warnings
+    moved = max(
+        float(np.abs(a - b).max()) for a, b in zip(before, model.get_weights(), strict=True)
+    )
+    assert moved > 1e-4  # regression: a continued run once changed the weights by exactly 0.0
+    momentum = model.optimizer.variables[1].numpy()
+    assert np.abs(momentum).max() > 0
+
+
+def test_continuing_with_another_optimizer_says_its_state_starts_afresh(trained, pattern_dataset):
+    from core.training import OptimizerState
+
+    model = keras.models.clone_model(trained.model)
+    model.set_weights(trained.model.get_weights())
+    config = TrainConfig(epochs=1, batch_size=16, optimizer="sgd", early_stopping=False)
+    state = OptimizerState.of(trained.model, "adam")
+    more = Trainer(pattern_dataset, config).run(trained.spec, model, trained.history, state)
+    assert more.config.optimizer == "sgd"
+    assert any("changed from adam to sgd" in w for w in more.warnings)
 
 
 def test_nan_loss_is_caught_at_the_batch_it_appears():

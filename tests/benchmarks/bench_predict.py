@@ -9,10 +9,10 @@ import time
 
 import numpy as np
 
+import core.runtime  # noqa: F401  (sizes the thread pools as TensorFlow starts)
 from core.classify import Classifier
 from core.images import InputSpec
 from core.models import ModelSpec, build_model
-from core.runtime import configure_threads
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -21,7 +21,6 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 
 
 def main() -> None:
-    configure_threads()
     spec = InputSpec(28)
     model = build_model(ModelSpec("article", spec, 10))
     classifier = Classifier(model, [str(i) for i in range(10)], spec)

@@ -22,7 +22,7 @@ from core.cache import DatasetCache
 from core.config import TrainConfig
 from core.dataset import LoadedDataset, load_dataset
 from core.images import InputSpec
-from core.runtime import configure_threads, keras
+from core.runtime import keras
 from core.training import Trainer
 from tests.benchmarks.table import print_table
 from tests.mnist import mnist_dataset
@@ -103,7 +103,6 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="throughput only")
     args = parser.parse_args()
-    configure_threads()
     mnist = SHARED / "mnist"
     subset = mnist_dataset(mnist, "train", 20_000)
     rows = []

@@ -1,0 +1,215 @@
+"""The application's state as frozen plain data: what front ends show and decide from.
+
+:class:`core.session.Session` owns the mutable dataset and model; it publishes a
+:class:`SessionState` after every change. These objects are safe to hand to another thread
+(the GUI thread gets them through a Qt signal): they are frozen, their arrays are read-only
+views, and they hold no TensorFlow object. Nothing here imports TensorFlow or Qt.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from core.bundle import SUFFIX
+from core.dataset import LoadedDataset
+from core.images import InputSpec
+
+_generations = itertools.count(1)
+
+
+def next_generation() -> int:
+    """A number never handed out before in this process (thread-safe in CPython)."""
+    return next(_generations)
+
+
+def read_only(array: np.ndarray) -> np.ndarray:
+    """A view of ``array`` that cannot be written through."""
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+@dataclass(frozen=True, eq=False)
+class DatasetView:
+    """A loaded dataset as front ends see it. ``generation`` changes with every load."""
+
+    generation: int
+    root: str
+    spec: InputSpec
+    class_names: tuple[str, ...]
+    counts: tuple[int, ...]
+    images: np.ndarray  # read-only (N, size, size, channels) uint8: what the model sees
+    labels: np.ndarray  # read-only (N,) class indices
+    paths: tuple[str, ...]  # relative to root
+    skipped: tuple[tuple[str, str], ...]  # (path, reason)
+    problems: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+    @classmethod
+    def of(cls, dataset: LoadedDataset) -> DatasetView:
+        """A frozen view of ``dataset`` with a new generation number (no pixels are copied)."""
+        return cls(
+            generation=next_generation(),
+            root=str(Path(dataset.root).resolve()),
+            spec=dataset.spec,
+            class_names=tuple(dataset.class_names),
+            counts=tuple(dataset.counts().values()),
+            images=read_only(dataset.images),
+            labels=read_only(dataset.labels),
+            paths=tuple(dataset.paths),
+            skipped=tuple((s.path, s.reason) for s in dataset.skipped),
+            problems=tuple(dataset.problems),
+            warnings=tuple(dataset.warnings),
+        )
+
+    @property
+    def name(self) -> str:
+        return Path(self.root).name or self.root
+
+    @property
+    def size(self) -> int:
+        return len(self.labels)
+
+    @property
+    def can_train(self) -> bool:
+        return not self.problems
+
+    def row_of(self, relpath: str) -> int | None:
+        """Index of the image at ``relpath`` (relative to the root), or None."""
+        try:
+            return self.paths.index(relpath)
+        except ValueError:
+            return None
+
+
+@dataclass(frozen=True, eq=False)
+class ModelView:
+    """The current model as front ends see it. ``generation`` changes with every new model.
+
+    ``origin`` is "trained" (in this session) or "opened" (from a file). ``saved`` is False
+    while it has changes that are in no file (freshly trained or continued).
+    """
+
+    generation: int
+    origin: str
+    preset: str
+    augment: bool
+    spec: InputSpec
+    class_names: tuple[str, ...]
+    history: tuple[MappingProxyType, ...]
+    evaluation: MappingProxyType
+    source_root: str | None
+    saved_path: str | None
+    saved: bool
+    outcome: str
+    config: MappingProxyType | None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def source_name(self) -> str | None:
+        return Path(self.source_root).name if self.source_root else None
+
+    @property
+    def display_name(self) -> str:
+        """How to name this model to a person: its file, or the folder it was trained on."""
+        if self.saved_path:
+            return Path(self.saved_path).name
+        return f"trained on '{self.source_name}'" if self.source_name else "unnamed model"
+
+    @property
+    def suggested_filename(self) -> str:
+        """A file name for "Save": the file it came from, else its dataset's name."""
+        if self.saved_path:
+            return Path(self.saved_path).name
+        return f"{self.source_name or 'model'}{SUFFIX}"
+
+    @property
+    def epochs(self) -> int:
+        return len(self.history)
+
+    def fits(self, dataset: DatasetView | None) -> bool:
+        """True when ``dataset`` has this model's classes and input size (it can train on it)."""
+        return (
+            dataset is not None
+            and dataset.class_names == self.class_names
+            and dataset.spec == self.spec
+        )
+
+    def trained_on(self, dataset: DatasetView | None) -> bool:
+        """True when ``dataset`` is the folder this model was trained on, seen the same way."""
+        return self.fits(dataset) and dataset is not None and dataset.root == self.source_root
+
+
+#: What the engine can be doing; ``SessionState.activity`` holds one of these or None.
+ACTIVITIES = (
+    "starting",
+    "loading",
+    "training",
+    "saving",
+    "opening",
+    "exporting",
+    "classifying",
+    "describing",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class SessionState:
+    """Everything a front end needs to decide what to show and what to enable.
+
+    ``activity`` is what the engine is doing now; ``queued`` lists requests waiting for it
+    (filled in by the GUI adapter, which knows its queue).
+    """
+
+    dataset: DatasetView | None = None
+    model: ModelView | None = None
+    activity: str | None = None
+    queued: tuple[str, ...] = field(default_factory=tuple)
+
+    def doing(self, activity: str) -> bool:
+        """True while ``activity`` runs or waits in the queue."""
+        return self.activity == activity or activity in self.queued
+
+    @property
+    def training(self) -> bool:
+        return self.doing("training")
+
+    @property
+    def loading(self) -> bool:
+        return self.doing("loading")
+
+    @property
+    def can_train(self) -> bool:
+        return self.dataset is not None and self.dataset.can_train and not self.training
+
+    @property
+    def can_continue(self) -> bool:
+        return self.can_train and self.model is not None and self.model.fits(self.dataset)
+
+    @property
+    def can_save(self) -> bool:
+        return self.model is not None and not self.training and not self.doing("saving")
+
+    @property
+    def can_export(self) -> bool:
+        return self.model is not None and not self.training
+
+    @property
+    def can_classify(self) -> bool:
+        return self.model is not None
+
+    @property
+    def unsaved(self) -> bool:
+        """True when closing now would lose a model."""
+        return self.model is not None and not self.model.saved
+
+
+def frozen_mapping(data: dict[str, Any] | None) -> MappingProxyType:
+    """A read-only view of a shallow copy of ``data``."""
+    return MappingProxyType(dict(data or {}))

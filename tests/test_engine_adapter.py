@@ -1,0 +1,90 @@
+"""The GUI adapter's tasks: superseded loads are cancelled and their results dropped."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from core.images import InputSpec
+from gui.engine_adapter import Engine
+from tests.conftest import make_dataset
+
+
+@pytest.fixture
+def engine(qtbot):
+    engine = Engine()
+    yield engine
+    engine.shutdown()
+
+
+def record(engine: Engine) -> dict[str, list]:
+    seen: dict[str, list] = {"loaded": [], "cancelled": [], "failed": []}
+    engine.dataset_loaded.connect(seen["loaded"].append)
+    engine.dataset_cancelled.connect(lambda: seen["cancelled"].append(True))
+    engine.dataset_failed.connect(seen["failed"].append)
+    return seen
+
+
+def hold_the_worker(engine: Engine) -> threading.Event:
+    """Keep the engine thread busy until the returned event is set (jobs queue up)."""
+    release = threading.Event()
+    engine._worker.submit(lambda: release.wait(30))
+    return release
+
+
+def test_cancel_after_a_second_load_cancels_it_and_the_first_never_lands(qtbot, engine, tmp_path):
+    """Regression: Cancel hit the queued job and the stale first dataset won."""
+    first = make_dataset(tmp_path / "first", {"a": 4, "b": 4})
+    second = make_dataset(tmp_path / "second", {"c": 4, "d": 4})
+    seen = record(engine)
+    release = hold_the_worker(engine)
+    engine.load_dataset(first, InputSpec(16))
+    engine.load_dataset(second, InputSpec(16))
+    assert engine.state.loading
+    engine.cancel_loading()
+    release.set()
+    qtbot.waitUntil(lambda: not engine.state.queued, timeout=30_000)
+    assert seen["loaded"] == [] and seen["cancelled"] == [True]
+    assert engine.state.dataset is None
+
+
+def test_the_newest_load_wins(qtbot, engine, tmp_path):
+    first = make_dataset(tmp_path / "first", {"a": 4, "b": 4})
+    second = make_dataset(tmp_path / "second", {"c": 4, "d": 4})
+    seen = record(engine)
+    release = hold_the_worker(engine)
+    engine.load_dataset(first, InputSpec(16))
+    engine.load_dataset(second, InputSpec(16))
+    release.set()
+    qtbot.waitUntil(lambda: not engine.state.queued, timeout=30_000)
+    assert [view.name for view in seen["loaded"]] == ["second"]
+    assert engine.state.dataset.class_names == ("c", "d")
+    assert seen["cancelled"] == []  # the replaced load is silent, not "cancelled"
+
+
+def test_the_demo_is_drawn_on_the_engine_thread(qtbot, engine, monkeypatch, pattern_dir):
+    """Regression: the demo was generated on the GUI thread (a two-second frozen window)."""
+    import core.demo
+
+    threads = []
+
+    def fake_demo() -> object:
+        threads.append(threading.current_thread().name)
+        return pattern_dir
+
+    monkeypatch.setattr(core.demo, "demo_dataset", fake_demo)
+    with qtbot.waitSignal(engine.dataset_loaded, timeout=30_000):
+        engine.load_demo(InputSpec(16))
+    assert threads == ["cnnstudio-engine"]
+
+
+def test_results_arrive_on_the_gui_thread_with_frozen_data(qtbot, engine, pattern_dir):
+    states = []
+    engine.state_changed.connect(lambda s: states.append((threading.current_thread(), s)))
+    with qtbot.waitSignal(engine.dataset_loaded, timeout=30_000) as loaded:
+        engine.load_dataset(pattern_dir, InputSpec(16))
+    qtbot.waitUntil(lambda: not engine.state.queued, timeout=30_000)
+    assert {thread for thread, _ in states} == {threading.main_thread()}
+    assert states[-1][1].dataset is loaded.args[0]
+    assert not loaded.args[0].images.flags.writeable
