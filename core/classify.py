@@ -65,12 +65,7 @@ def evaluate_validation(
     index = {p: i for i, p in enumerate(dataset.paths)}
     rows = np.array([index[p] for p in val_paths])
     classifier = Classifier(model, dataset.class_names, dataset.spec)
-    probs = np.concatenate(
-        [
-            classifier.probabilities(dataset.images[rows[i : i + 512]])
-            for i in range(0, len(rows), 512)
-        ]
-    )
+    probs = classifier.probabilities_in_batches(dataset.images[rows])
     evaluation = evaluate_predictions(
         dataset.labels[rows], probs, dataset.class_names, list(val_paths), max_mistakes=200
     )
@@ -98,6 +93,17 @@ class Classifier:
         if batch.shape[1:] != self.spec.shape:
             raise ValueError(f"expected images of shape {self.spec.shape}, got {batch.shape[1:]}")
         return self._forward(tf.constant(batch, tf.float32)).numpy()
+
+    def probabilities_in_batches(self, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
+        """Class probabilities for many uint8 images, ``batch_size`` at a time."""
+        if not len(images):
+            return np.zeros((0, len(self.class_names)), np.float32)
+        return np.concatenate(
+            [
+                self.probabilities(images[i : i + batch_size])
+                for i in range(0, len(images), batch_size)
+            ]
+        )
 
     def _rank(self, name: str, probs: np.ndarray, top_k: int | None) -> Prediction:
         order = np.argsort(-probs, kind="stable")[: top_k or len(probs)]

@@ -220,8 +220,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         preset = args.preset or DEFAULT_PRESET
         if not args.json:
-            rows, total = session.describe(preset, bool(args.augment))
-            err(describe_rows(rows, total))
+            from core.models import layer_table
+
+            err(layer_table(*session.describe(preset, bool(args.augment))))
         summary = session.train(config, preset, bool(args.augment), observer, control)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     if summary.outcome == "stopped" and not _confirm_keep():
@@ -236,18 +237,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         epochs = f"{summary.epochs} epoch{'s' if summary.epochs != 1 else ''}"
         out(f"Saved {path} ({summary.outcome} after {epochs}{shown})")
     return 0
-
-
-def describe_rows(rows: list[dict[str, object]], total: int) -> str:
-    """A printable table of a model's layers (rows of :func:`core.models.describe`)."""
-    width = max(len(str(r["description"])) for r in rows)
-    lines = [
-        f"{str(r['description']).ljust(width)}  -> {str(r['output']).ljust(10)} "
-        f"{r['params']:>10,} parameters"
-        for r in rows
-    ]
-    lines.append(f"Total: {total:,} parameters")
-    return "\n".join(lines)
 
 
 def _confirm_keep() -> bool:

@@ -135,14 +135,18 @@ def describe(model: keras.Model) -> list[dict[str, object]]:
     return rows
 
 
-def describe_text(model: keras.Model) -> str:
-    """A printable table of :func:`describe` with the total parameter count."""
-    rows = describe(model)
+def layer_table(rows: list[dict[str, object]], total: int) -> str:
+    """A printable table of :func:`describe` rows with the total parameter count."""
     width = max(len(str(r["description"])) for r in rows)
     lines = [
         f"{str(r['description']).ljust(width)}  -> {str(r['output']).ljust(10)} "
         f"{r['params']:>10,} parameters"
         for r in rows
     ]
-    lines.append(f"Total: {model.count_params():,} parameters")
+    lines.append(f"Total: {total:,} parameters")
     return "\n".join(lines)
+
+
+def describe_text(model: keras.Model) -> str:
+    """:func:`layer_table` for ``model``."""
+    return layer_table(describe(model), int(model.count_params()))

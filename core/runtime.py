@@ -50,8 +50,11 @@ with _native_stderr_silenced():
     # Thread pools can only be sized before the runtime starts, so do it here, from the limit
     # the front end recorded (core.threads), and only then initialise the runtime.
     _intra, _inter = pool_sizes()
-    tf.config.threading.set_intra_op_parallelism_threads(_intra)
-    tf.config.threading.set_inter_op_parallelism_threads(_inter)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(_intra)
+        tf.config.threading.set_inter_op_parallelism_threads(_inter)
+    except RuntimeError:
+        pass  # another library started TensorFlow first; thread_pools() says what it has
     tf.constant(0)  # initialise the runtime (and its start-up chatter) while silenced
 
 # TensorFlow's Python logger warns about retracing and deprecations in terms users cannot act on.

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from core.evaluate import Evaluation
     from core.models import ModelSpec
     from core.predictions import Prediction
-    from core.training import OptimizerState, TrainingObserver
+    from core.training import OptimizerState, Trainer, TrainingObserver
 
 Listener = Callable[[SessionState], None]
 #: Held-out images an export is checked on (at most).
@@ -266,67 +266,80 @@ class Session:
         observer: TrainingObserver | None,
         control: TrainingControl | None,
     ) -> TrainingSummary:
-        from core.classify import evaluate_validation
-        from core.models import build_model
         from core.runtime import thread_pools
-        from core.training import OptimizerState, Trainer
+        from core.training import Trainer
 
-        data = self._require_dataset()
-        trainer = Trainer(data, config, observer, control)
+        trainer = Trainer(self._require_dataset(), config, observer, control)
         with self._doing("training"):
-            if current is None:
-                keras_model = build_model(spec)
-                result = trainer.run(spec, keras_model)
-            else:
-                keras_model = current.keras_model
-                before = keras_model.get_weights()
-                try:
-                    result = trainer.run(
-                        spec, keras_model, current.history, current.optimizer_state
-                    )
-                except BaseException:
-                    keras_model.set_weights(before)  # the model stays as it was
-                    raise
-            evaluation = evaluate_validation(result.model, data, result.val_paths)
-            earlier = len(current.history) if current is not None else 0
-            runs = list(current.runs) if current is not None else []
-            runs.append(
-                {
-                    "config": config.to_dict(),
-                    "epochs": result.epochs_done - earlier,
-                    "outcome": result.outcome,
-                }
-            )
-            model = _Model(
-                generation=next_generation(),
-                origin="trained",
-                spec=spec,
-                keras_model=result.model,
-                history=list(result.history),
-                runs=runs,
-                config=config,
-                outcome=result.outcome,
-                evaluation=evaluation,
-                files={
-                    "root": str(Path(data.root).resolve()),
-                    "class_names": list(data.class_names),
-                    "hash": "sha1 of the preprocessed model input",
-                    "train": [
-                        list(p) for p in zip(result.train_paths, result.train_hashes, strict=True)
-                    ],
-                    "val": [list(p) for p in zip(result.val_paths, result.val_hashes, strict=True)],
-                },
-                optimizer_state=OptimizerState.of(result.model, config.optimizer),
-                warnings=list(data.warnings) + list(result.warnings),
-            )
+            before = current.keras_model.get_weights() if current is not None else None
+            try:
+                model = self._train_model(trainer, config, spec, current)
+            except BaseException:
+                if current is not None and before is not None:
+                    current.keras_model.set_weights(before)  # the model stays as it was
+                raise
             self._model = model
         return TrainingSummary(
-            outcome=result.outcome,
-            epochs=result.epochs_done - earlier,
-            history=list(result.history),
-            evaluation=evaluation,
+            outcome=model.outcome,
+            epochs=model.runs[-1]["epochs"],
+            history=list(model.history),
+            evaluation=model.evaluation,
             warnings=list(model.warnings),
             threads=thread_pools(),
+        )
+
+    def _train_model(
+        self,
+        trainer: Trainer,
+        config: TrainConfig,
+        spec: ModelSpec,
+        current: _Model | None,
+    ) -> _Model:
+        """Run ``trainer`` and evaluate: the new current model (nothing is replaced here)."""
+        from core.classify import evaluate_validation
+        from core.models import build_model
+        from core.training import OptimizerState
+
+        data = self._require_dataset()
+        if current is None:
+            result = trainer.run(spec, build_model(spec))
+        else:
+            result = trainer.run(
+                spec, current.keras_model, current.history, current.optimizer_state
+            )
+        evaluation = evaluate_validation(result.model, data, result.val_paths)
+        earlier = len(current.history) if current is not None else 0
+        runs = list(current.runs) if current is not None else []
+        runs.append(
+            {
+                "config": config.to_dict(),
+                "epochs": result.epochs_done - earlier,
+                "outcome": result.outcome,
+            }
+        )
+        return _Model(
+            generation=next_generation(),
+            origin="trained",
+            spec=spec,
+            keras_model=result.model,
+            history=list(result.history),
+            runs=runs,
+            config=config,
+            outcome=result.outcome,
+            evaluation=evaluation,
+            files={
+                "root": str(Path(data.root).resolve()),
+                "class_names": list(data.class_names),
+                "hash": "sha1 of the preprocessed model input",
+                "train": [
+                    list(p) for p in zip(result.train_paths, result.train_hashes, strict=True)
+                ],
+                "val": [list(p) for p in zip(result.val_paths, result.val_hashes, strict=True)],
+            },
+            optimizer_state=OptimizerState.of(result.model, config.optimizer),
+            # A continued model keeps its file name (Save proposes it) but is not saved yet.
+            saved_path=current.saved_path if current is not None else None,
+            warnings=list(data.warnings) + list(result.warnings),
         )
 
     # --- model files ------------------------------------------------------------------------
@@ -379,9 +392,12 @@ class Session:
                 config = TrainConfig.from_dict(training.get("config") or {})
             except ValueError:
                 config = None
-            history = [h for h in training.get("history", []) if isinstance(h, dict)]
+            history = training.get("history")
+            history = (
+                [h for h in history if isinstance(h, dict)] if isinstance(history, list) else []
+            )
             runs = training.get("runs")
-            if not isinstance(runs, list):
+            if not isinstance(runs, list) or not all(isinstance(r, dict) for r in runs):
                 runs = [{"config": training.get("config"), "epochs": len(history)}]
             files = dict(bundle.files)
             files["class_names"] = list(bundle.class_names)
@@ -503,12 +519,7 @@ class Session:
                     f"(it knows {', '.join(names)})"
                 )
             labels = np.array([names.index(data.class_names[k]) for k in data.labels])
-            probs = np.concatenate(
-                [
-                    classifier.probabilities(data.images[i : i + 512])
-                    for i in range(0, len(labels), 512)
-                ]
-            )
+            probs = classifier.probabilities_in_batches(data.images)
             return evaluate_predictions(labels, probs, names, data.paths)
 
     def layer_table(self) -> str:

@@ -146,19 +146,6 @@ class ModelView:
         return self.fits(dataset) and dataset is not None and dataset.root == self.source_root
 
 
-#: What the engine can be doing; ``SessionState.activity`` holds one of these or None.
-ACTIVITIES = (
-    "starting",
-    "loading",
-    "training",
-    "saving",
-    "opening",
-    "exporting",
-    "classifying",
-    "describing",
-)
-
-
 @dataclass(frozen=True, eq=False)
 class SessionState:
     """Everything a front end needs to decide what to show and what to enable.

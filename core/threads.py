@@ -17,18 +17,13 @@ _limit = 0
 def set_thread_limit(threads: int) -> None:
     """Cap the threads TensorFlow will use (0 = automatic); call before TensorFlow starts.
 
-    Raises ValueError for a negative count. A limit set after the runtime started is kept
-    for the record but cannot take effect (see :func:`thread_limit_applied`).
+    Raises ValueError for a negative count. A limit set after the runtime started cannot
+    take effect; :func:`core.runtime.thread_pools` reports the pools TensorFlow really has.
     """
     global _limit
     if threads < 0:
         raise ValueError("the number of threads cannot be negative")
     _limit = min(int(threads), os.cpu_count() or 1) if threads else 0
-
-
-def thread_limit() -> int:
-    """The limit recorded with :func:`set_thread_limit` (0 = automatic)."""
-    return _limit
 
 
 def pool_sizes() -> tuple[int, int]:

@@ -137,24 +137,51 @@ class _Bridge(keras.callbacks.Callback):
         self.observer.epoch_ended(epoch, metrics, time.perf_counter() - self.epoch_start)
 
 
-def make_schedule(peak: float, total_steps: int) -> keras.optimizers.schedules.CosineDecay:
-    """Linear warm-up over the first 10 % of steps to ``peak``, then cosine decay to zero.
+def make_schedule(
+    peak: float, total_steps: int, start_step: int = 0
+) -> keras.optimizers.schedules.LearningRateSchedule:
+    """Linear warm-up over the first 10 % of steps to ``peak``, then cosine decay to zero,
+    counted from optimizer step ``start_step`` (a continued run's step counter).
 
-    Keras's own ``CosineDecay``, so a saved or exported model never needs our code to load.
+    Keras's own ``CosineDecay``; exports are uncompiled copies, so no schedule ever travels.
     """
     total = max(int(total_steps), 1)
     warmup = max(1, total // 10)
-    return keras.optimizers.schedules.CosineDecay(
+    schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=peak / (warmup + 1),
         decay_steps=max(total - warmup, 1),
         alpha=0.0,
         warmup_target=peak,
         warmup_steps=warmup,
     )
+    return _StartingAt(schedule, start_step) if start_step else schedule
 
 
-def make_optimizer(config: TrainConfig, total_steps: int) -> keras.optimizers.Optimizer:
-    schedule = make_schedule(config.learning_rate, total_steps)
+class _StartingAt(keras.optimizers.schedules.LearningRateSchedule):
+    """``schedule`` counted from optimizer step ``start`` on (for continued runs).
+
+    A continued run keeps the optimizer's step counter, which Adam's bias correction needs to
+    match its carried-over moments, yet gets a warm-up and decay of its own. Lives only in the
+    training session: model files store arrays and exports are uncompiled.
+    """
+
+    def __init__(
+        self, schedule: keras.optimizers.schedules.LearningRateSchedule, start: int
+    ) -> None:
+        self.schedule = schedule
+        self.start = int(start)
+
+    def __call__(self, step: tf.Tensor) -> tf.Tensor:
+        return self.schedule(tf.maximum(tf.cast(step, tf.float32) - float(self.start), 0.0))
+
+    def get_config(self) -> dict[str, object]:
+        return {"start": self.start, "schedule": self.schedule.get_config()}
+
+
+def make_optimizer(
+    config: TrainConfig, total_steps: int, start_step: int = 0
+) -> keras.optimizers.Optimizer:
+    schedule = make_schedule(config.learning_rate, total_steps, start_step)
     if config.optimizer == "sgd":
         return keras.optimizers.SGD(schedule, momentum=0.9)
     if config.optimizer == "rmsprop":
@@ -162,14 +189,16 @@ def make_optimizer(config: TrainConfig, total_steps: int) -> keras.optimizers.Op
     return keras.optimizers.Adam(schedule)
 
 
-def compile_model(model: keras.Model, config: TrainConfig, total_steps: int = 1) -> None:
+def compile_model(
+    model: keras.Model, config: TrainConfig, total_steps: int = 1, start_step: int = 0
+) -> None:
     """Compile with a new optimizer and label-smoothed cross-entropy.
 
     Compiling again drops Keras's traced train step, so a new schedule always takes effect.
     Labels are fed one-hot (see :func:`make_dataset`), which label smoothing needs.
     """
     model.compile(
-        optimizer=make_optimizer(config, total_steps),
+        optimizer=make_optimizer(config, total_steps, start_step),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
         metrics=["accuracy"],
     )
@@ -192,13 +221,19 @@ class OptimizerState:
         values = [v.astype(np.float32) if v.dtype.kind == "f" else v for v in values]
         return cls(name, tuple(values))
 
+    @property
+    def steps(self) -> int:
+        """Optimizer steps taken so far (Keras keeps the counter as the first variable)."""
+        first = self.variables[0] if self.variables else None
+        if first is None or first.ndim != 0 or first.dtype.kind not in "iu":
+            return 0
+        return int(first)
+
 
 def restore_optimizer_state(model: keras.Model, state: OptimizerState) -> bool:
-    """Load ``state`` into ``model``'s (new) optimizer; False when it does not fit.
-
-    The step counter restarts at zero so the new run gets its own warm-up and decay; the
-    moment estimates (Adam's, SGD's momentum) carry over, which is what continuing keeps.
-    """
+    """Load ``state`` (step counter and moment estimates) into ``model``'s new optimizer;
+    False when it does not fit. The run's schedule is offset by the counter (see
+    :class:`_StartingAt`), so the continued run still warms up and decays."""
     optimizer = model.optimizer
     optimizer.build(model.trainable_variables)
     variables = optimizer.variables
@@ -207,10 +242,7 @@ def restore_optimizer_state(model: keras.Model, state: OptimizerState) -> bool:
     ):
         return False
     for variable, value in zip(variables, state.variables, strict=True):
-        if variable is optimizer.iterations:
-            variable.assign(np.zeros_like(value))
-        else:
-            variable.assign(value)
+        variable.assign(value)
     return True
 
 
@@ -289,15 +321,16 @@ class Trainer:
         steps = batches * config.epochs
         if model is None:
             model = build_model(spec)
-        compile_model(model, config, steps)
-        if optimizer_state is not None:
-            if optimizer_state.name != config.optimizer:
-                warnings.append(
-                    f"the optimizer changed from {optimizer_state.name} to {config.optimizer}; "
-                    "it starts without the earlier run's momentum"
-                )
-            elif not restore_optimizer_state(model, optimizer_state):
-                warnings.append("the saved optimizer state did not fit; it starts afresh")
+        same = optimizer_state is not None and optimizer_state.name == config.optimizer
+        compile_model(model, config, steps, optimizer_state.steps if same else 0)
+        if optimizer_state is not None and not same:
+            warnings.append(
+                f"the optimizer changed from {optimizer_state.name} to {config.optimizer}; "
+                "it starts without the earlier run's momentum"
+            )
+        elif optimizer_state is not None and not restore_optimizer_state(model, optimizer_state):
+            compile_model(model, config, steps)
+            warnings.append("the saved optimizer state did not fit; it starts afresh")
         n = spec.num_classes
         train_ds = make_dataset(
             data.images[train_idx], data.labels[train_idx], batch_size, True, config.seed, n

@@ -42,12 +42,11 @@ class ClassifyTab(QWidget):
         super().__init__()
         self.engine = engine
         self.predictions: list[dict] = []
-        self._state = engine.state
         self._model_generation = 0  # the model whose results are listed
         self._build()
         engine.classified.connect(self._on_classified)
         engine.state_changed.connect(self._on_state_changed)
-        self._on_state_changed(self._state)
+        self._on_state_changed(engine.state)
 
     def _build(self) -> None:
         self.model_label = QLabel()
@@ -100,11 +99,10 @@ class ClassifyTab(QWidget):
 
     @property
     def has_model(self) -> bool:
-        return self._state.can_classify
+        return self.engine.state.can_classify
 
     def _on_state_changed(self, state: SessionState) -> None:
         """GUI thread: name the model in use; clear results that belong to a replaced one."""
-        self._state = state
         model = state.model
         generation = model.generation if model is not None else 0
         if generation != self._model_generation:
@@ -153,6 +151,8 @@ class ClassifyTab(QWidget):
         self.message.setVisible(bool(text))
 
     def clear(self) -> None:
+        """Empty the table and drop classifications still waiting or running."""
+        self.engine.cancel_classifying()
         self.predictions = []
         self.table.setRowCount(0)
         self.table.setVisible(False)

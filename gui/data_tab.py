@@ -254,12 +254,23 @@ class DataTab(QWidget):
 
     def _on_failed(self, message: str) -> None:
         self.folder_label.setText(f"Could not load: {message}")
+        self._back_to_shown()
 
     def _on_cancelled(self) -> None:
         shown = self._shown
         self.folder_label.setText(
             f"Loading cancelled; still showing {shown.name}." if shown else "Loading cancelled."
         )
+        self._back_to_shown()
+
+    def _back_to_shown(self) -> None:
+        """After a load that did not happen: settings and later reloads follow what is shown."""
+        self._requested = None
+        self._reload_timer.stop()  # a size typed during the failed load is undone below
+        if self._shown is not None:
+            with _signals_blocked(self.size_spin, self.color_check):
+                self.size_spin.setValue(self._shown.spec.size)
+                self.color_check.setChecked(self._shown.spec.color)
 
     def _show(self, dataset: DatasetView | None) -> None:
         """Render everything for ``dataset`` (a new load, size or colour)."""

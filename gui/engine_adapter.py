@@ -8,10 +8,12 @@ seconds. Results come back as the signals below. They are emitted on the worker 
 delivered by Qt on the GUI thread (queued to this object's thread), and they carry plain data
 or frozen objects (:mod:`core.state`), never the session's mutable dataset or model.
 
-Tasks (the task-state pattern of Orange3's ``ConcurrentMixin``): a new dataset load,
-classification or model description supersedes the previous one of its kind. The superseded
-task is cancelled through its token, and whatever it still reports is dropped on the GUI thread,
-so a stale result can never overwrite a newer one.
+Tasks (the task-state pattern of Orange3's ``ConcurrentMixin``): a new dataset load or model
+description supersedes the previous one of its kind. The superseded task is cancelled through
+its token, and whatever it still reports is dropped on the GUI thread, so a stale result can
+never overwrite a newer one. Classifications are tasks too, but a new drop queues behind the
+previous one instead of replacing it (a user who drops two folders expects both);
+:meth:`Engine.cancel_classifying` (Clear, or another model) cancels them all.
 
 ``state_changed`` carries the session's :class:`~core.state.SessionState` after every change,
 with ``queued`` listing the requests not yet finished. Widgets derive what they show and enable
@@ -40,7 +42,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from core.config import TrainConfig
 from core.errors import Cancelled, CnnStudioError
@@ -53,6 +55,8 @@ log = logging.getLogger("cnnstudio.engine")
 
 #: Size in pixels of the previews sent with classification results.
 THUMBNAIL_SIZE = 72
+#: Kinds of task where a new request replaces the previous one.
+SUPERSEDING = ("loading", "describing")
 #: At most this many batch_ended signals a second reach the GUI.
 BATCH_SIGNALS_PER_SECOND = 10
 
@@ -173,6 +177,8 @@ class Engine(QObject):
         self._control: TrainingControl | None = None
         self._queued: list[str] = []  # GUI thread only
         self._state = SessionState()  # GUI thread only: the latest state from the worker
+        self._publish_pending = False
+        self._classifying: set[Task] = set()  # GUI thread only: classifications not finished
         self._session_changed.connect(self._on_session_changed)
         self._task_event.connect(self._on_task_event)
         self._job_finished.connect(self._on_job_finished)
@@ -187,18 +193,34 @@ class Engine(QObject):
     @Slot(object)
     def _on_session_changed(self, state: SessionState) -> None:
         self._state = state
-        self.state_changed.emit(self.state)
+        self._publish()
 
     @Slot(str)
     def _on_job_finished(self, kind: str) -> None:
         with contextlib.suppress(ValueError):
             self._queued.remove(kind)
+        self._publish()
+
+    def _publish(self) -> None:
+        """Emit ``state_changed`` from the event loop, once for a burst of changes.
+
+        Never synchronously: a widget reacting to the state may make a request, and a nested
+        emission would reach the widgets connected after it in the wrong order.
+        """
+        if not self._publish_pending:
+            self._publish_pending = True
+            QTimer.singleShot(0, self._emit_state)
+
+    def _emit_state(self) -> None:
+        self._publish_pending = False
         self.state_changed.emit(self.state)
 
     @Slot(object, str, object)
     def _on_task_event(self, task: Task, event: str, payload: object) -> None:
-        """GUI thread: forward a superseding task's event unless a newer task replaced it."""
-        if task.stale or self._tasks.get(task.kind) is not task:
+        """GUI thread: forward a task's event unless it was cancelled or replaced meanwhile."""
+        if task.stale:
+            return
+        if task.kind in SUPERSEDING and self._tasks.get(task.kind) is not task:
             return
         if event == "progress":
             self.dataset_progress.emit(*payload)  # type: ignore[misc]
@@ -210,21 +232,27 @@ class Engine(QObject):
             self.dataset_cancelled.emit()
         elif event == "classified":
             self.classified.emit(*payload)  # type: ignore[misc]
+        elif event == "done":
+            self._classifying.discard(task)
         elif event == "described":
             self.model_described.emit(*payload)  # type: ignore[misc]
 
     # --- plumbing ---------------------------------------------------------------------------
 
     def _submit(self, kind: str, what: str, job: Callable[[], None]) -> None:
-        """Queue ``job`` for the worker; report failures as ``operation_failed`` or ``error``."""
+        """Queue ``job`` for the worker; report failures as ``operation_failed`` (the user's
+        files and folders) or ``error`` (an engine bug, logged with its traceback)."""
         self._queued.append(kind)
-        self.state_changed.emit(self.state)
+        self._publish()
 
         def guarded() -> None:
             try:
                 job()
             except CnnStudioError as exc:
                 self.operation_failed.emit(what, str(exc))
+            except OSError as exc:  # a full disk, a read-only folder, a vanished file
+                name = f"{exc.filename}: " if exc.filename else ""
+                self.operation_failed.emit(what, f"{name}{exc.strerror or exc}")
             except Exception as exc:  # an engine bug: log it, tell the user, keep running
                 log.error("%s failed:\n%s", what, traceback.format_exc())
                 self.error.emit(what, f"{type(exc).__name__}: {exc}")
@@ -246,6 +274,7 @@ class Engine(QObject):
         """Stop running work, end the worker thread and wait for it (GUI thread, on close)."""
         for task in self._tasks.values():
             task.supersede()
+        self.cancel_classifying()
         self.cancel_training()
         return self._worker.stop(timeout_ms / 1000)
 
@@ -308,6 +337,9 @@ class Engine(QObject):
             except CnnStudioError as exc:
                 self._task_event.emit(task, "load-failed", str(exc))
                 return
+            except Exception as exc:  # an engine bug: end the load visibly, then report it
+                self._task_event.emit(task, "load-failed", f"{type(exc).__name__}: {exc}")
+                raise
             self._task_event.emit(task, "loaded", view)
 
         self._submit("loading", "Loading the dataset", job)
@@ -359,6 +391,9 @@ class Engine(QObject):
             except CnnStudioError as exc:
                 self.training_failed.emit(str(exc))
                 return
+            except Exception as exc:  # an engine bug (or a full disk): end the run visibly
+                self.training_failed.emit(f"{type(exc).__name__}: {exc}")
+                raise
             self.training_finished.emit(summary.to_dict())  # type: ignore[attr-defined]
 
         self._submit("training", "Training", job)
@@ -404,15 +439,17 @@ class Engine(QObject):
     def classify(self, paths: list[str], top_k: int = 3) -> None:
         """Classify files and folders (expanded off the GUI thread) with the current model.
 
-        Supersedes a classification still running. Runs after any training in progress,
-        since the engine has one thread.
+        Queues behind earlier classifications (and any training in progress, since the engine
+        has one thread); :meth:`cancel_classifying` drops them all.
         """
-        task = self._new_task("classifying")
+        task = Task("classifying")
+        self._classifying.add(task)
 
         def job() -> None:
             from core.images import thumbnail
 
             try:
+                task.token.raise_if_cancelled()
                 predictions, failures = self._session.classify(paths, top_k, task.token)
                 # Previews are decoded here too: on the GUI thread a phone photo took ~12 ms.
                 rows = []
@@ -421,6 +458,14 @@ class Engine(QObject):
                     rows.append({**p.to_dict(), "thumbnail": thumbnail(p.path, THUMBNAIL_SIZE)})
             except Cancelled:
                 return
+            finally:
+                self._task_event.emit(task, "done", None)
             self._task_event.emit(task, "classified", (rows, failures))
 
         self._submit("classifying", "Classifying", job)
+
+    def cancel_classifying(self) -> None:
+        """Cancel every classification not yet finished; their results are dropped."""
+        for task in self._classifying:
+            task.supersede()
+        self._classifying.clear()

@@ -33,10 +33,18 @@ def _ensure_streams() -> None:
 
 
 def _is_command_line(first: str) -> bool:
-    """True when the first argument asks for the command line rather than the app."""
+    """True when the first argument asks for the command line rather than the app.
+
+    A bare word that names nothing on disk is a mistyped command. Anything that looks like a
+    path (a separator, a .cnnmodel suffix) goes to the app even when missing, so a windowed
+    build opened on a moved file says so in a dialog instead of exiting silently.
+    """
     if first in COMMANDS or first in HEADLESS_OPTIONS:
         return True
-    return not first.startswith("-") and not Path(first).exists()
+    if first.startswith("-") or Path(first).exists():
+        return False
+    looks_like_path = any(sep in first for sep in ("/", "\\")) or first.endswith(".cnnmodel")
+    return not looks_like_path
 
 
 def main(argv: Sequence[str] | None = None) -> int:

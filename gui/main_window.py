@@ -155,6 +155,12 @@ class MainWindow(QMainWindow):
 
     def open_model_file(self, path: str) -> None:
         """Open a model, first offering to save an unsaved one (then opening it after)."""
+        if self.engine.state.training:
+            # The run would end after the open and replace the opened model, unasked.
+            message = "Stop or wait for the training before opening another model."
+            self.statusBar().showMessage(message, 10_000)
+            QMessageBox.information(self, "Training is running", message)
+            return
         if self._ask_to_keep_model("open another model", lambda: self.engine.open_model(path)):
             self.engine.open_model(path)
 
@@ -280,6 +286,7 @@ class MainWindow(QMainWindow):
         QMessageBox.warning(self, f"{what} failed", message)
 
     def _on_error(self, what: str, message: str) -> None:
+        self._after_save = None  # whatever failed, a later save must not quit or open
         QMessageBox.critical(
             self, f"{what} failed", f"{message}\n\nDetails were written to the log file."
         )

@@ -63,6 +63,7 @@ class TrainTab(QWidget):
         self._run_config = TrainConfig()
         self._state = engine.state
         self._shown: tuple[int, int] | None = None  # (model, dataset) generations on show
+        self._live_chart = False  # the chart holds the run that just ended: keep its batches
         self._build()
         engine.state_changed.connect(self._on_state_changed)
         engine.model_described.connect(self._on_model_described)
@@ -242,10 +243,6 @@ class TrainTab(QWidget):
 
     # --- state ------------------------------------------------------------------------------
 
-    @property
-    def dataset(self) -> object:
-        return self._state.dataset
-
     def _on_state_changed(self, state: SessionState) -> None:
         """GUI thread: enable what the session allows; re-render results for a new model or
         dataset (never while a run is drawing its live chart)."""
@@ -253,8 +250,9 @@ class TrainTab(QWidget):
         self._state = state
         training = state.training
         self.start_button.setEnabled(state.can_train)
-        self.stop_button.setEnabled(training)
-        self.cancel_button.setEnabled(training)
+        running = state.activity == "training"  # a queued run has nothing to stop yet
+        self.stop_button.setEnabled(running)
+        self.cancel_button.setEnabled(running)
         self.continue_button.setEnabled(state.can_continue)
         self.more_spin.setEnabled(state.can_continue)
         self.save_button.setEnabled(state.can_save)
@@ -280,13 +278,23 @@ class TrainTab(QWidget):
         )
         if key != self._shown:
             self._shown = key
-            self._show_model(state)
+            self._show_model(state, keep_chart=self._live_chart)
+            self._live_chart = False
+        elif state.model is not None and previous.model is not None and (
+            state.model.saved != previous.model.saved
+            or state.model.saved_path != previous.model.saved_path
+        ):
+            self._show_model(state, keep_chart=True)  # saved: only the names change
 
-    def _show_model(self, state: SessionState) -> None:
-        """Show the current model's chart and results, if they describe the loaded data."""
+    def _show_model(self, state: SessionState, keep_chart: bool = False) -> None:
+        """Show the current model's chart and results, if they describe the loaded data.
+
+        ``keep_chart`` keeps what is drawn (the live batch curve of the run that just ended).
+        """
         model, dataset = state.model, state.dataset
         belongs = model is not None and (dataset is None or model.trained_on(dataset))
-        self.chart.clear()
+        if not (keep_chart and belongs):
+            self.chart.clear()
         self.results.setVisible(False)
         self.model_note.setVisible(model is not None and not belongs)
         if model is not None and not belongs:
@@ -304,7 +312,8 @@ class TrainTab(QWidget):
             self.progress.setValue(0)
             self.progress.setFormat("Not started")
             return
-        self.chart.set_history([dict(h) for h in model.history])
+        if not keep_chart:
+            self.chart.set_history([dict(h) for h in model.history])
         self._show_results(model)
 
     def config(self, epochs: int | None = None) -> TrainConfig:
@@ -321,7 +330,7 @@ class TrainTab(QWidget):
 
     def start(self) -> None:
         """Train a new model from scratch with the settings on screen."""
-        if not self._state.can_train:
+        if not self.engine.state.can_train:  # the live state: a signal may still be on its way
             return
         self.chart.clear()
         self._begin(self.config())
@@ -331,7 +340,7 @@ class TrainTab(QWidget):
 
     def continue_training(self) -> None:
         """Train the current model for the extra epochs chosen."""
-        state = self._state
+        state = self.engine.state
         if not state.can_continue or state.model is None:
             return
         self.chart.set_history([dict(h) for h in state.model.history])
@@ -350,7 +359,7 @@ class TrainTab(QWidget):
     def _describe(self) -> None:
         preset = self.preset_combo.currentData()
         self.preset_text.setText(PRESETS[preset])
-        if self._state.dataset is not None:
+        if self.engine.state.dataset is not None:
             self.engine.describe_model(preset, self.augment_check.isChecked())
 
     # --- engine results (GUI thread) --------------------------------------------------------
@@ -400,7 +409,7 @@ class TrainTab(QWidget):
             "early-stopped": "Stopped early (validation loss stopped improving)",
         }
         self.progress.setFormat(outcome.get(summary["outcome"], summary["outcome"]))
-        self._shown = None  # the state that follows shows the new model's results
+        self._live_chart = True  # the state that follows shows the new model's results
 
     def _on_training_failed(self, message: str) -> None:
         self.progress.setFormat("Failed")

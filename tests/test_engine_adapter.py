@@ -84,7 +84,7 @@ def test_results_arrive_on_the_gui_thread_with_frozen_data(qtbot, engine, patter
     engine.state_changed.connect(lambda s: states.append((threading.current_thread(), s)))
     with qtbot.waitSignal(engine.dataset_loaded, timeout=30_000) as loaded:
         engine.load_dataset(pattern_dir, InputSpec(16))
-    qtbot.waitUntil(lambda: not engine.state.queued, timeout=30_000)
+    qtbot.waitUntil(lambda: not states[-1][1].queued, timeout=30_000)  # the last one emitted
     assert {thread for thread, _ in states} == {threading.main_thread()}
     assert states[-1][1].dataset is loaded.args[0]
     assert not loaded.args[0].images.flags.writeable

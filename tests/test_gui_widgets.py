@@ -115,6 +115,23 @@ def test_data_tab_reloads_with_a_new_size(qtbot, engine, pattern_dataset):
     assert folder == str(pattern_dataset.root.resolve()) and spec.size == 20
 
 
+def test_data_tab_settings_return_to_the_shown_dataset_after_a_cancelled_reload(
+    qtbot, engine, pattern_dataset
+):
+    tab = DataTab(engine)
+    qtbot.addWidget(tab)
+    engine.load(pattern_dataset)
+    tab.load("/missing/folder")
+    engine.dataset_failed.emit("/missing/folder is not a folder")
+    tab.size_spin.setValue(64)
+    engine.dataset_cancelled.emit()
+    assert tab.size_spin.value() == 16  # what the shown dataset (and training) really uses
+    tab.size_spin.setValue(20)
+    qtbot.waitUntil(lambda: len(engine.called("load_dataset")) == 2, timeout=3000)
+    folder = engine.called("load_dataset")[-1][1]
+    assert folder == str(pattern_dataset.root.resolve())  # not the folder that failed
+
+
 def test_data_tab_reports_failure_and_cancel(qtbot, engine, pattern_dataset):
     tab = DataTab(engine)
     qtbot.addWidget(tab)
@@ -159,8 +176,10 @@ def test_train_tab_controls_follow_the_state(qtbot, engine, pattern_dataset):
     assert config.epochs == 3 and config.val_split == 0.25
     assert (preset, augment) == ("article", False)
     engine.set_state(queued=("training",))
-    assert tab.stop_button.isEnabled() and tab.cancel_button.isEnabled()
     assert not tab.start_button.isEnabled() and not tab.epochs_spin.isEnabled()
+    assert not tab.stop_button.isEnabled()  # queued behind other work: nothing to stop yet
+    engine.set_state(activity="training")
+    assert tab.stop_button.isEnabled() and tab.cancel_button.isEnabled()
     engine.training_started.emit(3, 10)
     for batch in range(10):
         engine.batch_ended.emit(0, batch, 1.0 - batch * 0.05)
@@ -175,6 +194,7 @@ def test_train_tab_controls_follow_the_state(qtbot, engine, pattern_dataset):
     names = pattern_dataset.class_names
     engine.training_finished.emit({"outcome": "stopped", "history": [{"loss": 0.8}]})
     finished(engine, view, names)
+    assert len(tab.chart.batch_points) == 10  # the live curve stays after the run
     assert tab.results.isVisibleTo(tab)
     assert tab.progress.format().startswith("Stopped")
     assert tab.continue_button.isEnabled() and tab.save_button.isEnabled()
@@ -297,6 +317,7 @@ def test_classify_tab_follows_the_model_and_clears_a_replaced_models_results(qtb
     assert tab.table.rowCount() == 2  # saving keeps the model, and so its results
     engine.set_state(model=model_view(["c", "d"], saved_path="/m/o.cnnmodel", origin="opened"))
     assert tab.table.rowCount() == 0 and not tab.predictions
+    assert engine.called("cancel_classifying")  # Clear also drops work still queued
     assert "previous model" in tab.message.text()
     assert "o.cnnmodel" in tab.model_label.text()
 
@@ -432,6 +453,15 @@ def test_save_before_opening_another_model_then_opens_it(
     assert not engine.called("open_model")  # not before the save has succeeded
     engine.model_saved.emit("/tmp/first.cnnmodel")
     assert engine.called("open_model")[0][1] == "/m/other.cnnmodel"
+
+
+def test_no_model_is_opened_while_training_runs(window, engine, dialogs, pattern_dataset):
+    """The run would end after the open and replace the opened model without asking."""
+    unsaved(engine, pattern_dataset)
+    engine.set_state(activity="training")
+    window.open_model_file("/m/other.cnnmodel")
+    assert not engine.called("open_model")
+    assert "training" in window.statusBar().currentMessage().lower()
 
 
 def test_a_failed_save_does_not_open_the_other_model(

@@ -52,3 +52,7 @@ def test_routing(tmp_path):
     assert launcher._is_command_line("trian")  # not a path: a mistyped command
     assert not launcher._is_command_line(str(folder))  # a dataset to open in the app
     assert not launcher._is_command_line("--demo")
+    # Paths go to the app even when missing: it says so in a window, where a windowed build
+    # has no terminal for argparse's message.
+    assert not launcher._is_command_line("moved/model.cnnmodel")
+    assert not launcher._is_command_line(str(tmp_path / "gone"))

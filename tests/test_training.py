@@ -11,7 +11,7 @@ import pytest
 from core.config import TrainConfig
 from core.errors import Cancelled, DatasetError, TrainingError
 from core.runtime import keras
-from core.training import Trainer, TrainingControl
+from core.training import Trainer, TrainingControl, make_schedule
 
 
 class Recorder:
@@ -172,6 +172,12 @@ def test_continue_training_keeps_history_and_optimizer_state(trained, pattern_da
     assert moved > 1e-4  # regression: a continued run once changed the weights by exactly 0.0
     momentum = model.optimizer.variables[1].numpy()
     assert np.abs(momentum).max() > 0
+    # The step counter carries on (Adam's bias correction must match its moments); the
+    # schedule is offset so the run still warms up from a low learning rate.
+    assert int(model.optimizer.iterations.numpy()) > state.steps > 0
+    schedule = make_schedule(config.learning_rate, 20, start_step=state.steps)
+    first, peak = float(schedule(state.steps)), float(schedule(state.steps + 2))
+    assert 0 < first < config.learning_rate / 2 and peak == pytest.approx(config.learning_rate)
 
 
 def test_continuing_with_another_optimizer_says_its_state_starts_afresh(trained, pattern_dataset):
