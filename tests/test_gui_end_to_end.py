@@ -71,6 +71,13 @@ def test_training_from_the_app_does_not_crash_in_fresh_processes(tmp_path):
         assert "trained 1" in result.stdout
 
 
+def open_demo(qtbot, window, engine) -> None:
+    """Open the demo and wait until the window shows it (state reaches widgets after results)."""
+    with qtbot.waitSignal(engine.dataset_loaded, timeout=120_000):
+        window.open_demo()
+    qtbot.waitUntil(window.train_tab.start_button.isEnabled, timeout=30_000)
+
+
 @pytest.fixture
 def app_window(qtbot, dialogs):
     window, engine = build_window(MemoryStore())
@@ -84,8 +91,7 @@ def app_window(qtbot, dialogs):
 
 def test_demo_train_chart_confusion_and_drop_to_classify(qtbot, app_window):
     window, engine = app_window
-    with qtbot.waitSignal(engine.dataset_loaded, timeout=120_000):
-        window.open_demo()
+    open_demo(qtbot, window, engine)
     assert window.data_tab.class_table.rowCount() == 4
     tab = window.train_tab
     tab.epochs_spin.setValue(1)
@@ -100,8 +106,8 @@ def test_demo_train_chart_confusion_and_drop_to_classify(qtbot, app_window):
     with qtbot.waitSignal(engine.training_finished, timeout=180_000):
         tab.start_button.click()
     assert delivered_on == {threading.main_thread().name}  # results arrive on the GUI thread
+    qtbot.waitUntil(lambda: tab.confusion.rowCount() == 4, timeout=10_000)
     assert tab.chart.batch_points and tab.chart.epochs
-    assert tab.confusion.rowCount() == 4
     assert sum(int(tab.confusion.item(r, c).text()) for r in range(4) for c in range(4)) > 0
     image = sorted((Path(window.data_tab.dataset.root) / "circle").glob("*.png"))[0]
     with qtbot.waitSignal(engine.classified, timeout=60_000):
@@ -115,8 +121,7 @@ def test_demo_train_chart_confusion_and_drop_to_classify(qtbot, app_window):
 
 def test_saved_model_reopens_and_continues_training(qtbot, app_window, tmp_path):
     window, engine = app_window
-    with qtbot.waitSignal(engine.dataset_loaded, timeout=120_000):
-        window.open_demo()
+    open_demo(qtbot, window, engine)
     window.train_tab.epochs_spin.setValue(1)
     with qtbot.waitSignal(engine.training_finished, timeout=180_000):
         window.train_tab.start_button.click()
@@ -126,8 +131,8 @@ def test_saved_model_reopens_and_continues_training(qtbot, app_window, tmp_path)
     assert not engine.state.unsaved
     with qtbot.waitSignal(engine.model_opened, timeout=60_000):
         window.open_model_file(str(path))
+    qtbot.waitUntil(window.train_tab.continue_button.isEnabled, timeout=10_000)
     assert "demo.cnnmodel" in window.classify_tab.model_label.text()
-    assert window.train_tab.continue_button.isEnabled()
     window.train_tab.more_spin.setValue(1)
     with qtbot.waitSignal(engine.training_finished, timeout=180_000) as finished:
         window.train_tab.continue_button.click()
@@ -135,7 +140,8 @@ def test_saved_model_reopens_and_continues_training(qtbot, app_window, tmp_path)
     assert len(history) == 2  # the saved epoch plus the new one
     # Regression: Continue once left the validation loss at exactly the same value.
     assert history[1]["val_loss"] != history[0]["val_loss"]
-    assert engine.state.unsaved and "not saved" in window.classify_tab.model_label.text()
+    qtbot.waitUntil(lambda: "not saved" in window.classify_tab.model_label.text(), timeout=10_000)
+    assert engine.state.unsaved
 
 
 def test_stop_keeps_the_model_and_the_event_loop_keeps_breathing(qtbot, app_window):
@@ -143,8 +149,7 @@ def test_stop_keeps_the_model_and_the_event_loop_keeps_breathing(qtbot, app_wind
     tests/benchmarks/bench_gui.py; here the bounds only catch a hang or a 10x regression,
     so the test holds on a busy 2-core machine."""
     window, engine = app_window
-    with qtbot.waitSignal(engine.dataset_loaded, timeout=120_000):
-        window.open_demo()
+    open_demo(qtbot, window, engine)
     heartbeat = Heartbeat()
     tab = window.train_tab
     tab.epochs_spin.setValue(200)
@@ -164,8 +169,7 @@ def test_stop_keeps_the_model_and_the_event_loop_keeps_breathing(qtbot, app_wind
 
 def test_closing_during_training_stops_the_worker_cleanly(qtbot, app_window, dialogs):
     window, engine = app_window
-    with qtbot.waitSignal(engine.dataset_loaded, timeout=120_000):
-        window.open_demo()
+    open_demo(qtbot, window, engine)
     window.train_tab.epochs_spin.setValue(200)
     with qtbot.waitSignal(engine.epoch_ended, timeout=120_000):
         window.train_tab.start_button.click()
