@@ -21,8 +21,6 @@ from core.images import InputSpec
 from core.session import Session
 from core.threads import set_thread_limit
 
-DEFAULT_SIZE = 28
-
 Handler = Callable[[argparse.Namespace], int]
 
 
@@ -32,24 +30,24 @@ def add_dataset_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--demo", action="store_true", help="use the built-in shapes dataset")
 
 
-def add_spec_arguments(parser: argparse.ArgumentParser, defaults: bool = True) -> None:
+def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     """``--image-size``, ``--color`` and ``--no-cache``.
 
-    With ``defaults=False`` the size and colour stay None unless given, so a command can tell
-    a flag the user typed from a default (``train --continue-from`` refuses them).
+    Size and colour stay None unless given: the input chosen for the data fills them in, and a
+    command can tell a flag the user typed (``train --continue-from`` refuses them).
     """
     parser.add_argument(
         "--image-size",
         type=int,
-        default=DEFAULT_SIZE if defaults else None,
+        default=None,
         metavar="N",
-        help=f"model input is N x N pixels (default {DEFAULT_SIZE})",
+        help="model input is N x N pixels (default: chosen for the data)",
     )
     parser.add_argument(
         "--color",
         action="store_true",
-        default=False if defaults else None,
-        help="keep colour (default grayscale)",
+        default=None,
+        help="keep colour (default: chosen for the data)",
     )
     parser.add_argument("--no-cache", action="store_true", help="do not use the decoded cache")
 
@@ -75,18 +73,17 @@ def dataset_dir(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Pa
     return args.dir
 
 
-def spec_from(args: argparse.Namespace) -> InputSpec:
-    size = args.image_size if args.image_size is not None else DEFAULT_SIZE
-    try:
-        return InputSpec(size=size, color=bool(args.color))
-    except ValueError as exc:
-        raise CnnStudioError(str(exc)) from None
-
-
-def load_with_progress(session: Session, folder: Path, spec: InputSpec) -> LoadedDataset:
-    """Load ``folder`` into ``session`` with progress bars on a terminal."""
+def load_with_progress(
+    session: Session,
+    folder: Path,
+    spec: InputSpec | None,
+    size: int | None = None,
+    color: bool | None = None,
+) -> LoadedDataset:
+    """Load ``folder`` into ``session`` with progress bars on a terminal (``spec`` None: the
+    input chosen for the data, with ``size``/``color`` overriding its parts)."""
     bar = ProgressBar("Loading  ")
-    session.load_dataset(folder, spec, progress=bar)
+    session.load_dataset(folder, spec, progress=bar, size=size, color=color)
     bar.close()
     assert session.dataset is not None
     return session.dataset
@@ -94,8 +91,17 @@ def load_with_progress(session: Session, folder: Path, spec: InputSpec) -> Loade
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     folder = dataset_dir(args, args.parser)
-    dataset = load_with_progress(Session(use_cache=not args.no_cache), folder, spec_from(args))
+    session = Session(use_cache=not args.no_cache)
+    dataset = load_with_progress(session, folder, None, args.image_size, args.color)
+    advice = session.state().dataset.advice
     summary = dataset.summary()
+    if advice is not None:
+        summary["suggested"] = {
+            "preset": advice.preset,
+            "image_size": advice.spec.size,
+            "color": advice.spec.color,
+            "reason": advice.reason,
+        }
     if args.json:
         out(json.dumps(summary, indent=2, ensure_ascii=False))
         return 0
@@ -104,6 +110,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     width = max((len(n) for n in counts), default=0)
     for name, count in counts.items():
         out(f"  {name.ljust(width)}  {count}")
+    if advice is not None:
+        out(f"Suggested: {advice.reason}")
     for problem in dataset.problems:
         out(f"Cannot train: {problem}")
     for warning in dataset.warnings:

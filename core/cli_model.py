@@ -20,7 +20,7 @@ from typing import Any
 from core.config import OPTIMIZERS, TrainConfig
 from core.console import ProgressBar, err, format_seconds, out
 from core.errors import CnnStudioError
-from core.presets import DEFAULT_PRESET, PRESETS
+from core.presets import DEFAULT_PRESET, PRESETS, PRETRAINED_PRESET
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,19 +34,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Train a model on a folder with one subfolder per class, and save it.",
     )
     add_dataset_argument(train)
-    add_spec_arguments(train, defaults=False)
+    add_spec_arguments(train)
     train.add_argument("--out", type=Path, help="model file to write (default: DATASET.cnnmodel)")
     train.add_argument(
         "--epochs",
         type=int,
-        default=d.epochs,
-        help="passes over the training images (default %(default)s)",
+        default=None,
+        help=f"passes over the training images (default: chosen for the data; {d.epochs} for "
+        "small images)",
     )
     train.add_argument(
         "--batch-size",
         type=int,
-        default=d.batch_size,
-        help="images per training step (default %(default)s)",
+        default=None,
+        help=f"images per training step (default: chosen for the data; {d.batch_size} for "
+        "small images)",
     )
     train.add_argument(
         "--learning-rate",
@@ -67,8 +69,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--preset",
         choices=sorted(PRESETS),
         default=None,
-        help=f"network architecture (default {DEFAULT_PRESET}; from the model with "
-        "--continue-from)",
+        help=f"network architecture (default: chosen for the data, {DEFAULT_PRESET} for small "
+        f"images, {PRETRAINED_PRESET} for photos; from the model with --continue-from)",
     )
     train.add_argument(
         "--augment",
@@ -81,10 +83,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--patience",
         type=int,
-        default=d.patience,
-        help="epochs without improvement before stopping early (default %(default)s)",
+        default=None,
+        help="epochs without improvement before stopping early (default: chosen for the data; "
+        f"{d.patience} for small images)",
     )
     train.add_argument("--no-early-stopping", action="store_true", help="train every epoch")
+    train.add_argument(
+        "--fine-tune",
+        action="store_true",
+        help="pretrained preset: also train the top of the backbone on the images (slower, "
+        "usually more accurate; best with --continue-from a head already trained)",
+    )
     train.add_argument(
         "--continue-from",
         type=Path,
@@ -163,7 +172,7 @@ def _install_interrupt(control: Any) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from core.cli import dataset_dir, load_with_progress, spec_from
+    from core.cli import dataset_dir, load_with_progress
     from core.progress import TrainingControl
     from core.session import Session
 
@@ -185,26 +194,32 @@ def cmd_train(args: argparse.Namespace) -> int:
                 f"{', '.join(given)} cannot be used with --continue-from: a continued model "
                 "keeps its own architecture, augmentation and input"
             )
+    session = Session(use_cache=not args.no_cache)
+    if continuing:
+        model = session.open(args.continue_from)
+        dataset = load_with_progress(session, folder, model.spec)
+    else:
+        dataset = load_with_progress(
+            session, folder, None, size=args.image_size, color=args.color
+        )
+    advice = session.state().dataset.advice
+    if not continuing and advice is not None and not args.json:
+        err(f"Chosen for this data: {advice.reason}")
+    chosen = advice.config() if advice is not None and not continuing else TrainConfig()
     try:
         config = TrainConfig(
-            epochs=args.epochs,
-            batch_size=args.batch_size,
+            epochs=args.epochs if args.epochs is not None else chosen.epochs,
+            batch_size=args.batch_size if args.batch_size is not None else chosen.batch_size,
             learning_rate=args.learning_rate,
             optimizer=args.optimizer,
             val_split=args.val_split,
             seed=args.seed,
             early_stopping=not args.no_early_stopping,
-            patience=args.patience,
+            patience=args.patience if args.patience is not None else chosen.patience,
+            fine_tune=args.fine_tune,
         )
     except ValueError as exc:
         raise CnnStudioError(str(exc)) from None
-    session = Session(use_cache=not args.no_cache)
-    if continuing:
-        model = session.open(args.continue_from)
-        spec = model.spec
-    else:
-        spec = spec_from(args)
-    dataset = load_with_progress(session, folder, spec)
     for warning in dataset.warnings:
         err(f"Warning: {warning}")
     if dataset.skipped and not args.json:
@@ -218,7 +233,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             err(session.layer_table())
         summary = session.continue_training(config, observer, control)
     else:
-        preset = args.preset or DEFAULT_PRESET
+        preset = args.preset or (advice.preset if advice is not None else DEFAULT_PRESET)
         if not args.json:
             from core.models import layer_table
 
@@ -232,6 +247,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.json:
         out(json.dumps({"model": str(path), **summary.to_dict()}, indent=2))
     else:
+        for warning in summary.warnings[len(dataset.warnings) :]:
+            err(f"Warning: {warning}")
         acc = summary.evaluation.get("accuracy")
         shown = f", validation accuracy {acc:.2%}" if acc is not None else ""
         epochs = f"{summary.epochs} epoch{'s' if summary.epochs != 1 else ''}"

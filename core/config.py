@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
+#: Fine-tuning a pretrained backbone uses this share of the configured learning rate.
+FINE_TUNE_RATE = 0.02
 
 
 @dataclass
@@ -26,6 +28,10 @@ class TrainConfig:
     seed: int = 42
     early_stopping: bool = True
     patience: int = 3
+    #: Pretrained preset only: also train the top of the backbone on the images (slower, more
+    #: accurate), at FINE_TUNE_RATE times the learning rate. Off: only the head is trained,
+    #: on cached backbone features, in seconds.
+    fine_tune: bool = False
 
     def __post_init__(self) -> None:
         if self.epochs < 1:

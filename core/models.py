@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
+from core.assets import MOBILENET_V2_WEIGHTS, asset_path
+from core.errors import CnnStudioError
 from core.images import InputSpec
-from core.presets import PRESETS
-from core.runtime import keras
+from core.presets import PRESETS, PRETRAINED_PRESET
+from core.runtime import keras, tf
 
 layers = keras.layers
 
@@ -31,6 +35,13 @@ class ModelSpec:
             raise ValueError(f"unknown preset {self.preset!r}; choose from {', '.join(PRESETS)}")
         if self.num_classes < 2:
             raise ValueError("a classifier needs at least two classes")
+        if self.pretrained and (not self.input.color or self.input.size < 32):
+            raise ValueError("the pretrained preset needs colour images of at least 32 px")
+
+    @property
+    def pretrained(self) -> bool:
+        """True for the preset built on the shipped pretrained backbone."""
+        return self.preset == PRETRAINED_PRESET
 
 
 def _augmentation(spec: ModelSpec) -> list[keras.layers.Layer]:
@@ -65,7 +76,7 @@ def _deeper_body(spec: ModelSpec) -> list[keras.layers.Layer]:
         for k in (1, 2):
             body += [
                 layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{block}{k}"),
-                layers.BatchNormalization(name=f"bn{block}{k}"),
+                layers.BatchNormalization(momentum=0.9, name=f"bn{block}{k}"),
                 layers.ReLU(name=f"relu{block}{k}"),
             ]
         body.append(layers.MaxPooling2D(2, name=f"pool{block}"))
@@ -73,20 +84,91 @@ def _deeper_body(spec: ModelSpec) -> list[keras.layers.Layer]:
     return body
 
 
-def build_model(spec: ModelSpec) -> keras.Model:
-    """Build the (uncompiled) network for ``spec``; input is uint8-range float pixels."""
+#: Names the pretrained backbone in feature caches.
+BACKBONE_ID = "mobilenet_v2_0.35_imagenet"
+
+
+def _backbone(spec: ModelSpec, pretrained: bool) -> keras.Model:
+    """MobileNetV2 alpha 0.35 without its top, pooled; ImageNet weights from the shipped file.
+
+    Never downloads: ``weights`` is the path of the file in ``assets/pretrained`` (or None when
+    the weights come from a model file instead).
+    """
+    weights = None
+    if pretrained:
+        path = asset_path(MOBILENET_V2_WEIGHTS)
+        if path is None:
+            raise CnnStudioError(
+                "the pretrained weights are missing from this installation "
+                f"(assets/{MOBILENET_V2_WEIGHTS}); reinstall CNN Studio"
+            )
+        weights = str(path)
+    backbone = keras.applications.MobileNetV2(
+        input_shape=spec.input.shape,
+        alpha=0.35,
+        include_top=False,
+        weights=weights,
+        pooling="avg",
+        name="backbone",
+    )
+    backbone.trainable = False
+    return backbone
+
+
+def build_model(spec: ModelSpec, pretrained: bool = False) -> keras.Model:
+    """Build the (uncompiled) network for ``spec``; input is uint8-range float pixels.
+
+    ``pretrained`` loads the shipped ImageNet weights into the pretrained preset's backbone
+    (for a new model); without it the weights are expected from a model file.
+    """
     inputs = keras.Input(shape=spec.input.shape, name="pixels")
-    x = layers.Rescaling(1.0 / 255.0, name="scale")(inputs)
-    for layer in _augmentation(spec):
-        x = layer(x)
-    if spec.preset == "deeper-bn":
-        body = _deeper_body(spec)
+    if spec.pretrained:
+        x = inputs
+        for layer in _augmentation(spec):  # on raw 0..255 pixels, the range they assume
+            x = layer(x)
+        x = layers.Rescaling(1.0 / 127.5, offset=-1.0, name="scale")(x)  # the backbone's own
+        x = _backbone(spec, pretrained)(x, training=False)  # batch norm stays in inference
+        x = layers.Dropout(0.2, name="dropout")(x)
     else:
-        body = _article_body(spec, dropout=spec.preset == "article-dropout")
-    for layer in body:
-        x = layer(x)
+        x = layers.Rescaling(1.0 / 255.0, name="scale")(inputs)
+        for layer in _augmentation(spec):
+            x = layer(x)
+        if spec.preset == "deeper-bn":
+            body = _deeper_body(spec)
+        else:
+            body = _article_body(spec, dropout=spec.preset == "article-dropout")
+        for layer in body:
+            x = layer(x)
     outputs = layers.Dense(spec.num_classes, activation="softmax", name="classes")(x)
     return keras.Model(inputs, outputs, name=f"cnnstudio_{spec.preset.replace('-', '_')}")
+
+
+def feature_extractor(model: keras.Model) -> keras.Model:
+    """The pretrained preset's pixels -> pooled backbone features (no augmentation, no head)."""
+    inputs = keras.Input(shape=model.input_shape[1:], name="pixels")
+    x = model.get_layer("scale")(inputs)
+    x = model.get_layer("backbone")(x, training=False)
+    return keras.Model(inputs, x, name="features")
+
+
+def head_model(model: keras.Model) -> keras.Model:
+    """A model of the pretrained preset's head alone (features -> classes), sharing its layers,
+    so training it trains the full model's head."""
+    width = int(model.get_layer("backbone").output.shape[-1])
+    inputs = keras.Input(shape=(width,), name="features")
+    x = model.get_layer("dropout")(inputs)
+    return keras.Model(inputs, model.get_layer("classes")(x), name="head")
+
+
+def extract_features(extractor: keras.Model, images: np.ndarray, batch: int = 64) -> np.ndarray:
+    """Run ``extractor`` over uint8 ``images`` in batches: float32 (N, features)."""
+    run = tf.function(lambda x: extractor(x, training=False), reduce_retracing=True)
+    parts = [
+        run(tf.constant(images[i : i + batch], tf.float32)).numpy()
+        for i in range(0, len(images), batch)
+    ]
+    width = int(extractor.output.shape[-1])
+    return np.concatenate(parts) if parts else np.zeros((0, width), np.float32)
 
 
 def _layer_words(layer: keras.layers.Layer) -> str:
@@ -105,7 +187,10 @@ def _layer_words(layer: keras.layers.Layer) -> str:
     if kind == "Dropout":
         return f"Dropout {config['rate']:.0%}"
     if kind == "Rescaling":
-        return "Scale pixels to 0..1"
+        low = config.get("offset", 0.0)
+        return f"Scale pixels to {low:g}..1"
+    if kind == "Functional" and layer.name == "backbone":
+        return "MobileNetV2 pretrained on ImageNet (frozen)"
     if kind.startswith("Random"):
         return f"Augmentation: {kind[6:].lower()} (training only)"
     names = {

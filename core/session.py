@@ -30,6 +30,7 @@ from core.progress import CancelToken, ProgressCallback, TrainingControl, no_pro
 from core.state import DatasetView, ModelView, SessionState, frozen_mapping, next_generation
 
 if TYPE_CHECKING:
+    from core.advice import Advice
     from core.classify import Classifier
     from core.evaluate import Evaluation
     from core.models import ModelSpec
@@ -157,31 +158,46 @@ class Session:
     def load_dataset(
         self,
         folder: Path | str,
-        spec: InputSpec,
+        spec: InputSpec | None = None,
         progress: ProgressCallback = no_progress,
         cancel: CancelToken | None = None,
+        *,
+        size: int | None = None,
+        color: bool | None = None,
     ) -> DatasetView:
-        """Scan and decode ``folder`` and make it the current dataset.
+        """Scan, measure and decode ``folder`` and make it the current dataset.
 
-        Raises :class:`Cancelled` (the previous dataset stays current) or a
-        :class:`CnnStudioError` naming what is wrong with the folder.
+        Without ``spec`` the input is the one chosen for the data (:mod:`core.advice`), with
+        ``size`` or ``color`` overriding its parts. Raises :class:`Cancelled` (the previous
+        dataset stays current) or a :class:`CnnStudioError` naming what is wrong.
         """
+        from core.advice import advise, measure
         from core.cache import DatasetCache
         from core.scan import scan_folder
 
         with self._doing("loading"):
             index = scan_folder(folder, progress=progress, cancel=cancel)
+            advice = advise(measure(index))
+            if spec is None:
+                chosen = advice.spec
+                try:
+                    spec = InputSpec(
+                        size if size is not None else chosen.size,
+                        chosen.color if color is None else color,
+                    )
+                except ValueError as exc:
+                    raise CnnStudioError(str(exc)) from None
             cache = DatasetCache() if self._use_cache else None
             dataset = load_dataset(index, spec, progress=progress, cancel=cancel, cache=cache)
             if cancel is not None:
                 cancel.raise_if_cancelled()  # cancelled after the last chunk: still cancelled
-            self._set_dataset(dataset)
+            self._set_dataset(dataset, advice)
         assert self._dataset_view is not None
         return self._dataset_view
 
     def load_demo(
         self,
-        spec: InputSpec,
+        spec: InputSpec | None = None,
         progress: ProgressCallback = no_progress,
         cancel: CancelToken | None = None,
     ) -> DatasetView:
@@ -193,9 +209,9 @@ class Session:
             folder = demo_dataset()
         return self.load_dataset(folder, spec, progress, cancel)
 
-    def _set_dataset(self, dataset: LoadedDataset) -> None:
+    def _set_dataset(self, dataset: LoadedDataset, advice: Advice | None = None) -> None:
         self._dataset = dataset
-        self._dataset_view = DatasetView.of(dataset)
+        self._dataset_view = DatasetView.of(dataset, advice)
 
     # --- models -----------------------------------------------------------------------------
 
@@ -298,11 +314,10 @@ class Session:
         """Run ``trainer`` and evaluate: the new current model (nothing is replaced here)."""
         from core.classify import evaluate_validation
         from core.models import build_model
-        from core.training import OptimizerState
 
         data = self._require_dataset()
         if current is None:
-            result = trainer.run(spec, build_model(spec))
+            result = trainer.run(spec, build_model(spec, pretrained=spec.pretrained))
         else:
             result = trainer.run(
                 spec, current.keras_model, current.history, current.optimizer_state
@@ -336,10 +351,10 @@ class Session:
                 ],
                 "val": [list(p) for p in zip(result.val_paths, result.val_hashes, strict=True)],
             },
-            optimizer_state=OptimizerState.of(result.model, config.optimizer),
+            optimizer_state=result.optimizer_state,
             # A continued model keeps its file name (Save proposes it) but is not saved yet.
             saved_path=current.saved_path if current is not None else None,
-            warnings=list(data.warnings) + list(result.warnings),
+            warnings=list(data.warnings) + list(result.warnings) + chance_warning(evaluation),
         )
 
     # --- model files ------------------------------------------------------------------------
@@ -529,4 +544,28 @@ class Session:
         return describe_text(self._require_model().keras_model)
 
 
-__all__ = ["Cancelled", "Session", "TrainingSummary"]
+def chance_warning(evaluation: dict[str, Any]) -> list[str]:
+    """A warning when held-out accuracy is at or near what guessing gets (else nothing).
+
+    Guessing here is always answering the largest class; "near" is within a tenth of the
+    distance from there to 100 %.
+    """
+    matrix = evaluation.get("confusion_matrix")
+    if not matrix or "accuracy" not in evaluation:
+        return []
+    per_class = [sum(row) for row in matrix]
+    total = sum(per_class)
+    if not total:
+        return []
+    chance = max(per_class) / total
+    accuracy = float(evaluation["accuracy"])
+    if accuracy > chance + 0.1 * (1 - chance):
+        return []
+    return [
+        f"the model is no better than guessing: {accuracy:.0%} right on held-out images, "
+        f"where always answering the largest class gets {chance:.0%}. Try the settings chosen "
+        "for this data, more images per class, or (for photos) the pretrained preset."
+    ]
+
+
+__all__ = ["Cancelled", "Session", "TrainingSummary", "chance_warning"]

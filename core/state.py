@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from core.advice import Advice
 from core.bundle import SUFFIX
 from core.dataset import LoadedDataset
 from core.images import InputSpec
@@ -50,9 +51,10 @@ class DatasetView:
     skipped: tuple[tuple[str, str], ...]  # (path, reason)
     problems: tuple[str, ...]
     warnings: tuple[str, ...]
+    advice: Advice | None = None  # the settings chosen for this data, and why
 
     @classmethod
-    def of(cls, dataset: LoadedDataset) -> DatasetView:
+    def of(cls, dataset: LoadedDataset, advice: Advice | None = None) -> DatasetView:
         """A frozen view of ``dataset`` with a new generation number (no pixels are copied)."""
         return cls(
             generation=next_generation(),
@@ -66,6 +68,7 @@ class DatasetView:
             skipped=tuple((s.path, s.reason) for s in dataset.skipped),
             problems=tuple(dataset.problems),
             warnings=tuple(dataset.warnings),
+            advice=advice,
         )
 
     @property

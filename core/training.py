@@ -11,6 +11,7 @@ every training *and* validation batch, so control returns within a batch's time.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -18,10 +19,18 @@ from typing import Protocol
 
 import numpy as np
 
-from core.config import TrainConfig
+from core.config import FINE_TUNE_RATE, TrainConfig
 from core.dataset import LoadedDataset, require_trainable
 from core.errors import Cancelled, TrainingError
-from core.models import ModelSpec, build_model
+from core.features import FeatureCache
+from core.models import (
+    BACKBONE_ID,
+    ModelSpec,
+    build_model,
+    extract_features,
+    feature_extractor,
+    head_model,
+)
 from core.presets import DEFAULT_PRESET
 from core.progress import TrainingControl
 from core.runtime import keras, tf
@@ -67,10 +76,16 @@ class TrainingResult:
     train_hashes: list[str] = field(default_factory=list)
     val_hashes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    optimizer_state: OptimizerState | None = None
 
     @property
     def epochs_done(self) -> int:
         return len(self.history)
+
+
+#: Layers at the top of the pretrained backbone that fine-tuning trains (its last two blocks
+#: and the final convolution); the rest stays as ImageNet taught it.
+FINE_TUNE_LAYERS = 20
 
 
 class _StopRun(Exception):
@@ -320,25 +335,30 @@ class Trainer:
         batches = math.ceil(len(train_idx) / batch_size)
         steps = batches * config.epochs
         if model is None:
-            model = build_model(spec)
+            model = build_model(spec, pretrained=spec.pretrained)
+        inputs, fit_model = self._what_to_fit(spec, model)
         same = optimizer_state is not None and optimizer_state.name == config.optimizer
-        compile_model(model, config, steps, optimizer_state.steps if same else 0)
+        compile_model(
+            fit_model, self._fit_config(spec), steps, optimizer_state.steps if same else 0
+        )
         if optimizer_state is not None and not same:
             warnings.append(
                 f"the optimizer changed from {optimizer_state.name} to {config.optimizer}; "
                 "it starts without the earlier run's momentum"
             )
-        elif optimizer_state is not None and not restore_optimizer_state(model, optimizer_state):
-            compile_model(model, config, steps)
+        elif optimizer_state is not None and not restore_optimizer_state(
+            fit_model, optimizer_state
+        ):
+            compile_model(fit_model, self._fit_config(spec), steps)
             warnings.append("the saved optimizer state did not fit; it starts afresh")
         n = spec.num_classes
         train_ds = make_dataset(
-            data.images[train_idx], data.labels[train_idx], batch_size, True, config.seed, n
+            inputs[train_idx], data.labels[train_idx], batch_size, True, config.seed, n
         )
         val_ds = None
         if len(val_idx):
             val_ds = make_dataset(
-                data.images[val_idx], data.labels[val_idx], max(batch_size, 256), False, 0, n
+                inputs[val_idx], data.labels[val_idx], max(batch_size, 256), False, 0, n
             )
         total = len(earlier) + config.epochs
         bridge = _Bridge(self.observer, self.control, total, batches, n)
@@ -353,7 +373,7 @@ class Trainer:
             callbacks.append(early)
         outcome = "finished"
         try:
-            model.fit(
+            fit_model.fit(
                 train_ds,
                 validation_data=val_ds,
                 epochs=total,
@@ -375,6 +395,9 @@ class Trainer:
             raise TrainingError(
                 "out of memory while training; try a smaller batch size or image size"
             ) from exc
+        finally:
+            if spec.pretrained:
+                model.get_layer("backbone").trainable = False  # fine-tuning is per run
         if early is not None and early.stopped_epoch > 0:
             outcome = "early-stopped"
         if not all(np.isfinite(w).all() for w in model.get_weights()):
@@ -390,4 +413,32 @@ class Trainer:
             train_hashes=[data.hashes[i] for i in train_idx],
             val_hashes=[data.hashes[i] for i in val_idx],
             warnings=warnings,
+            optimizer_state=OptimizerState.of(fit_model, config.optimizer),
         )
+
+    def _fit_config(self, spec: ModelSpec) -> TrainConfig:
+        """The config the optimizer gets: fine-tuning a pretrained backbone runs slower."""
+        if spec.pretrained and self.config.fine_tune:
+            rate = self.config.learning_rate * FINE_TUNE_RATE
+            return dataclasses.replace(self.config, learning_rate=rate)
+        return self.config
+
+    def _what_to_fit(self, spec: ModelSpec, model: keras.Model) -> tuple[np.ndarray, keras.Model]:
+        """(inputs, model to fit). The pretrained preset without fine-tuning fits its head on
+        cached backbone features; with fine-tuning, the top of the backbone is unfrozen."""
+        data = self.dataset
+        if not spec.pretrained:
+            return data.images, model
+        if self.config.fine_tune:
+            backbone = model.get_layer("backbone")
+            backbone.trainable = True
+            for layer in backbone.layers[:-FINE_TUNE_LAYERS]:
+                layer.trainable = False
+            return data.images, model
+        extractor = feature_extractor(model)
+        cache = FeatureCache(BACKBONE_ID, spec.input.size)
+
+        def compute(rows: np.ndarray) -> np.ndarray:
+            return extract_features(extractor, data.images[rows])
+
+        return cache.features(data.hashes, compute), head_model(model)

@@ -188,8 +188,16 @@ class DataTab(QWidget):
         self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_hint.setWordWrap(True)
 
+        self.advice_label = QLabel()
+        self.advice_label.setWordWrap(True)
+        self.advice_label.setToolTip(
+            "Measured from the images' sizes and colours. Change the size or colour here, or "
+            "the architecture on the Train tab, to override it."
+        )
+        self.advice_label.setVisible(False)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self.advice_label)
         layout.addWidget(self.empty_hint, 1)
         layout.addWidget(splitter, 1)
         self.content = splitter
@@ -210,21 +218,22 @@ class DataTab(QWidget):
         """The dataset on show (the session's current one)."""
         return self._shown
 
-    def load(self, folder: str) -> None:
-        """Start loading ``folder`` with the current input settings (GUI thread)."""
+    def load(self, folder: str, keep_settings: bool = False) -> None:
+        """Start loading ``folder`` (GUI thread): at the input chosen for its data, or with
+        ``keep_settings`` at the size and colour on screen (the user changed them)."""
         self._requested = folder
         self.folder_label.setText(f"Loading {folder}…")
         self.progress.setValue(0)
         self.progress.setFormat("Scanning…")
-        self.engine.load_dataset(folder, self.spec())
+        self.engine.load_dataset(folder, self.spec() if keep_settings else None)
 
-    def load_demo(self) -> None:
+    def load_demo(self, keep_settings: bool = False) -> None:
         """Load the built-in demo dataset (drawn on the engine thread on first use)."""
         self._requested = "demo"
         self.folder_label.setText("Loading the demo dataset…")
         self.progress.setValue(0)
         self.progress.setFormat("Preparing…")
-        self.engine.load_demo(self.spec())
+        self.engine.load_demo(self.spec() if keep_settings else None)
 
     def _schedule_reload(self) -> None:
         if self._requested or self._shown is not None:
@@ -233,11 +242,11 @@ class DataTab(QWidget):
     def _reload(self) -> None:
         """Load the same dataset again with the new size or colour."""
         if self._requested == "demo":
-            self.load_demo()
+            self.load_demo(keep_settings=True)
         elif self._requested:
-            self.load(self._requested)
+            self.load(self._requested, keep_settings=True)
         elif self._shown is not None:
-            self.load(self._shown.root)
+            self.load(self._shown.root, keep_settings=True)
 
     # --- engine results (GUI thread) --------------------------------------------------------
 
@@ -288,6 +297,9 @@ class DataTab(QWidget):
             f"{dataset.size} images, {len(dataset.skipped)} skipped"
         )
         self.folder_label.setToolTip(dataset.root)
+        advice = dataset.advice
+        self.advice_label.setText(f"Chosen for this data: {advice.reason}" if advice else "")
+        self.advice_label.setVisible(advice is not None)
         with _signals_blocked(self.size_spin, self.color_check):  # code, not the user
             self.size_spin.setValue(dataset.spec.size)
             self.color_check.setChecked(dataset.spec.color)

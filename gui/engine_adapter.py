@@ -304,16 +304,16 @@ class Engine(QObject):
 
     # --- datasets ---------------------------------------------------------------------------
 
-    def load_dataset(self, folder: Path | str, spec: InputSpec) -> None:
-        """Scan and decode ``folder`` (superseding any load in progress); emits progress, then
-        loaded, failed or cancelled."""
+    def load_dataset(self, folder: Path | str, spec: InputSpec | None = None) -> None:
+        """Scan and decode ``folder`` (superseding any load in progress) at ``spec``, or at the
+        input chosen for the data; emits progress, then loaded, failed or cancelled."""
 
         def run(progress: ProgressCallback, token: CancelToken) -> DatasetView:
             return self._session.load_dataset(folder, spec, progress, token)
 
         self._load(run)
 
-    def load_demo(self, spec: InputSpec) -> None:
+    def load_demo(self, spec: InputSpec | None = None) -> None:
         """Load the built-in demo dataset, drawing it on the worker thread on first use."""
 
         def run(progress: ProgressCallback, token: CancelToken) -> DatasetView:

@@ -196,6 +196,6 @@ def test_train_help_explains_the_settings_and_their_defaults():
     result = cli("train", "--help")
     assert result.returncode == 0
     text = " ".join(result.stdout.split())
-    assert "passes over the training images (default 10)" in text
-    assert "images per training step (default 128)" in text
+    assert "passes over the training images (default: chosen for the data; 10 for" in text
+    assert "images per training step (default: chosen for the data; 128 for" in text
     assert "--threads N" in text

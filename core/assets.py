@@ -1,0 +1,23 @@
+"""Finding the files the app ships (icon, pretrained weights), from source and when frozen."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+#: ImageNet weights of MobileNetV2 alpha 0.35 without its top (see assets/pretrained/NOTICE.md).
+MOBILENET_V2_WEIGHTS = "pretrained/mobilenet_v2_0.35_imagenet_no_top.weights.h5"
+
+
+def assets_dir() -> Path:
+    """The ``assets`` folder: beside the packages from source, in the bundle when frozen."""
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    if frozen_root:
+        return Path(frozen_root) / "assets"
+    return Path(__file__).resolve().parents[1] / "assets"
+
+
+def asset_path(name: str) -> Path | None:
+    """Path of a shipped file, or None when it is missing."""
+    path = assets_dir() / name
+    return path if path.is_file() else None
