@@ -76,7 +76,7 @@ def _deeper_body(spec: ModelSpec) -> list[keras.layers.Layer]:
         for k in (1, 2):
             body += [
                 layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{block}{k}"),
-                layers.BatchNormalization(momentum=0.9, name=f"bn{block}{k}"),
+                layers.BatchNormalization(name=f"bn{block}{k}"),
                 layers.ReLU(name=f"relu{block}{k}"),
             ]
         body.append(layers.MaxPooling2D(2, name=f"pool{block}"))

@@ -88,12 +88,28 @@ def check_training(folder: Path) -> str:
     return f"trained 1 epoch on {dataset.size} images, saved, reopened, classified"
 
 
+def check_pretrained() -> str:
+    """The shipped backbone loads from its file (no network) and classifies a photo-like image."""
+    from core.images import to_model_input
+    from core.models import ModelSpec, build_model
+
+    spec = ModelSpec("photos-pretrained", InputSpec(64, color=True), 3)
+    model = build_model(spec, pretrained=True)
+    photo = Image.radial_gradient("L").resize((90, 70)).convert("RGB")
+    probabilities = np.asarray(model(to_model_input(photo, spec.input)[None].astype("float32")))
+    if probabilities.shape != (1, 3) or abs(float(probabilities.sum()) - 1) > 1e-4:
+        raise RuntimeError(f"the pretrained network answered {probabilities}")
+    backbone = model.get_layer("backbone")
+    return f"MobileNetV2 loaded from the shipped file ({backbone.count_params():,} weights)"
+
+
 def run() -> int:
     """Run every step; print a report; 0 when all pass, else 1 naming the failed step."""
     with tempfile.TemporaryDirectory(prefix="cnnstudio-selftest-") as tmp:
         steps: list[tuple[str, Callable[[], str]]] = [
             ("decode every supported format", check_formats),
             ("library versions", check_versions),
+            ("pretrained backbone", check_pretrained),
             ("train, save, load, classify", lambda: check_training(Path(tmp))),
         ]
         for name, step in steps:
