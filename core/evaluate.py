@@ -5,8 +5,9 @@ Needs only NumPy; running a model to get the predictions is :mod:`core.classify`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -78,3 +79,27 @@ def evaluate_predictions(
             }
         )
     return Evaluation(list(class_names), accuracy, per_class, confusion.tolist(), mistakes)
+
+
+def chance_warning(evaluation: Mapping[str, Any]) -> str | None:
+    """A warning when held-out accuracy is at or near what guessing gets (else None).
+
+    ``evaluation`` is :meth:`Evaluation.to_dict`. Guessing here is always answering the
+    largest class; "near" is within a tenth of the distance from there to 100 %.
+    """
+    matrix = evaluation.get("confusion_matrix")
+    if not matrix or "accuracy" not in evaluation:
+        return None
+    per_class = [sum(row) for row in matrix]
+    total = sum(per_class)
+    if not total:
+        return None
+    chance = max(per_class) / total
+    accuracy = float(evaluation["accuracy"])
+    if accuracy > chance + 0.1 * (1 - chance):
+        return None
+    return (
+        f"the model is no better than guessing: {accuracy:.0%} right on held-out images, "
+        f"where always answering the largest class gets {chance:.0%}. Try the settings chosen "
+        "for this data, more images per class, or (for photos) the pretrained preset."
+    )

@@ -25,6 +25,7 @@ from core.bundle import ModelBundle, read_bundle, save_bundle
 from core.config import TrainConfig
 from core.dataset import LoadedDataset, load_dataset
 from core.errors import Cancelled, CnnStudioError, DatasetError, ImageError
+from core.evaluate import chance_warning
 from core.images import InputSpec, to_model_input
 from core.progress import CancelToken, ProgressCallback, TrainingControl, no_progress
 from core.state import DatasetView, ModelView, SessionState, frozen_mapping, next_generation
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from core.evaluate import Evaluation
     from core.models import ModelSpec
     from core.predictions import Prediction
+    from core.scan import DatasetIndex
     from core.training import OptimizerState, Trainer, TrainingObserver
 
 Listener = Callable[[SessionState], None]
@@ -49,6 +51,7 @@ class _Model:
     generation: int
     origin: str  # "trained" or "opened"
     spec: ModelSpec
+    class_names: list[str]
     keras_model: Any
     history: list[dict[str, float]]
     runs: list[dict[str, Any]]  # one entry per training run: its config, epochs and outcome
@@ -118,7 +121,7 @@ class Session:
             preset=m.spec.preset,
             augment=m.spec.augment,
             spec=m.spec.input,
-            class_names=tuple(self.class_names_of(m)),
+            class_names=tuple(m.class_names),
             history=tuple(frozen_mapping(h) for h in m.history),
             evaluation=frozen_mapping(m.evaluation),
             source_root=m.files.get("root") if isinstance(m.files.get("root"), str) else None,
@@ -128,10 +131,6 @@ class Session:
             config=frozen_mapping(m.config.to_dict()) if m.config else None,
             warnings=tuple(m.warnings),
         )
-
-    @staticmethod
-    def class_names_of(model: _Model) -> list[str]:
-        return list(model.files.get("class_names", []))
 
     def _changed(self) -> None:
         if self._listener is not None:
@@ -172,7 +171,6 @@ class Session:
         dataset stays current) or a :class:`CnnStudioError` naming what is wrong.
         """
         from core.advice import advise, measure
-        from core.cache import DatasetCache
         from core.scan import scan_folder
 
         with self._doing("loading"):
@@ -187,13 +185,26 @@ class Session:
                     )
                 except ValueError as exc:
                     raise CnnStudioError(str(exc)) from None
-            cache = DatasetCache() if self._use_cache else None
-            dataset = load_dataset(index, spec, progress=progress, cancel=cancel, cache=cache)
-            if cancel is not None:
-                cancel.raise_if_cancelled()  # cancelled after the last chunk: still cancelled
+            dataset = self._decode(index, spec, progress, cancel)
             self._set_dataset(dataset, advice)
         assert self._dataset_view is not None
         return self._dataset_view
+
+    def _decode(
+        self,
+        source: DatasetIndex | Path | str,
+        spec: InputSpec,
+        progress: ProgressCallback,
+        cancel: CancelToken | None,
+    ) -> LoadedDataset:
+        """Scan (unless ``source`` is already scanned) and decode a folder, with the cache."""
+        from core.cache import DatasetCache
+
+        cache = DatasetCache() if self._use_cache else None
+        dataset = load_dataset(source, spec, progress=progress, cancel=cancel, cache=cache)
+        if cancel is not None:
+            cancel.raise_if_cancelled()  # cancelled after the last chunk: still cancelled
+        return dataset
 
     def load_demo(
         self,
@@ -260,12 +271,12 @@ class Session:
         """
         model = self._require_model()
         data = self._require_dataset()
-        if self.class_names_of(model) != data.class_names or model.spec.input != data.spec:
+        if model.class_names != data.class_names or model.spec.input != data.spec:
             raise CnnStudioError(
                 "the model's classes or input size differ from the loaded dataset's; load the "
                 f"dataset it was trained on ({model.spec.input.size} px, "
                 f"{'colour' if model.spec.input.color else 'grayscale'}, classes "
-                f"{', '.join(self.class_names_of(model))})"
+                f"{', '.join(model.class_names)})"
             )
         return self._run(config, model.spec, model, observer, control)
 
@@ -323,6 +334,10 @@ class Session:
                 spec, current.keras_model, current.history, current.optimizer_state
             )
         evaluation = evaluate_validation(result.model, data, result.val_paths)
+        warnings = [*data.warnings, *result.warnings]
+        at_chance = chance_warning(evaluation)
+        if at_chance:
+            warnings.append(at_chance)
         earlier = len(current.history) if current is not None else 0
         runs = list(current.runs) if current is not None else []
         runs.append(
@@ -336,6 +351,7 @@ class Session:
             generation=next_generation(),
             origin="trained",
             spec=spec,
+            class_names=list(data.class_names),
             keras_model=result.model,
             history=list(result.history),
             runs=runs,
@@ -344,7 +360,6 @@ class Session:
             evaluation=evaluation,
             files={
                 "root": str(Path(data.root).resolve()),
-                "class_names": list(data.class_names),
                 "hash": "sha1 of the preprocessed model input",
                 "train": [
                     list(p) for p in zip(result.train_paths, result.train_hashes, strict=True)
@@ -354,7 +369,7 @@ class Session:
             optimizer_state=result.optimizer_state,
             # A continued model keeps its file name (Save proposes it) but is not saved yet.
             saved_path=current.saved_path if current is not None else None,
-            warnings=list(data.warnings) + list(result.warnings) + chance_warning(evaluation),
+            warnings=warnings,
         )
 
     # --- model files ------------------------------------------------------------------------
@@ -374,11 +389,10 @@ class Session:
 
         weights = [np.asarray(w, dtype=np.float32) for w in model.keras_model.get_weights()]
         state = model.optimizer_state
-        files = {k: v for k, v in model.files.items() if k != "class_names"}
         return ModelBundle(
             preset=model.spec.preset,
             input=model.spec.input,
-            class_names=self.class_names_of(model),
+            class_names=model.class_names,
             augment=model.spec.augment,
             weights=weights,
             training={
@@ -389,7 +403,7 @@ class Session:
                 "runs": model.runs,
             },
             metrics=model.evaluation,
-            files=files,
+            files=model.files,
             versions={"cnn-studio": __version__, **versions()},
             optimizer_name=state.name if state else None,
             optimizer_weights=list(state.variables) if state else [],
@@ -414,19 +428,18 @@ class Session:
             runs = training.get("runs")
             if not isinstance(runs, list) or not all(isinstance(r, dict) for r in runs):
                 runs = [{"config": training.get("config"), "epochs": len(history)}]
-            files = dict(bundle.files)
-            files["class_names"] = list(bundle.class_names)
             self._model = _Model(
                 generation=next_generation(),
                 origin="opened",
                 spec=spec_of(bundle),
+                class_names=list(bundle.class_names),
                 keras_model=keras_model,
                 history=history,
                 runs=runs,
                 config=config,
                 outcome=str(training.get("outcome", "finished")),
                 evaluation=dict(bundle.metrics),
-                files=files,
+                files=dict(bundle.files),
                 optimizer_state=optimizer_state_of(bundle),
                 saved_path=str(Path(path)),
                 saved=True,
@@ -484,9 +497,7 @@ class Session:
 
         model = self._require_model()
         if model.classifier is None:
-            model.classifier = Classifier(
-                model.keras_model, self.class_names_of(model), model.spec.input
-            )
+            model.classifier = Classifier(model.keras_model, model.class_names, model.spec.input)
         return model.classifier
 
     def classify(
@@ -510,19 +521,13 @@ class Session:
         cancel: CancelToken | None = None,
     ) -> Evaluation:
         """Score the current model on a labelled folder (its classes must be the model's)."""
-        from core.cache import DatasetCache
         from core.evaluate import evaluate_predictions
-        from core.scan import scan_folder
 
         model = self._require_model()
-        names = self.class_names_of(model)
+        names = model.class_names
         classifier = self._classifier()
         with self._doing("classifying"):
-            index = scan_folder(folder, progress=progress, cancel=cancel)
-            cache = DatasetCache() if self._use_cache else None
-            data = load_dataset(
-                index, model.spec.input, progress=progress, cancel=cancel, cache=cache
-            )
+            data = self._decode(folder, model.spec.input, progress, cancel)
             if not len(data):
                 raise CnnStudioError(
                     f"no images to evaluate in {folder}. " + " ".join(data.problems)
@@ -544,28 +549,4 @@ class Session:
         return describe_text(self._require_model().keras_model)
 
 
-def chance_warning(evaluation: dict[str, Any]) -> list[str]:
-    """A warning when held-out accuracy is at or near what guessing gets (else nothing).
-
-    Guessing here is always answering the largest class; "near" is within a tenth of the
-    distance from there to 100 %.
-    """
-    matrix = evaluation.get("confusion_matrix")
-    if not matrix or "accuracy" not in evaluation:
-        return []
-    per_class = [sum(row) for row in matrix]
-    total = sum(per_class)
-    if not total:
-        return []
-    chance = max(per_class) / total
-    accuracy = float(evaluation["accuracy"])
-    if accuracy > chance + 0.1 * (1 - chance):
-        return []
-    return [
-        f"the model is no better than guessing: {accuracy:.0%} right on held-out images, "
-        f"where always answering the largest class gets {chance:.0%}. Try the settings chosen "
-        "for this data, more images per class, or (for photos) the pretrained preset."
-    ]
-
-
-__all__ = ["Cancelled", "Session", "TrainingSummary", "chance_warning"]
+__all__ = ["Cancelled", "Session", "TrainingSummary"]

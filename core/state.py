@@ -8,6 +8,7 @@ views, and they hold no TensorFlow object. Nothing here imports TensorFlow or Qt
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ import numpy as np
 from core.advice import Advice
 from core.bundle import SUFFIX
 from core.dataset import LoadedDataset
+from core.evaluate import chance_warning
 from core.images import InputSpec
 
 _generations = itertools.count(1)
@@ -75,6 +77,10 @@ class DatasetView:
     def name(self) -> str:
         return Path(self.root).name or self.root
 
+    @functools.cached_property
+    def _rows(self) -> dict[str, int]:
+        return {path: row for row, path in enumerate(self.paths)}
+
     @property
     def size(self) -> int:
         return len(self.labels)
@@ -85,10 +91,7 @@ class DatasetView:
 
     def row_of(self, relpath: str) -> int | None:
         """Index of the image at ``relpath`` (relative to the root), or None."""
-        try:
-            return self.paths.index(relpath)
-        except ValueError:
-            return None
+        return self._rows.get(relpath)
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,6 +116,11 @@ class ModelView:
     outcome: str
     config: MappingProxyType | None
     warnings: tuple[str, ...] = ()
+
+    @property
+    def chance_warning(self) -> str | None:
+        """Set when the held-out accuracy is at or near guessing (from the evaluation)."""
+        return chance_warning(self.evaluation)
 
     @property
     def source_name(self) -> str | None:

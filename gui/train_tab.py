@@ -297,9 +297,13 @@ class TrainTab(QWidget):
             self._shown = key
             self._show_model(state, keep_chart=self._live_chart)
             self._live_chart = False
-        elif state.model is not None and previous.model is not None and (
-            state.model.saved != previous.model.saved
-            or state.model.saved_path != previous.model.saved_path
+        elif (
+            state.model is not None
+            and previous.model is not None
+            and (
+                state.model.saved != previous.model.saved
+                or state.model.saved_path != previous.model.saved_path
+            )
         ):
             self._show_model(state, keep_chart=True)  # saved: only the names change
 
@@ -312,7 +316,9 @@ class TrainTab(QWidget):
         self.advice_label.setText(f"<i>Chosen for this data:</i> {advice.reason}")
         index = self.preset_combo.findData(advice.preset)
         if index >= 0:
+            blocked = self.preset_combo.blockSignals(True)  # the caller describes it once
             self.preset_combo.setCurrentIndex(index)
+            self.preset_combo.blockSignals(blocked)
         self.epochs_spin.setValue(advice.epochs)
         self.batch_spin.setValue(advice.batch_size)
         self.patience_spin.setValue(advice.patience)
@@ -470,10 +476,9 @@ class TrainTab(QWidget):
             self.confusion.show_matrix([], [])
             return
         worst = min(evaluation["per_class"].items(), key=lambda kv: kv[1]["f1"])
-        warnings = "".join(
-            f"<br><span style='color:#b00020'><b>Warning:</b> {w}</span>"
-            for w in model.warnings
-            if "guessing" in w
+        warning = model.chance_warning
+        warnings = (
+            f"<br><span style='color:#b00020'><b>Warning:</b> {warning}</span>" if warning else ""
         )
         self.metrics_label.setText(
             f"<b>Validation accuracy {evaluation['accuracy']:.1%}</b> "

@@ -33,14 +33,18 @@ def hold_the_worker(engine: Engine) -> threading.Event:
     return release
 
 
+def two_queued_loads(engine: Engine, tmp_path) -> threading.Event:
+    """Queue loads of folders 'first' then 'second' behind a busy worker; returns its release."""
+    release = hold_the_worker(engine)
+    for name, classes in (("first", {"a": 4, "b": 4}), ("second", {"c": 4, "d": 4})):
+        engine.load_dataset(make_dataset(tmp_path / name, classes), InputSpec(16))
+    return release
+
+
 def test_cancel_after_a_second_load_cancels_it_and_the_first_never_lands(qtbot, engine, tmp_path):
     """Regression: Cancel hit the queued job and the stale first dataset won."""
-    first = make_dataset(tmp_path / "first", {"a": 4, "b": 4})
-    second = make_dataset(tmp_path / "second", {"c": 4, "d": 4})
     seen = record(engine)
-    release = hold_the_worker(engine)
-    engine.load_dataset(first, InputSpec(16))
-    engine.load_dataset(second, InputSpec(16))
+    release = two_queued_loads(engine, tmp_path)
     assert engine.state.loading
     engine.cancel_loading()
     release.set()
@@ -50,12 +54,8 @@ def test_cancel_after_a_second_load_cancels_it_and_the_first_never_lands(qtbot, 
 
 
 def test_the_newest_load_wins(qtbot, engine, tmp_path):
-    first = make_dataset(tmp_path / "first", {"a": 4, "b": 4})
-    second = make_dataset(tmp_path / "second", {"c": 4, "d": 4})
     seen = record(engine)
-    release = hold_the_worker(engine)
-    engine.load_dataset(first, InputSpec(16))
-    engine.load_dataset(second, InputSpec(16))
+    release = two_queued_loads(engine, tmp_path)
     release.set()
     qtbot.waitUntil(lambda: not engine.state.queued, timeout=30_000)
     assert [view.name for view in seen["loaded"]] == ["second"]

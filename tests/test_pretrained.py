@@ -8,10 +8,11 @@ from PIL import Image
 
 from core.advice import advise, measure
 from core.config import TrainConfig
+from core.evaluate import chance_warning
 from core.features import FeatureCache
 from core.images import InputSpec
 from core.scan import scan_folder
-from core.session import Session, chance_warning
+from core.session import Session
 
 
 def colour_photos(root, per_class: int = 12, size: tuple[int, int] = (160, 120)):
@@ -85,10 +86,10 @@ def test_a_new_folder_loads_at_the_input_chosen_for_it(tmp_path, pattern_dir):
 
 def test_a_model_at_chance_level_gets_a_warning():
     at_chance = {"accuracy": 0.1, "confusion_matrix": np.full((10, 10), 2).tolist()}
-    assert "no better than guessing" in chance_warning(at_chance)[0]
+    assert "no better than guessing" in chance_warning(at_chance)
     good = {"accuracy": 0.8, "confusion_matrix": (np.eye(10, dtype=int) * 16 + 1).tolist()}
-    assert chance_warning(good) == []
-    assert chance_warning({}) == []
+    assert chance_warning(good) is None
+    assert chance_warning({}) is None
 
 
 def test_features_are_computed_once(tmp_path):
