@@ -111,11 +111,13 @@ def app_run(config: object) -> tuple[float, list[float], float]:
     wait("done")
     heartbeat.stop()
     dataset = state["dataset"]
-    rate = len(dataset) * (1 - config.val_split) / min(state["seconds"][1:])
+    rate = dataset.size * (1 - config.val_split) / min(state["seconds"][1:])
     # Stop latency: a long run, stopped once an epoch has passed.
     del state["done"]
     state["seconds"].clear()
     window.train_tab.epochs_spin.setValue(100)
+    while not window.train_tab.start_button.isEnabled():  # the state follows the result
+        app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 50)
     window.train_tab.start_button.click()
     while not state["seconds"]:
         app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
