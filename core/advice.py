@@ -103,12 +103,12 @@ def advise(profile: DataProfile) -> Advice:
         kind = "colour photos" if profile.color else "photos (grayscale)"
         return Advice(
             preset=PRETRAINED_PRESET,
-            spec=InputSpec(PRETRAINED_SIZE, color=True),
+            spec=InputSpec(PRETRAINED_SIZE, color=True, crop=True),
             epochs=60,
             batch_size=32,
             patience=8,
             reason=f"{kind.capitalize()}, typically {seen}: a network pretrained on photos, "
-            f"at {PRETRAINED_SIZE} px in colour; only its head is trained.",
+            f"the centre square at {PRETRAINED_SIZE} px in colour; only its head is trained.",
         )
     size = ARTICLE_MAX_SIZE
     if profile.sampled:

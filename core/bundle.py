@@ -91,11 +91,11 @@ class ModelBundle:
             "app_version": self.app_version,
             "created": self.created or datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "architecture": {"preset": self.preset, "augment": self.augment},
-            "input": {"size": self.input.size, "color": self.input.color},
+            "input": {"size": self.input.size, "color": self.input.color, "crop": self.input.crop},
             "class_names": list(self.class_names),
             "preprocessing": {
                 "recipe": PREPROCESSING_VERSION,
-                "resize": "bilinear, aspect ratio not kept",
+                "resize": self.input.resize_words,
                 "transparency_background": 255,
                 "exif_orientation": True,
                 "pixel_scaling": "inside the model (x / 255)",
@@ -233,8 +233,10 @@ def _parse_meta(raw: bytes) -> dict[str, Any]:
         raise _reject("meta.json 'architecture' must hold exactly 'preset' and 'augment'")
     if arch["preset"] not in PRESET_NAMES:
         raise _reject(f"unknown architecture preset {arch['preset']!r}")
-    if set(spec) != {"size", "color"} or not isinstance(spec["color"], bool):
-        raise _reject("meta.json 'input' must hold exactly 'size' and 'color'")
+    if not {"size", "color"} <= set(spec) <= {"size", "color", "crop"} or not all(
+        isinstance(spec.get(k, False), bool) for k in ("color", "crop")
+    ):
+        raise _reject("meta.json 'input' must hold 'size', 'color' and optionally 'crop'")
     if not isinstance(spec["size"], int) or not 8 <= spec["size"] <= 512:
         raise _reject("meta.json 'input.size' must be a whole number from 8 to 512")
     names = meta["class_names"]
@@ -278,7 +280,9 @@ def read_bundle(path: Path | str) -> ModelBundle:
         raise ModelFileError(f"{path}: cannot read the model file ({exc})") from exc
     return ModelBundle(
         preset=meta["architecture"]["preset"],
-        input=InputSpec(meta["input"]["size"], meta["input"]["color"]),
+        input=InputSpec(
+            meta["input"]["size"], meta["input"]["color"], meta["input"].get("crop", False)
+        ),
         class_names=list(meta["class_names"]),
         augment=meta["architecture"]["augment"],
         weights=weights,

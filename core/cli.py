@@ -31,9 +31,9 @@ def add_dataset_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--image-size``, ``--color`` and ``--no-cache``.
+    """``--image-size``, ``--color``, ``--crop``/``--no-crop`` and ``--no-cache``.
 
-    Size and colour stay None unless given: the input chosen for the data fills them in, and a
+    Size, colour and crop stay None unless given: the input chosen for the data fills them in, and a
     command can tell a flag the user typed (``train --continue-from`` refuses them).
     """
     parser.add_argument(
@@ -48,6 +48,13 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         default=None,
         help="keep colour (default: chosen for the data)",
+    )
+    parser.add_argument(
+        "--crop",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="use the centre square of each image instead of squeezing the whole image "
+        "(default: chosen for the data; on for photos)",
     )
     parser.add_argument("--no-cache", action="store_true", help="do not use the decoded cache")
 
@@ -79,11 +86,12 @@ def load_with_progress(
     spec: InputSpec | None,
     size: int | None = None,
     color: bool | None = None,
+    crop: bool | None = None,
 ) -> LoadedDataset:
     """Load ``folder`` into ``session`` with progress bars on a terminal (``spec`` None: the
-    input chosen for the data, with ``size``/``color`` overriding its parts)."""
+    input chosen for the data, with ``size``/``color``/``crop`` overriding its parts)."""
     bar = ProgressBar("Loading  ")
-    session.load_dataset(folder, spec, progress=bar, size=size, color=color)
+    session.load_dataset(folder, spec, progress=bar, size=size, color=color, crop=crop)
     bar.close()
     assert session.dataset is not None
     return session.dataset
@@ -92,7 +100,7 @@ def load_with_progress(
 def cmd_inspect(args: argparse.Namespace) -> int:
     folder = dataset_dir(args, args.parser)
     session = Session(use_cache=not args.no_cache)
-    dataset = load_with_progress(session, folder, None, args.image_size, args.color)
+    dataset = load_with_progress(session, folder, None, args.image_size, args.color, args.crop)
     advice = session.state().dataset.advice
     summary = dataset.summary()
     if advice is not None:
@@ -100,6 +108,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             "preset": advice.preset,
             "image_size": advice.spec.size,
             "color": advice.spec.color,
+            "crop": advice.spec.crop,
             "reason": advice.reason,
         }
     if args.json:

@@ -186,6 +186,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 ("--augment", args.augment),
                 ("--image-size", args.image_size),
                 ("--color", args.color),
+                ("--crop", args.crop),
             )
             if value is not None
         ]
@@ -200,7 +201,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         dataset = load_with_progress(session, folder, model.spec)
     else:
         dataset = load_with_progress(
-            session, folder, None, size=args.image_size, color=args.color
+            session, folder, None, size=args.image_size, color=args.color, crop=args.crop
         )
     advice = session.state().dataset.advice
     if not continuing and advice is not None and not args.json:

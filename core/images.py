@@ -47,10 +47,15 @@ PREPROCESSING_VERSION = "cnnstudio-preprocess-1"
 
 @dataclass(frozen=True)
 class InputSpec:
-    """Size and colour of the model input: ``size`` x ``size`` pixels, grayscale or RGB."""
+    """Size and colour of the model input: ``size`` x ``size`` pixels, grayscale or RGB.
+
+    ``crop`` takes the centre square of each image before resizing (what photo models expect:
+    objects keep their shape); without it the whole image is squeezed to a square.
+    """
 
     size: int = 28
     color: bool = False
+    crop: bool = False
 
     def __post_init__(self) -> None:
         if not 8 <= self.size <= 512:
@@ -70,7 +75,14 @@ class InputSpec:
 
     def key(self) -> str:
         """A short string naming this spec and the preprocessing recipe (for cache keys)."""
-        return f"{PREPROCESSING_VERSION}:{self.size}:{self.mode}"
+        return f"{PREPROCESSING_VERSION}:{self.size}:{self.mode}{':crop' if self.crop else ''}"
+
+    @property
+    def resize_words(self) -> str:
+        """How images are brought to the input size, in words (model files, exports)."""
+        if self.crop:
+            return "centre square cropped, then resized bilinear"
+        return "bilinear, aspect ratio not kept"
 
 
 def sniff_format(head: bytes) -> str:
@@ -239,13 +251,17 @@ def preprocess(image: Image.Image | np.ndarray, spec: InputSpec) -> np.ndarray:
     A step of :func:`to_model_input`; call that instead, so files are decoded by the recipe.
 
     Applies EXIF orientation, flattens transparency onto :data:`BACKGROUND`, maps 16-bit and
-    other modes to 8 bits without clipping, converts to the spec's colour mode and resizes
-    (bilinear, aspect ratio not kept) to ``spec.size`` square. Pixel values stay 0..255; scaling
-    to 0..1 happens inside the model, once.
+    other modes to 8 bits without clipping, converts to the spec's colour mode, takes the centre
+    square when ``spec.crop`` and resizes (bilinear) to ``spec.size`` square. Pixel values stay
+    0..255; scaling to 0..1 happens inside the model, once.
     """
     if isinstance(image, np.ndarray):
         image = _array_to_image(image)
     image = _to_mode(_upright(image), spec.mode)
+    if spec.crop and image.width != image.height:
+        side = min(image.size)
+        left, top = (image.width - side) // 2, (image.height - side) // 2
+        image = image.crop((left, top, left + side, top + side))
     if image.size != (spec.size, spec.size):
         image = image.resize((spec.size, spec.size), Image.Resampling.BILINEAR, reducing_gap=2.0)
     array = np.asarray(image, dtype=np.uint8)

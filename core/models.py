@@ -8,6 +8,7 @@ exactly once, inside the model, and exported models expect the same input as the
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,13 +56,28 @@ def _augmentation(spec: ModelSpec) -> list[keras.layers.Layer]:
     ]
 
 
-def _article_body(spec: ModelSpec, dropout: bool) -> list[keras.layers.Layer]:
+#: The article's CNN at 28 px flattens an 11x11 grid; ``article-pooled`` pools larger inputs
+#: down to at most this, so its dense layer stays the size that trains well.
+ARTICLE_GRID = 11
+
+
+def extra_pooling(size: int) -> int:
+    """The pool size ``article-pooled`` adds after the second convolution at input ``size``
+    (1: none, as at 28 px, where it is the article's CNN)."""
+    grid = ((size - 2) // 2) - 2  # after conv1 (valid), pool1 and conv2 (valid)
+    return max(1, math.ceil(grid / ARTICLE_GRID))
+
+
+def _article_body(spec: ModelSpec, dropout: bool, pooled: bool) -> list[keras.layers.Layer]:
     body = [
         layers.Conv2D(64, 3, activation="relu", name="conv1"),
         layers.MaxPooling2D(2, name="pool1"),
         layers.Conv2D(64, 3, activation="relu", name="conv2"),
-        layers.Flatten(name="flatten"),
     ]
+    pool = extra_pooling(spec.input.size) if pooled else 1
+    if pool > 1:
+        body.append(layers.MaxPooling2D(pool, name="pool2"))
+    body.append(layers.Flatten(name="flatten"))
     if dropout:
         body.append(layers.Dropout(0.25, name="dropout1"))
     body.append(layers.Dense(128, activation="relu", name="dense"))
@@ -136,7 +152,8 @@ def build_model(spec: ModelSpec, pretrained: bool = False) -> keras.Model:
         if spec.preset == "deeper-bn":
             body = _deeper_body(spec)
         else:
-            body = _article_body(spec, dropout=spec.preset == "article-dropout")
+            dropout, pooled = spec.preset == "article-dropout", spec.preset == "article-pooled"
+            body = _article_body(spec, dropout=dropout, pooled=pooled)
         for layer in body:
             x = layer(x)
     outputs = layers.Dense(spec.num_classes, activation="softmax", name="classes")(x)

@@ -60,6 +60,7 @@ with _native_stderr_silenced():
 # TensorFlow's Python logger warns about retracing and deprecations in terms users cannot act on.
 tf.get_logger().setLevel("ERROR")
 
+
 def thread_pools() -> dict[str, int]:
     """The pool sizes TensorFlow actually uses (0 = TensorFlow's automatic choice)."""
     return {

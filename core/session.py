@@ -27,6 +27,7 @@ from core.dataset import LoadedDataset, load_dataset
 from core.errors import Cancelled, CnnStudioError, DatasetError, ImageError
 from core.evaluate import chance_warning
 from core.images import InputSpec, to_model_input
+from core.presets import preset_warning
 from core.progress import CancelToken, ProgressCallback, TrainingControl, no_progress
 from core.state import DatasetView, ModelView, SessionState, frozen_mapping, next_generation
 
@@ -163,12 +164,13 @@ class Session:
         *,
         size: int | None = None,
         color: bool | None = None,
+        crop: bool | None = None,
     ) -> DatasetView:
         """Scan, measure and decode ``folder`` and make it the current dataset.
 
         Without ``spec`` the input is the one chosen for the data (:mod:`core.advice`), with
-        ``size`` or ``color`` overriding its parts. Raises :class:`Cancelled` (the previous
-        dataset stays current) or a :class:`CnnStudioError` naming what is wrong.
+        ``size``, ``color`` or ``crop`` overriding its parts. Raises :class:`Cancelled` (the
+        previous dataset stays current) or a :class:`CnnStudioError` naming what is wrong.
         """
         from core.advice import advise, measure
         from core.scan import scan_folder
@@ -182,6 +184,7 @@ class Session:
                     spec = InputSpec(
                         size if size is not None else chosen.size,
                         chosen.color if color is None else color,
+                        chosen.crop if crop is None else crop,
                     )
                 except ValueError as exc:
                     raise CnnStudioError(str(exc)) from None
@@ -335,6 +338,9 @@ class Session:
             )
         evaluation = evaluate_validation(result.model, data, result.val_paths)
         warnings = [*data.warnings, *result.warnings]
+        unsuited = preset_warning(spec.preset, spec.input.size, spec.input.color)
+        if unsuited:
+            warnings.append(unsuited)
         at_chance = chance_warning(evaluation)
         if at_chance:
             warnings.append(at_chance)

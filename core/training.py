@@ -19,6 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
+from core.batchnorm import Recalibration, batchnorm_layers, recalibrate
 from core.config import FINE_TUNE_RATE, TrainConfig
 from core.dataset import LoadedDataset, require_trainable
 from core.errors import Cancelled, TrainingError
@@ -83,6 +84,21 @@ class TrainingResult:
         return len(self.history)
 
 
+#: Batches whose mean loss the divergence check judges.
+DIVERGENCE_WINDOW = 5
+#: Early stopping waits at least this many optimizer steps without improvement (so with one
+#: batch an epoch it does not give up after three steps), and never during the warm-up.
+MIN_PATIENCE_STEPS = 10
+
+
+def early_stopping_epochs(patience: int, batches: int, warmup_steps: int) -> tuple[int, int]:
+    """(patience, first epoch judged) for early stopping, both in epochs of ``batches`` steps:
+    at least :data:`MIN_PATIENCE_STEPS` steps of patience, and no judging while the learning
+    rate is still warming up (a rising validation loss then says nothing)."""
+    batches = max(batches, 1)
+    return max(patience, math.ceil(MIN_PATIENCE_STEPS / batches)), math.ceil(warmup_steps / batches)
+
+
 #: Layers at the top of the pretrained backbone that fine-tuning trains (its last two blocks
 #: and the final convolution); the rest stays as ImageNet taught it.
 FINE_TUNE_LAYERS = 20
@@ -118,6 +134,7 @@ class _Bridge(keras.callbacks.Callback):
         self.epoch = 0
         self.epoch_start = 0.0
         self.previous_mean = 0.0
+        self.recent: list[float] = []  # the last DIVERGENCE_WINDOW batch losses, across epochs
         self.history: list[dict[str, float]] = []
 
     def _check(self) -> None:
@@ -137,7 +154,13 @@ class _Bridge(keras.callbacks.Callback):
         # Keras reports the running mean over the epoch; recover this batch's own loss.
         loss = mean * (batch + 1) - self.previous_mean * batch
         self.previous_mean = mean
-        if not math.isfinite(mean) or (batch >= 4 and mean > self.explode_at):
+        # Judged on the last few batches whatever the epoch, so a tiny dataset (one or two
+        # batches an epoch) is checked like a large one.
+        self.recent = [*self.recent, loss][-DIVERGENCE_WINDOW:]
+        window_mean = sum(self.recent) / len(self.recent)
+        if not math.isfinite(mean) or (
+            len(self.recent) == DIVERGENCE_WINDOW and window_mean > self.explode_at
+        ):
             raise _Diverged(f"epoch {self.epoch + 1}, batch {batch + 1}")
         self.observer.batch_ended(self.epoch, batch, loss if math.isfinite(loss) else mean)
         self._check()
@@ -152,6 +175,11 @@ class _Bridge(keras.callbacks.Callback):
         self.observer.epoch_ended(epoch, metrics, time.perf_counter() - self.epoch_start)
 
 
+def warmup_steps(total_steps: int) -> int:
+    """Steps of linear warm-up in a run of ``total_steps``: the first 10 % (at least one)."""
+    return max(1, int(total_steps) // 10)
+
+
 def make_schedule(
     peak: float, total_steps: int, start_step: int = 0
 ) -> keras.optimizers.schedules.LearningRateSchedule:
@@ -161,7 +189,7 @@ def make_schedule(
     Keras's own ``CosineDecay``; exports are uncompiled copies, so no schedule ever travels.
     """
     total = max(int(total_steps), 1)
-    warmup = max(1, total // 10)
+    warmup = warmup_steps(total)
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=peak / (warmup + 1),
         decay_steps=max(total - warmup, 1),
@@ -363,12 +391,19 @@ class Trainer:
         total = len(earlier) + config.epochs
         bridge = _Bridge(self.observer, self.control, total, batches, n)
         callbacks: list[keras.callbacks.Callback] = [bridge]
+        calibrate = bool(batchnorm_layers(fit_model))
+        if calibrate and val_ds is not None:
+            callbacks.append(Recalibration(fit_model, inputs[train_idx], config.seed))
         early = None
         if config.early_stopping:
+            patience, warmup_epochs = early_stopping_epochs(
+                config.patience, batches, warmup_steps(steps)
+            )
             early = keras.callbacks.EarlyStopping(
                 monitor="val_loss" if val_ds is not None else "loss",
-                patience=config.patience,
+                patience=patience,
                 restore_best_weights=True,
+                start_from_epoch=len(earlier) + warmup_epochs,
             )
             callbacks.append(early)
         outcome = "finished"
@@ -400,6 +435,8 @@ class Trainer:
                 model.get_layer("backbone").trainable = False  # fine-tuning is per run
         if early is not None and early.stopped_epoch > 0:
             outcome = "early-stopped"
+        if calibrate and (val_ds is None or outcome == "stopped"):
+            recalibrate(fit_model, inputs[train_idx], config.seed)  # weights since validation
         if not all(np.isfinite(w).all() for w in model.get_weights()):
             raise TrainingError("training diverged (weights are not finite); nothing was kept")
         return TrainingResult(

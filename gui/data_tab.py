@@ -110,15 +110,21 @@ class DataTab(QWidget):
         self.size_spin = QSpinBox(minimum=8, maximum=512, value=28, suffix=" px")
         self.size_spin.setToolTip("Images are resized to this square size for the model")
         self.color_check = QCheckBox("Keep colour")
+        self.crop_check = QCheckBox("Centre square only")
+        self.crop_check.setToolTip(
+            "Use the middle square of each image, so objects keep their shape (best for "
+            "photos); unticked, the whole image is squeezed into a square"
+        )
         self.val_spin = QDoubleSpinBox(minimum=0.0, maximum=0.5, singleStep=0.05, value=0.2)
         self.val_spin.setToolTip("Share of each class held out to validate the model")
-        for widget in (self.size_spin, self.color_check):
+        for widget in (self.size_spin, self.color_check, self.crop_check):
             signal = widget.valueChanged if isinstance(widget, QSpinBox) else widget.toggled
             signal.connect(self._schedule_reload)
         settings = QGroupBox("Model input")
         form = QFormLayout(settings)
         form.addRow("Image size", self.size_spin)
         form.addRow("Colour", self.color_check)
+        form.addRow("Crop", self.crop_check)
         form.addRow("Validation share", self.val_spin)
 
         self.class_table = QTableWidget(0, 3)
@@ -206,7 +212,11 @@ class DataTab(QWidget):
     # --- user actions -----------------------------------------------------------------------
 
     def spec(self) -> InputSpec:
-        return InputSpec(size=self.size_spin.value(), color=self.color_check.isChecked())
+        return InputSpec(
+            size=self.size_spin.value(),
+            color=self.color_check.isChecked(),
+            crop=self.crop_check.isChecked(),
+        )
 
     def choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose a dataset folder")
@@ -277,9 +287,7 @@ class DataTab(QWidget):
         self._requested = None
         self._reload_timer.stop()  # a size typed during the failed load is undone below
         if self._shown is not None:
-            with _signals_blocked(self.size_spin, self.color_check):
-                self.size_spin.setValue(self._shown.spec.size)
-                self.color_check.setChecked(self._shown.spec.color)
+            self._show_spec(self._shown)
 
     def _show(self, dataset: DatasetView | None) -> None:
         """Render everything for ``dataset`` (a new load, size or colour)."""
@@ -300,9 +308,7 @@ class DataTab(QWidget):
         advice = dataset.advice
         self.advice_label.setText(f"Chosen for this data: {advice.reason}" if advice else "")
         self.advice_label.setVisible(advice is not None)
-        with _signals_blocked(self.size_spin, self.color_check):  # code, not the user
-            self.size_spin.setValue(dataset.spec.size)
-            self.color_check.setChecked(dataset.spec.color)
+        self._show_spec(dataset)
         biggest = max(counts.values(), default=1) or 1
         self.class_table.clearSelection()
         self.class_table.setRowCount(len(counts))
@@ -327,6 +333,13 @@ class DataTab(QWidget):
             self.class_table.selectRow(0)
         self._on_class_selected()  # even when row 0 was already selected: new pictures
 
+    def _show_spec(self, dataset: DatasetView) -> None:
+        """Put ``dataset``'s input settings on screen without it counting as a user change."""
+        with _signals_blocked(self.size_spin, self.color_check, self.crop_check):
+            self.size_spin.setValue(dataset.spec.size)
+            self.color_check.setChecked(dataset.spec.color)
+            self.crop_check.setChecked(dataset.spec.crop)
+
     def _show_notes(self, dataset: DatasetView) -> None:
         lines = [f"<p style='color:#b00020'><b>Cannot train:</b> {p}</p>" for p in dataset.problems]
         lines += [f"<p style='color:#8a5a00'><b>Warning:</b> {w}</p>" for w in dataset.warnings]
@@ -347,7 +360,7 @@ class DataTab(QWidget):
         colour = "colour" if dataset.spec.color else "grayscale"
         self.thumb_title.setText(
             f"What the model sees: '{name}' ({len(shown)} of {len(members)} images, "
-            f"{size}x{size} {colour})"
+            f"{size}x{size} {colour}{', centre square' if dataset.spec.crop else ''})"
         )
         for i in shown:
             item = QListWidgetItem(array_icon(dataset.images[i], 64), "")

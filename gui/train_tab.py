@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 
 from core.config import OPTIMIZERS, TrainConfig
 from core.console import format_seconds
-from core.presets import DEFAULT_PRESET, PRESETS, PRETRAINED_PRESET
+from core.presets import DEFAULT_PRESET, PRESETS, PRETRAINED_PRESET, preset_warning
 from core.state import DatasetView, ModelView, SessionState
 from gui.engine_adapter import Engine
 from gui.widgets.confusion import ConfusionMatrix
@@ -402,9 +402,14 @@ class TrainTab(QWidget):
 
     def _describe(self) -> None:
         preset = self.preset_combo.currentData()
-        self.preset_text.setText(PRESETS[preset])
+        dataset = self.engine.state.dataset
+        unsuited = dataset and preset_warning(preset, dataset.spec.size, dataset.spec.color)
+        text = PRESETS[preset]
+        if unsuited:
+            text += f"<br><span style='color:#8a5a00'><b>Warning:</b> {unsuited}</span>"
+        self.preset_text.setText(text)
         self._enable_fine_tune(self.engine.state)
-        if self.engine.state.dataset is not None:
+        if dataset is not None:
             self.engine.describe_model(preset, self.augment_check.isChecked())
 
     # --- engine results (GUI thread) --------------------------------------------------------

@@ -240,3 +240,27 @@ def test_a_plain_keras_file_is_not_a_model_file(trained, tmp_path):
     trained.model.save(path)
     with pytest.raises(ModelFileError, match="unexpected entry"):
         read_bundle(path)
+
+
+def test_the_crop_setting_is_kept_and_older_files_without_it_load(saved_model, tmp_path):
+    from dataclasses import replace
+
+    bundle = read_bundle(saved_model)
+    assert bundle.input.crop is False
+    save_bundle(replace(bundle, input=replace(bundle.input, crop=True)), tmp_path / "c.cnnmodel")
+    assert read_bundle(tmp_path / "c.cnnmodel").input.crop is True
+    meta = json.loads(members_of(tmp_path / "c.cnnmodel")["meta.json"])
+    assert meta["preprocessing"]["resize"].startswith("centre square")
+
+    def older(meta):
+        del meta["input"]["crop"]
+
+    old = write_zip(tmp_path / "old.cnnmodel", edited_meta(saved_model, older))
+    assert read_bundle(old).input.crop is False
+
+    def not_bool(meta):
+        meta["input"]["crop"] = "yes"
+
+    bad = write_zip(tmp_path / "bad.cnnmodel", edited_meta(saved_model, not_bool))
+    with pytest.raises(ModelFileError, match="'crop'"):
+        read_bundle(bad)

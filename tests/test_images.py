@@ -219,3 +219,18 @@ def test_a_jpeg_gives_the_same_input_as_path_bytes_or_opened_image(tmp_path):
         assert np.array_equal(by_path, to_model_input(photo.read_bytes(), spec))
         with Image.open(photo) as opened:
             assert np.array_equal(by_path, to_model_input(opened, spec))
+
+
+def test_crop_keeps_the_centre_square_and_plain_resize_squeezes():
+    """A tall image: red top quarter, green middle half, blue bottom quarter."""
+    tall = np.zeros((80, 40, 3), np.uint8)
+    tall[:20, :, 0] = 255
+    tall[20:60, :, 1] = 255
+    tall[60:, :, 2] = 255
+    cropped = preprocess(tall, InputSpec(16, color=True, crop=True))
+    assert (cropped[..., 1] == 255).all() and cropped[..., [0, 2]].max() == 0
+    squeezed = preprocess(tall, InputSpec(16, color=True))
+    assert squeezed[0, 0, 0] == 255 and squeezed[-1, 0, 2] == 255  # all three bands stay
+    wide = preprocess(tall.transpose(1, 0, 2), InputSpec(16, color=True, crop=True))
+    assert (wide[..., 1] == 255).all()
+    assert InputSpec(16, crop=True).key() != InputSpec(16).key()  # cached apart

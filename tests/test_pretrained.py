@@ -70,14 +70,16 @@ def test_automatic_choice_for_small_grayscale_and_large_colour(tmp_path, pattern
     assert small.preset == "article" and small.spec == InputSpec(20, color=False)
     assert "grayscale" in small.reason
     photos = advise(measure(scan_folder(colour_photos(tmp_path / "p", per_class=3))))
-    assert photos.preset == "photos-pretrained" and photos.spec == InputSpec(224, color=True)
+    assert photos.preset == "photos-pretrained"
+    assert photos.spec == InputSpec(224, color=True, crop=True)  # photos: the centre square
     assert "photos" in photos.reason and photos.batch_size == 32
 
 
 def test_a_new_folder_loads_at_the_input_chosen_for_it(tmp_path, pattern_dir):
     session = Session(use_cache=False)
     view = session.load_dataset(colour_photos(tmp_path / "p", per_class=2))
-    assert view.spec == InputSpec(224, color=True) and view.advice.preset == "photos-pretrained"
+    assert view.spec == InputSpec(224, color=True, crop=True)
+    assert view.advice.preset == "photos-pretrained"
     view = session.load_dataset(pattern_dir)  # nothing carries over from the photos
     assert view.spec == InputSpec(20, color=False) and view.advice.preset == "article"
     view = session.load_dataset(pattern_dir, size=16)  # the user's size wins

@@ -52,8 +52,8 @@ CASES: list[tuple[str, InputSpec, Run]] = [
     ("article CNN, 28 px grayscale (old defaults)", InputSpec(28), scratch("article", False)),
     ("article CNN, 64 px colour, augmentation", InputSpec(64, True), scratch("article", True)),
     ("deeper-bn, 64 px colour, augmentation", InputSpec(64, True), scratch("deeper-bn", True)),
-    ("pretrained, head only (the app's choice)", InputSpec(224, True), pretrained()),
-    ("pretrained, head + 6 epochs fine-tuning", InputSpec(224, True), pretrained(6)),
+    ("pretrained, head only (the app's choice)", InputSpec(224, True, crop=True), pretrained()),
+    ("pretrained, head + 6 epochs fine-tuning", InputSpec(224, True, crop=True), pretrained(6)),
 ]
 
 
