@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -29,6 +30,7 @@ from core.atomic import atomic_path
 from core.errors import ModelFileError
 from core.images import PREPROCESSING_VERSION, InputSpec
 from core.presets import PRESET_NAMES
+from core.safe_io import FileRefused, open_regular
 
 FORMAT = "cnnstudio-model"
 SCHEMA_VERSION = 1
@@ -149,12 +151,14 @@ def _read_members(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
     total = 0
     for info in archive.infolist():
         name = info.filename
-        if not _MEMBER.match(name):
+        if not _MEMBER.fullmatch(name):
             raise _reject(f"unexpected entry {name!r} in the model file")
         if name in members:
             raise _reject(f"entry {name!r} appears twice in the model file")
         if info.file_size > MAX_MEMBER_BYTES:
             raise _reject(f"entry {name!r} is too large")
+        if name == "meta.json" and info.file_size > MAX_META_BYTES:
+            raise _reject(f"meta.json is too large ({info.file_size:,} bytes)")
         if info.compress_type != zipfile.ZIP_STORED and info.file_size > MAX_RATIO * max(
             info.compress_size, 1
         ):
@@ -176,8 +180,31 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     return data
 
 
+def _check_array_header(data: bytes, name: str, expected: Any) -> None:
+    """Refuse an array whose header disagrees with meta.json or with its own payload size,
+    before NumPy allocates what the header claims (it could claim terabytes)."""
+    buffer = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(buffer)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(buffer)
+        else:
+            shape, _, dtype = np.lib.format.read_array_header_2_0(buffer)
+    except (ValueError, OSError, EOFError, SyntaxError) as exc:
+        raise _reject(f"{name} is not a valid array ({exc})") from exc
+    if dtype.hasobject:
+        raise _reject(f"{name} holds pickled objects, which are never loaded")
+    if not isinstance(expected, dict) or list(shape) != expected.get("shape"):
+        raise _reject(f"{name} has shape {shape}, not the shape in meta.json")
+    needed = math.prod(shape) * dtype.itemsize
+    payload = len(data) - buffer.tell()
+    if needed != payload:
+        raise _reject(f"{name} holds {payload:,} bytes of data, not the {needed:,} its shape needs")
+
+
 def _load_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, expected: Any) -> np.ndarray:
     data = _read_member(archive, info)
+    _check_array_header(data, info.filename, expected)
     try:
         array = np.load(io.BytesIO(data), allow_pickle=False)
     except ValueError as exc:
@@ -201,7 +228,7 @@ def _check_fields(meta: Any) -> dict[str, Any]:
     if meta.get("format") != FORMAT:
         raise _reject("not a CNN Studio model file (wrong format marker)")
     version = meta.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if version != SCHEMA_VERSION or isinstance(version, bool):
         raise _reject(
             f"model file schema version {version!r} is not supported (this app reads "
             f"version {SCHEMA_VERSION}); it may come from a newer CNN Studio"
@@ -214,7 +241,7 @@ def _check_fields(meta: Any) -> dict[str, Any]:
             if name in _OPTIONAL_TOP:
                 continue
             raise _reject(f"meta.json lacks the field {name!r}")
-        if not isinstance(meta[name], kind):
+        if not isinstance(meta[name], kind) or (kind is int and isinstance(meta[name], bool)):
             raise _reject(f"meta.json field {name!r} has the wrong type")
     return meta
 
@@ -237,7 +264,8 @@ def _parse_meta(raw: bytes) -> dict[str, Any]:
         isinstance(spec.get(k, False), bool) for k in ("color", "crop")
     ):
         raise _reject("meta.json 'input' must hold 'size', 'color' and optionally 'crop'")
-    if not isinstance(spec["size"], int) or not 8 <= spec["size"] <= 512:
+    size = spec["size"]
+    if not isinstance(size, int) or isinstance(size, bool) or not 8 <= size <= 512:
         raise _reject("meta.json 'input.size' must be a whole number from 8 to 512")
     names = meta["class_names"]
     if len(names) < 2 or not all(isinstance(n, str) and n for n in names):
@@ -256,13 +284,13 @@ def read_bundle(path: Path | str) -> ModelBundle:
     """
     path = Path(path)
     try:
-        size = path.stat().st_size
+        handle = open_regular(path, MAX_FILE_BYTES)
+    except FileRefused as exc:
+        raise ModelFileError(f"{path}: {exc.reason}") from None
     except OSError as exc:
         raise ModelFileError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    if size > MAX_FILE_BYTES:
-        raise ModelFileError(f"{path}: the file is too large to be a model")
     try:
-        with zipfile.ZipFile(path) as archive:
+        with handle, zipfile.ZipFile(_starting_like_a_model(handle)) as archive:
             members = _read_members(archive)
             meta = _parse_meta(_read_member(archive, members["meta.json"]))
             weights = _arrays(archive, members, "weights", meta["weights"])
@@ -295,6 +323,15 @@ def read_bundle(path: Path | str) -> ModelBundle:
         created=meta["created"],
         app_version=meta["app_version"],
     )
+
+
+def _starting_like_a_model(handle: BinaryIO) -> BinaryIO:
+    """``handle``, rewound, if the file starts with a zip entry (zip readers also accept
+    archives with anything put in front of them; a model file never has that)."""
+    if handle.read(4) != b"PK\x03\x04":
+        raise _reject("not a CNN Studio model file (it does not start like one)")
+    handle.seek(0)
+    return handle
 
 
 def _arrays(

@@ -16,7 +16,6 @@ are decoded; truncated files and PNGs with bad checksums are refused. Every refu
 from __future__ import annotations
 
 import io
-import os
 import struct
 import warnings
 import zlib
@@ -27,6 +26,7 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps
 
 from core.errors import ImageError
+from core.safe_io import FileRefused, read_bounded
 
 # Pillow's global switch must stay off: a cut-off JPEG is an error, not a grey half image.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -322,13 +322,12 @@ def _to_mode(image: Image.Image, mode: str) -> Image.Image:
 
 
 def read_file(path: Path) -> bytes:
-    """Read a whole file, refusing empty and oversized ones with a plain reason."""
+    """Read a whole file, refusing empty, oversized and non-regular ones (devices, pipes,
+    folders) with a plain reason; the read is capped whatever size the file claims."""
     try:
-        with path.open("rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size > MAX_FILE_BYTES:
-                raise ImageError(f"file is over the {MAX_FILE_BYTES // 2**20} MB size limit", path)
-            data = handle.read()
+        data = read_bounded(path, MAX_FILE_BYTES)
+    except FileRefused as exc:
+        raise ImageError(exc.reason, path) from None
     except OSError as exc:
         raise ImageError(f"cannot read file ({exc.strerror or exc})", path) from exc
     if not data:

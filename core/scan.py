@@ -297,14 +297,47 @@ def scan_folder(
     return DatasetIndex(root, classes, scanner.skipped, problems, warnings)
 
 
-def image_files(targets: Iterable[Path | str]) -> list[Path]:
-    """Expand files and folders (recursively, skipping hidden entries) into a sorted file list."""
+def image_files(targets: Iterable[Path | str]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Expand files and folders (recursively, skipping hidden entries) into a sorted file list,
+    and the entries left out with why: ``(files, [(path, reason)])``.
+
+    A file named directly is used as it is (reading it checks it). Inside a folder, symbolic
+    links are followed only to files within that folder; links leading out of it, to folders
+    or to nothing are left out, so a dropped folder cannot make the app read elsewhere.
+    """
     files: list[Path] = []
+    skipped: list[tuple[str, str]] = []
     for target in map(Path, targets):
-        if target.is_dir():
-            for folder, dirs, names in os.walk(target):
-                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__MACOSX")
-                files += [Path(folder, n) for n in sorted(names) if not n.startswith(".")]
-        else:
+        if not target.is_dir():
             files.append(target)
-    return files
+            continue
+        root_real = os.path.realpath(target)
+        for folder, dirs, names in os.walk(target):
+            for name in list(dirs):
+                if os.path.islink(os.path.join(folder, name)):
+                    dirs.remove(name)  # os.walk would not descend; say so
+                    skipped.append(
+                        (os.path.join(folder, name), "symbolic link to a folder: not followed")
+                    )
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__MACOSX")
+            for name in sorted(names):
+                if name.startswith("."):
+                    continue
+                path = os.path.join(folder, name)
+                reason = _dropped_link_problem(path, root_real) if os.path.islink(path) else None
+                if reason:
+                    skipped.append((path, reason))
+                else:
+                    files.append(Path(path))
+    return files, skipped
+
+
+def _dropped_link_problem(path: str, root_real: str) -> str | None:
+    real = os.path.realpath(path)
+    if not os.path.exists(real):
+        return "broken symbolic link"
+    if real != root_real and not real.startswith(root_real + os.sep):
+        return "symbolic link to outside the folder: not followed"
+    if os.path.isdir(real):
+        return "symbolic link to a folder: not followed"
+    return None

@@ -517,8 +517,9 @@ class Session:
 
         classifier = self._classifier()
         with self._doing("classifying"):
-            files = image_files([Path(t) for t in targets])
-            return classifier.classify_paths(files, top_k, cancel=cancel)
+            files, skipped = image_files([Path(t) for t in targets])
+            predictions, failures = classifier.classify_paths(files, top_k, cancel=cancel)
+            return predictions, [*skipped, *failures]
 
     def evaluate_folder(
         self,

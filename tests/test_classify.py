@@ -45,7 +45,7 @@ def test_folder_classification_writes_csv(classifier, pattern_dir, tmp_path):
     (tmp_path / "in").mkdir()
     broken = tmp_path / "in" / "broken.jpg"
     broken.write_bytes(b"")
-    files = [*image_files([pattern_dir / "blob"]), broken]
+    files = [*image_files([pattern_dir / "blob"])[0], broken]
     predictions, failures = classifier.classify_paths(files, top_k=3, batch_size=7)
     assert len(predictions) == 24
     assert failures == [(str(broken), "empty file (0 bytes)")]

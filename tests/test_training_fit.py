@@ -30,9 +30,7 @@ def test_batch_norm_statistics_match_the_data_after_a_few_steps(pattern_dataset)
     """Before the fix the moving variance after 9 steps was 0.94 (it starts at 1.0) where
     the real variance was 0.003, and classifying saw wildly mis-scaled inputs."""
     config = TrainConfig(epochs=3, batch_size=32, seed=0, early_stopping=False)
-    result = Trainer(pattern_dataset, config).run(
-        ModelSpec("deeper-bn", pattern_dataset.spec, 3)
-    )
+    result = Trainer(pattern_dataset, config).run(ModelSpec("deeper-bn", pattern_dataset.spec, 3))
     train = pattern_dataset.images[[pattern_dataset.paths.index(p) for p in result.train_paths]]
     first = batchnorm_layers(result.model)[0]
     real = bn_input_variance(result.model, first, train)

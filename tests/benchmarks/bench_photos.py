@@ -51,6 +51,11 @@ def pretrained(fine_tune_epochs: int = 0) -> Run:
 CASES: list[tuple[str, InputSpec, Run]] = [
     ("article CNN, 28 px grayscale (old defaults)", InputSpec(28), scratch("article", False)),
     ("article CNN, 64 px colour, augmentation", InputSpec(64, True), scratch("article", True)),
+    (
+        "article-pooled, 64 px colour, augmentation",
+        InputSpec(64, True),
+        scratch("article-pooled", True),
+    ),
     ("deeper-bn, 64 px colour, augmentation", InputSpec(64, True), scratch("deeper-bn", True)),
     ("pretrained, head only (the app's choice)", InputSpec(224, True, crop=True), pretrained()),
     ("pretrained, head + 6 epochs fine-tuning", InputSpec(224, True, crop=True), pretrained(6)),
