@@ -144,7 +144,7 @@ def build_model(spec: ModelSpec, pretrained: bool = False) -> keras.Model:
             x = layer(x)
         x = layers.Rescaling(1.0 / 127.5, offset=-1.0, name="scale")(x)  # the backbone's own
         x = _backbone(spec, pretrained)(x, training=False)  # batch norm stays in inference
-        x = layers.Dropout(0.2, name="dropout")(x)
+        x = layers.Dropout(0.5, name="dropout")(x)  # measured better than 0.2 (see README)
     else:
         x = layers.Rescaling(1.0 / 255.0, name="scale")(inputs)
         for layer in _augmentation(spec):

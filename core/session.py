@@ -348,7 +348,7 @@ class Session:
         runs = list(current.runs) if current is not None else []
         runs.append(
             {
-                "config": config.to_dict(),
+                "config": result.config.to_dict(),  # with the values the run really used
                 "epochs": result.epochs_done - earlier,
                 "outcome": result.outcome,
             }
@@ -361,7 +361,7 @@ class Session:
             keras_model=result.model,
             history=list(result.history),
             runs=runs,
-            config=config,
+            config=result.config,
             outcome=result.outcome,
             evaluation=evaluation,
             files={

@@ -20,7 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from core.batchnorm import Recalibration, batchnorm_layers, recalibrate
-from core.config import FINE_TUNE_RATE, TrainConfig
+from core.config import FINE_TUNE_RATE, LABEL_SMOOTHING, TrainConfig
 from core.dataset import LoadedDataset, require_trainable
 from core.errors import Cancelled, TrainingError
 from core.features import FeatureCache
@@ -242,7 +242,11 @@ def compile_model(
     """
     model.compile(
         optimizer=make_optimizer(config, total_steps, start_step),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+        loss=keras.losses.CategoricalCrossentropy(
+            label_smoothing=LABEL_SMOOTHING
+            if config.label_smoothing is None
+            else config.label_smoothing
+        ),
         metrics=["accuracy"],
     )
 
@@ -358,6 +362,9 @@ class Trainer:
             spec = ModelSpec(DEFAULT_PRESET, data.spec, max(len(data.class_names), 2))
         if spec.num_classes != len(data.class_names) or spec.input != data.spec:
             raise TrainingError("the model's classes or input size do not match this dataset")
+        if config.label_smoothing is None:  # the preset's own; the result records the value
+            smoothing = 0.0 if spec.pretrained else LABEL_SMOOTHING
+            config = self.config = dataclasses.replace(config, label_smoothing=smoothing)
         earlier = list(history or [])
         batch_size = min(config.batch_size, len(train_idx))
         batches = math.ceil(len(train_idx) / batch_size)
@@ -455,10 +462,11 @@ class Trainer:
 
     def _fit_config(self, spec: ModelSpec) -> TrainConfig:
         """The config the optimizer gets: fine-tuning a pretrained backbone runs slower."""
-        if spec.pretrained and self.config.fine_tune:
-            rate = self.config.learning_rate * FINE_TUNE_RATE
-            return dataclasses.replace(self.config, learning_rate=rate)
-        return self.config
+        config = self.config
+        if spec.pretrained and config.fine_tune:
+            rate = config.learning_rate * FINE_TUNE_RATE
+            return dataclasses.replace(config, learning_rate=rate)
+        return config
 
     def _what_to_fit(self, spec: ModelSpec, model: keras.Model) -> tuple[np.ndarray, keras.Model]:
         """(inputs, model to fit). The pretrained preset without fine-tuning fits its head on

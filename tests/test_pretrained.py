@@ -43,6 +43,7 @@ def test_the_pretrained_preset_trains_and_classifies_offline(tmp_path):
     assert summary.evaluation["accuracy"] >= 0.6  # chance is 1/3
     model = session.state().model
     assert model.preset == "photos-pretrained" and model.spec == InputSpec(64, color=True)
+    assert model.config["label_smoothing"] == 0.0  # the head's own, recorded as used
     path = session.save(tmp_path / "photos.cnnmodel")
     reopened = Session(use_cache=False)
     reopened.open(path)

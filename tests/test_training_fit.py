@@ -127,3 +127,10 @@ def test_a_preset_unsuited_to_the_input_is_named_before_and_after_training(tmp_p
     session.load_dataset(make_pattern_dataset(tmp_path / "p", per_class=6, size=40), size=40)
     summary = session.train(TrainConfig(epochs=1, batch_size=8), "article")
     assert any("article-pooled" in w for w in summary.warnings)
+
+
+def test_label_smoothing_left_unset_is_the_presets_own_and_recorded(pattern_dataset):
+    chosen = Trainer(pattern_dataset, TrainConfig(epochs=1, early_stopping=False)).run()
+    assert chosen.config.label_smoothing == 0.1
+    config = TrainConfig(epochs=1, early_stopping=False, label_smoothing=0.0)
+    assert Trainer(pattern_dataset, config).run().config.label_smoothing == 0.0
