@@ -16,7 +16,7 @@ import numpy as np
 from core.assets import MOBILENET_V2_WEIGHTS, asset_path
 from core.errors import CnnStudioError
 from core.images import InputSpec
-from core.presets import PRESETS, PRETRAINED_PRESET
+from core.presets import PRESETS, PRETRAINED_PRESET, pretrained_input_problem
 from core.runtime import keras, tf
 
 layers = keras.layers
@@ -36,8 +36,9 @@ class ModelSpec:
             raise ValueError(f"unknown preset {self.preset!r}; choose from {', '.join(PRESETS)}")
         if self.num_classes < 2:
             raise ValueError("a classifier needs at least two classes")
-        if self.pretrained and (not self.input.color or self.input.size < 32):
-            raise ValueError("the pretrained preset needs colour images of at least 32 px")
+        problem = self.pretrained and pretrained_input_problem(self.input.size, self.input.color)
+        if problem:
+            raise ValueError(problem)
 
     @property
     def pretrained(self) -> bool:

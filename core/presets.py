@@ -33,6 +33,13 @@ def preset_warning(preset: str, size: int, color: bool) -> str | None:
             f"at {size} px the article's CNN often fails to learn (its dense layer gets too "
             f"big); choose article-pooled, or an image size of {ARTICLE_MAX_INPUT} px or less"
         )
-    if preset == PRETRAINED_PRESET and (not color or size < 32):
+    if preset == PRETRAINED_PRESET:
+        return pretrained_input_problem(size, color)
+    return None
+
+
+def pretrained_input_problem(size: int, color: bool) -> str | None:
+    """Why the pretrained backbone cannot take ``size`` px inputs (colour or not), or None."""
+    if not color or size < 32:
         return "the pretrained preset needs colour images of at least 32 px (tick Keep colour)"
     return None

@@ -163,21 +163,9 @@ class _Scanner:
                 self.cancel.raise_if_cancelled()
             self.progress(0.0, f"Scanned {self.seen} entries")
 
-    def inside_root(self, real: str) -> bool:
-        return real == self.root_real or real.startswith(self.root_real + os.sep)
-
     def link_problem(self, entry: os.DirEntry[str], parent_real: str) -> str | None:
         """Reason to skip a symbolic link, or None when it is a file link inside the root."""
-        real = os.path.realpath(entry.path)
-        if not os.path.exists(real):
-            return "broken symbolic link"
-        if not self.inside_root(real):
-            return "symbolic link to outside the dataset folder: not followed"
-        if os.path.isdir(real):
-            if parent_real == real or parent_real.startswith(real + os.sep):
-                return "symbolic link loop (points to a folder above it): not followed"
-            return "symbolic link to another folder of the dataset: not followed"
-        return None
+        return link_problem(entry.path, self.root_real, parent_real, "the dataset folder")
 
     def walk_class(self, class_dir: str, class_name: str) -> list[FileEntry]:
         """Every candidate file below ``class_dir`` (sorted), recording what is left out.
@@ -297,6 +285,21 @@ def scan_folder(
     return DatasetIndex(root, classes, scanner.skipped, problems, warnings)
 
 
+def link_problem(path: str, root_real: str, parent_real: str, root_words: str) -> str | None:
+    """Reason to skip the symbolic link ``path`` found in ``parent_real`` below ``root_real``
+    (called ``root_words`` in the reason), or None when it is a link to a file inside."""
+    real = os.path.realpath(path)
+    if not os.path.exists(real):
+        return "broken symbolic link"
+    if real != root_real and not real.startswith(root_real + os.sep):
+        return f"symbolic link to outside {root_words}: not followed"
+    if os.path.isdir(real):
+        if parent_real == real or parent_real.startswith(real + os.sep):
+            return "symbolic link loop (points to a folder above it): not followed"
+        return f"symbolic link to another folder of {root_words}: not followed"
+    return None
+
+
 def image_files(targets: Iterable[Path | str]) -> tuple[list[Path], list[tuple[str, str]]]:
     """Expand files and folders (recursively, skipping hidden entries) into a sorted file list,
     and the entries left out with why: ``(files, [(path, reason)])``.
@@ -312,32 +315,17 @@ def image_files(targets: Iterable[Path | str]) -> tuple[list[Path], list[tuple[s
             files.append(target)
             continue
         root_real = os.path.realpath(target)
-        for folder, dirs, names in os.walk(target):
-            for name in list(dirs):
-                if os.path.islink(os.path.join(folder, name)):
-                    dirs.remove(name)  # os.walk would not descend; say so
-                    skipped.append(
-                        (os.path.join(folder, name), "symbolic link to a folder: not followed")
-                    )
-            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__MACOSX")
-            for name in sorted(names):
-                if name.startswith("."):
-                    continue
+        for folder, dirs, names in os.walk(target):  # never descends into linked folders
+            folder_real = os.path.realpath(folder)
+            visible = sorted(n for n in dirs + names if not n.startswith("."))
+            dirs[:] = [d for d in visible if d in dirs and d != "__MACOSX"]
+            for name in visible:
                 path = os.path.join(folder, name)
-                reason = _dropped_link_problem(path, root_real) if os.path.islink(path) else None
-                if reason:
-                    skipped.append((path, reason))
-                else:
+                if os.path.islink(path):
+                    reason = link_problem(path, root_real, folder_real, "the folder")
+                    if reason:
+                        skipped.append((path, reason))
+                        continue
+                if name in names:
                     files.append(Path(path))
     return files, skipped
-
-
-def _dropped_link_problem(path: str, root_real: str) -> str | None:
-    real = os.path.realpath(path)
-    if not os.path.exists(real):
-        return "broken symbolic link"
-    if real != root_real and not real.startswith(root_real + os.sep):
-        return "symbolic link to outside the folder: not followed"
-    if os.path.isdir(real):
-        return "symbolic link to a folder: not followed"
-    return None

@@ -303,7 +303,7 @@ class Session:
         with self._doing("training"):
             before = current.keras_model.get_weights() if current is not None else None
             try:
-                model = self._train_model(trainer, config, spec, current)
+                model = self._train_model(trainer, spec, current)
             except BaseException:
                 if current is not None and before is not None:
                     current.keras_model.set_weights(before)  # the model stays as it was
@@ -321,7 +321,6 @@ class Session:
     def _train_model(
         self,
         trainer: Trainer,
-        config: TrainConfig,
         spec: ModelSpec,
         current: _Model | None,
     ) -> _Model:

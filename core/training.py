@@ -235,18 +235,15 @@ def make_optimizer(
 def compile_model(
     model: keras.Model, config: TrainConfig, total_steps: int = 1, start_step: int = 0
 ) -> None:
-    """Compile with a new optimizer and label-smoothed cross-entropy.
+    """Compile with a new optimizer and label-smoothed cross-entropy (``config`` as resolved by
+    :meth:`Trainer.run`: its label smoothing is set).
 
     Compiling again drops Keras's traced train step, so a new schedule always takes effect.
     Labels are fed one-hot (see :func:`make_dataset`), which label smoothing needs.
     """
     model.compile(
         optimizer=make_optimizer(config, total_steps, start_step),
-        loss=keras.losses.CategoricalCrossentropy(
-            label_smoothing=LABEL_SMOOTHING
-            if config.label_smoothing is None
-            else config.label_smoothing
-        ),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
         metrics=["accuracy"],
     )
 
