@@ -29,7 +29,7 @@ from core import __version__
 from core.atomic import atomic_path
 from core.errors import ModelFileError
 from core.images import PREPROCESSING_VERSION, InputSpec
-from core.presets import PRESET_NAMES
+from core.meta_schema import check_meta
 from core.safe_io import FileRefused, open_regular
 
 FORMAT = "cnnstudio-model"
@@ -41,24 +41,6 @@ MAX_TOTAL_BYTES = 2 * 1024**3
 MAX_META_BYTES = 16 * 1024**2
 MAX_RATIO = 200  # uncompressed/compressed size of one member; beyond this it is a zip bomb
 _MEMBER = re.compile(r"^(meta\.json|(weights|optimizer)/\d{3,5}\.npy)$")
-
-_TOP_FIELDS = {
-    "format": str,
-    "schema_version": int,
-    "app_version": str,
-    "created": str,
-    "architecture": dict,
-    "input": dict,
-    "class_names": list,
-    "preprocessing": dict,
-    "training": dict,
-    "metrics": dict,
-    "files": dict,
-    "versions": dict,
-    "weights": list,
-    "optimizer": (dict, type(None)),
-}
-_OPTIONAL_TOP = {"metrics", "files", "versions", "optimizer"}
 
 
 @dataclass
@@ -132,7 +114,9 @@ def save_bundle(bundle: ModelBundle, path: Path | str) -> Path:
     for array in [*bundle.weights, *bundle.optimizer_weights]:
         if not np.all(np.isfinite(array)):
             raise ModelFileError("refusing to save: the model has weights that are not finite")
-    meta = json.dumps(bundle.metadata(), indent=1, ensure_ascii=False, allow_nan=False)
+    # ASCII with \u escapes: a file name that is not valid UTF-8 (held as surrogate escapes)
+    # is stored losslessly instead of failing the save.
+    meta = json.dumps(bundle.metadata(), indent=1, ensure_ascii=True, allow_nan=False)
     with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w") as archive:
         archive.writestr("meta.json", meta, compress_type=zipfile.ZIP_DEFLATED)
         for i, array in enumerate(bundle.weights):
@@ -216,59 +200,24 @@ def _load_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, expected: Any) 
     return array
 
 
-def _check_fields(meta: Any) -> dict[str, Any]:
-    if not isinstance(meta, dict):
-        raise _reject("meta.json is not an object")
-    if meta.get("format") != FORMAT:
-        raise _reject("not a CNN Studio model file (wrong format marker)")
-    version = meta.get("schema_version")
-    if version != SCHEMA_VERSION or isinstance(version, bool):
-        raise _reject(
-            f"model file schema version {version!r} is not supported (this app reads "
-            f"version {SCHEMA_VERSION}); it may come from a newer CNN Studio"
-        )
-    unknown = set(meta) - set(_TOP_FIELDS)
-    if unknown:
-        raise _reject(f"meta.json has unknown fields: {', '.join(sorted(unknown))}")
-    for name, kind in _TOP_FIELDS.items():
-        if name not in meta:
-            if name in _OPTIONAL_TOP:
-                continue
-            raise _reject(f"meta.json lacks the field {name!r}")
-        if not isinstance(meta[name], kind) or (kind is int and isinstance(meta[name], bool)):
-            raise _reject(f"meta.json field {name!r} has the wrong type")
-    return meta
-
-
 def _parse_meta(raw: bytes) -> dict[str, Any]:
     def no_constants(token: str) -> Any:
         raise ValueError(f"{token} is not allowed")
 
     try:
         meta = json.loads(raw.decode("utf-8"), parse_constant=no_constants)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise _reject(f"meta.json is not valid JSON ({exc})") from exc
-    meta = _check_fields(meta)
-    arch, spec = meta["architecture"], meta["input"]
-    if set(arch) != {"preset", "augment"} or not isinstance(arch["augment"], bool):
-        raise _reject("meta.json 'architecture' must hold exactly 'preset' and 'augment'")
-    if arch["preset"] not in PRESET_NAMES:
-        raise _reject(f"unknown architecture preset {arch['preset']!r}")
-    if not {"size", "color"} <= set(spec) <= {"size", "color", "crop"} or not all(
-        isinstance(spec.get(k, False), bool) for k in ("color", "crop")
-    ):
-        raise _reject("meta.json 'input' must hold 'size', 'color' and optionally 'crop'")
-    size = spec["size"]
-    if not isinstance(size, int) or isinstance(size, bool) or not 8 <= size <= 512:
-        raise _reject("meta.json 'input.size' must be a whole number from 8 to 512")
-    names = meta["class_names"]
-    if len(names) < 2 or not all(isinstance(n, str) and n for n in names):
-        raise _reject("meta.json 'class_names' must list at least two names")
-    if len(set(names)) != len(names):
-        raise _reject("meta.json 'class_names' has duplicates")
-    if meta["preprocessing"].get("recipe") != PREPROCESSING_VERSION:
-        raise _reject("the model was made with a different preprocessing recipe")
-    return meta
+    if isinstance(meta, dict):
+        version = meta.get("schema_version")
+        if meta.get("format") == FORMAT and (
+            version != SCHEMA_VERSION or isinstance(version, bool)
+        ):
+            raise _reject(
+                f"model file schema version {version!r} is not supported (this app reads "
+                f"version {SCHEMA_VERSION}); it may come from a newer CNN Studio"
+            )
+    return check_meta(meta)
 
 
 def read_bundle(path: Path | str) -> ModelBundle:
@@ -291,8 +240,6 @@ def read_bundle(path: Path | str) -> ModelBundle:
             optimizer = meta.get("optimizer")
             opt_weights: list[np.ndarray] = []
             if optimizer is not None:
-                if not isinstance(optimizer.get("variables"), list):
-                    raise _reject("meta.json 'optimizer' lacks its variables")
                 opt_weights = _arrays(archive, members, "optimizer", optimizer["variables"])
     except ModelFileError as exc:
         raise ModelFileError(f"{path}: {exc}") from None

@@ -17,7 +17,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from core.config import OPTIMIZERS, TrainConfig
+from core.config import MAX_SEED, OPTIMIZERS, TrainConfig
 from core.console import ProgressBar, err, format_seconds, out
 from core.errors import CnnStudioError
 from core.presets import DEFAULT_PRESET, PRESETS, PRETRAINED_PRESET
@@ -79,7 +79,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="random flips, rotation, zoom and contrast while training (from the model with "
         "--continue-from)",
     )
-    train.add_argument("--seed", type=int, default=d.seed, help="random seed (default %(default)s)")
+    train.add_argument(
+        "--seed",
+        type=_seed,
+        default=d.seed,
+        help=f"random seed, 0 to {MAX_SEED} (default %(default)s)",
+    )
     train.add_argument(
         "--patience",
         type=int,
@@ -126,6 +131,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     export.add_argument("--format", choices=("keras", "tflite"), required=True)
     export.add_argument("--out", type=Path, required=True)
     export.set_defaults(handler=cmd_export, parser=export)
+
+
+def _seed(text: str) -> int:
+    """An argparse type: a seed Keras accepts (a bad one is a usage error, before any work)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be from 0 to {MAX_SEED}, not {value}")
+    return value
 
 
 class ConsoleObserver:

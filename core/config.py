@@ -8,9 +8,12 @@ can never record an architecture it does not have.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
+#: Random seeds are 32-bit (what Keras and NumPy accept).
+MAX_SEED = 2**32 - 1
 #: Label smoothing for networks trained from scratch (see ``TrainConfig.label_smoothing``).
 LABEL_SMOOTHING = 0.1
 #: Fine-tuning a pretrained backbone uses this share of the configured learning rate.
@@ -38,6 +41,7 @@ class TrainConfig:
     fine_tune: bool = False
 
     def __post_init__(self) -> None:
+        self._check_types()
         if self.epochs < 1:
             raise ValueError("epochs must be at least 1")
         if self.batch_size < 1:
@@ -52,6 +56,29 @@ class TrainConfig:
             raise ValueError("label smoothing must be between 0 and 0.5")
         if self.patience < 1:
             raise ValueError("patience must be at least 1 epoch")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise ValueError(f"seed must be a whole number from 0 to {MAX_SEED}")
+
+    def _check_types(self) -> None:
+        """Refuse values of the wrong kind (a stored model or a caller may hand in anything)."""
+        whole = ("epochs", "batch_size", "seed", "patience")
+        for name in whole:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ValueError(f"{name.replace('_', ' ')} must be a whole number")
+        for name in ("learning_rate", "val_split", "label_smoothing"):
+            value = getattr(self, name)
+            if value is None and name == "label_smoothing":
+                continue
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise ValueError(f"{name.replace('_', ' ')} must be a number")
+            if not math.isfinite(value):
+                raise ValueError(f"{name.replace('_', ' ')} must be a finite number")
+        for name in ("early_stopping", "fine_tune"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name.replace('_', ' ')} must be true or false")
+        if not isinstance(self.optimizer, str):
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}")
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
