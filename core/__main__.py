@@ -2,6 +2,11 @@
 
 import sys
 
-from core.cli import main
+try:
+    from core.cli import main
 
-sys.exit(main())
+    code = main()
+except KeyboardInterrupt:  # while importing, before main() handles it itself
+    print("cnn-studio: interrupted", file=sys.stderr)
+    code = 130
+sys.exit(code)

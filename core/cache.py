@@ -46,8 +46,9 @@ class DatasetCache:
         self.folder = Path(folder) if folder is not None else default_cache_dir()
 
     def path_for(self, root: Path, spec: InputSpec) -> Path:
-        key = f"{os.path.realpath(root)}|{spec.key()}|v{CACHE_VERSION}"
-        return self.folder / (hashlib.sha1(key.encode("utf-8")).hexdigest() + ".npz")
+        # The folder's name as bytes: it need not be valid UTF-8 (see core.names).
+        key = os.fsencode(os.path.realpath(root)) + f"|{spec.key()}|v{CACHE_VERSION}".encode()
+        return self.folder / (hashlib.sha1(key).hexdigest() + ".npz")
 
     def read(self, root: Path, spec: InputSpec) -> tuple[dict[str, list], np.ndarray]:
         """Return the cached entries and their pixel rows; empty when there is no usable cache.

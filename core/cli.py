@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from core import __version__, cli_model
-from core.console import ProgressBar, err, out
+from core.console import ProgressBar, err, out, silence_closed_stdout
 from core.dataset import LoadedDataset
 from core.demo import demo_dataset
 from core.errors import Cancelled, CnnStudioError
@@ -111,9 +111,11 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             "crop": advice.spec.crop,
             "reason": advice.reason,
         }
+    # Exit 1 when the folder cannot be trained on (the reasons are printed), as scripts expect.
+    status = 1 if dataset.problems else 0
     if args.json:
         out(json.dumps(summary, indent=2, ensure_ascii=False))
-        return 0
+        return status
     counts = dataset.counts()
     out(f"{folder}: {len(counts)} classes, {len(dataset)} images")
     width = max((len(n) for n in counts), default=0)
@@ -129,7 +131,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         out(f"Skipped {len(dataset.skipped)} file(s)/folder(s):")
         for skipped in dataset.skipped:
             out(f"  {skipped.path}: {skipped.reason}")
-    return 0
+    return status
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -190,6 +192,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except CnnStudioError as exc:
         err(f"cnn-studio: error: {exc}")
+        return 1
+    except BrokenPipeError:  # the reader of our output stopped reading: nothing to report
+        silence_closed_stdout()
         return 1
     except OSError as exc:
         name = f" {exc.filename}" if exc.filename else ""

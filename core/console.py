@@ -6,27 +6,50 @@ that and stays silent instead of crashing.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import TextIO
+
+from core.names import readable
 
 
 def _stream(name: str) -> TextIO | None:
     return getattr(sys, name, None)
 
 
-def out(text: str = "") -> None:
-    """Print a line on stdout, if there is one."""
-    stream = _stream("stdout")
-    if stream is not None:
+def _print(text: str, stream: TextIO | None) -> None:
+    if stream is None:
+        return
+    text = readable(text)
+    try:
         print(text, file=stream, flush=True)
+    except UnicodeEncodeError:  # a terminal or file in a legacy encoding
+        encoding = stream.encoding or "ascii"
+        print(text.encode(encoding, "replace").decode(encoding), file=stream, flush=True)
+
+
+def out(text: str = "") -> None:
+    """Print a line on stdout, if there is one (names that are not UTF-8 shown readably)."""
+    _print(text, _stream("stdout"))
 
 
 def err(text: str) -> None:
-    """Print a line on stderr, if there is one."""
-    stream = _stream("stderr")
-    if stream is not None:
-        print(text, file=stream, flush=True)
+    """Print a line on stderr, if there is one (names that are not UTF-8 shown readably)."""
+    _print(text, _stream("stderr"))
+
+
+def silence_closed_stdout() -> None:
+    """After stdout's reader went away (``cnn-studio ... | head``): point stdout at the null
+    device so the interpreter's final flush does not report the broken pipe again."""
+    stream = _stream("stdout")
+    if stream is None:
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def format_seconds(seconds: float) -> str:
@@ -68,7 +91,7 @@ class ProgressBar:
         line = f"\r{self.label}[{bar}] {fraction * 100:5.1f}%{eta} {message}"
         stream = _stream("stderr")
         if stream is not None:
-            stream.write(line[:160].ljust(100))
+            stream.write(readable(line[:160]).ljust(100))
             stream.flush()
             self._drawn = True
 

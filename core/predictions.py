@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from core.atomic import atomic_path
+from core.names import readable
 
 
 @dataclass(frozen=True)
@@ -35,13 +36,34 @@ class Prediction:
         return cls(str(data["path"]), ranked)
 
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP's list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(text: str) -> str:
+    """``text`` as a CSV cell a spreadsheet shows as text: readable (see :mod:`core.names`) and,
+    when it would start a formula (a class named ``=HYPERLINK(...)``), prefixed with ``'``."""
+    text = readable(text)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def write_csv(predictions: Sequence[Prediction], path: Path | str, top_k: int = 3) -> Path:
-    """Write path, top label, probability and the top-k ranking to a CSV file (atomically)."""
+    """Write path, top label, probability and the top-k ranking to a CSV file (atomically).
+
+    Names and paths are written for people and spreadsheets (:func:`spreadsheet_text`).
+    """
     path = Path(path)
     with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["path", "label", "probability", "top_k"])
         for p in predictions:
             ranking = "; ".join(f"{n}={v:.4f}" for n, v in p.labels[:top_k])
-            writer.writerow([p.path, p.top[0], f"{p.top[1]:.6f}", ranking])
+            writer.writerow(
+                [
+                    spreadsheet_text(p.path),
+                    spreadsheet_text(p.top[0]),
+                    f"{p.top[1]:.6f}",
+                    spreadsheet_text(ranking),
+                ]
+            )
     return path

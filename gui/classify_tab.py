@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.names import readable
 from core.predictions import Prediction, write_csv
 from core.state import SessionState
 from gui.engine_adapter import THUMBNAIL_SIZE, Engine
@@ -113,7 +114,7 @@ class ClassifyTab(QWidget):
         if model is None:
             text = "No model yet: train one on the Train tab, or open a saved .cnnmodel file."
         else:
-            names = model.class_names
+            names = [readable(n) for n in model.class_names]
             size = model.spec.size
             saved = "" if model.saved else " — not saved yet"
             text = (
@@ -173,7 +174,7 @@ class ClassifyTab(QWidget):
     # --- engine results (GUI thread) --------------------------------------------------------
 
     def _on_classified(self, predictions: list, failures: list) -> None:
-        notes = [f"{Path(path).name}: {reason}" for path, reason in failures]
+        notes = [f"{readable(Path(path).name)}: {reason}" for path, reason in failures]
         if notes:
             self.show_message(
                 "Not classified — "
@@ -194,8 +195,9 @@ class ClassifyTab(QWidget):
             if prediction.get("thumbnail") is not None:
                 thumb.setPixmap(QPixmap.fromImage(array_to_qimage(prediction["thumbnail"])))
             self.table.setCellWidget(row, 0, thumb)
-            item = QTableWidgetItem(prediction["path"])
-            item.setToolTip(prediction["path"])
+            shown = readable(prediction["path"])
+            item = QTableWidgetItem(shown)
+            item.setToolTip(shown)
             self.table.setItem(row, 1, item)
             ranked = [(r["label"], r["probability"]) for r in prediction["predictions"]]
             self.table.setCellWidget(row, 2, ProbabilityBars(ranked))

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.images import InputSpec
+from core.names import readable
 from core.state import DatasetView, SessionState
 from gui.engine_adapter import Engine
 from gui.widgets.images import array_icon
@@ -301,7 +302,7 @@ class DataTab(QWidget):
         self.content.setVisible(True)
         counts = dict(zip(dataset.class_names, dataset.counts, strict=True))
         self.folder_label.setText(
-            f"<b>{dataset.name}</b> — {len(counts)} classes, "
+            f"<b>{readable(dataset.name)}</b> — {len(counts)} classes, "
             f"{dataset.size} images, {len(dataset.skipped)} skipped"
         )
         self.folder_label.setToolTip(dataset.root)
@@ -313,7 +314,7 @@ class DataTab(QWidget):
         self.class_table.clearSelection()
         self.class_table.setRowCount(len(counts))
         for row, (name, count) in enumerate(counts.items()):
-            self.class_table.setItem(row, 0, QTableWidgetItem(name))
+            self.class_table.setItem(row, 0, QTableWidgetItem(readable(name)))
             number = QTableWidgetItem(str(count))
             number.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.class_table.setItem(row, 1, number)
@@ -327,7 +328,7 @@ class DataTab(QWidget):
         self.skipped_table.setVisible(bool(dataset.skipped))
         self.skipped_table.setRowCount(len(dataset.skipped))
         for row, (path, reason) in enumerate(dataset.skipped):
-            self.skipped_table.setItem(row, 0, QTableWidgetItem(path))
+            self.skipped_table.setItem(row, 0, QTableWidgetItem(readable(path)))
             self.skipped_table.setItem(row, 1, QTableWidgetItem(reason))
         if counts:
             self.class_table.selectRow(0)
@@ -354,7 +355,7 @@ class DataTab(QWidget):
             return
         label = rows[0].row()
         members = np.flatnonzero(dataset.labels == label)
-        name = dataset.class_names[label]
+        name = readable(dataset.class_names[label])
         shown = members[:THUMBNAILS_SHOWN]
         size = dataset.spec.size
         colour = "colour" if dataset.spec.color else "grayscale"

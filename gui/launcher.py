@@ -48,10 +48,21 @@ def _is_command_line(first: str) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Dispatch to the command line or the GUI; returns the exit code."""
+    """Dispatch to the command line or the GUI; returns the exit code.
+
+    Ctrl-C while the heavy modules are still importing (the first second or so) ends quietly
+    with exit code 130, as it does later on, instead of printing a traceback.
+    """
     multiprocessing.freeze_support()
     _ensure_streams()
-    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _dispatch(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:
+        print("cnn-studio: interrupted", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: list[str]) -> int:
     if args[:1] == ["--check-export"]:  # the frozen app checking an export it just wrote
         from core.export_check import main as check_main
 

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from core.config import OPTIMIZERS, TrainConfig
 from core.console import format_seconds
+from core.names import readable
 from core.presets import DEFAULT_PRESET, PRESETS, PRETRAINED_PRESET, preset_warning
 from core.state import DatasetView, ModelView, SessionState
 from gui.engine_adapter import Engine
@@ -507,14 +508,17 @@ class TrainTab(QWidget):
             for m in model.evaluation.get("misclassified", [])
             if m["true"] == true and m["predicted"] == predicted
         ]
+        shown_true, shown_predicted = readable(true), readable(predicted)
         if true == predicted:
-            self.mistakes_title.setText(f"'{true}' predicted correctly: nothing to review.")
+            self.mistakes_title.setText(f"'{shown_true}' predicted correctly: nothing to review.")
             return
-        self.mistakes_title.setText(f"'{true}' predicted as '{predicted}': {len(cases)} image(s)")
+        self.mistakes_title.setText(
+            f"'{shown_true}' predicted as '{shown_predicted}': {len(cases)} image(s)"
+        )
         for case in cases:
             item = QListWidgetItem(
-                f"{case['path']}\n{predicted} {case['probability']:.0%}, "
-                f"{true} {case['probabilities'].get(true, 0):.0%}"
+                f"{readable(case['path'])}\n{shown_predicted} {case['probability']:.0%}, "
+                f"{shown_true} {case['probabilities'].get(true, 0):.0%}"
             )
             row = dataset.row_of(case["path"]) if dataset is not None else None
             if row is not None:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
+
+import pytest
 
 from core.cli import main
 from tests.conftest import make_dataset
@@ -56,3 +62,47 @@ def test_exit_codes_and_no_traceback(tmp_path):
     assert bad_size.returncode == 1
     assert "between 8 and 512" in bad_size.stderr
     assert "Traceback" not in bad_size.stderr
+
+
+def test_inspect_exits_1_when_the_folder_cannot_be_trained_on(tmp_path, capsys):
+    root = make_dataset(tmp_path / "d", {"only": 3})
+    assert main(["inspect", str(root)]) == 1
+    assert "Cannot train: Only one class" in capsys.readouterr().out
+    assert main(["inspect", str(root), "--json"]) == 1
+
+
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path):
+    root = make_dataset(tmp_path / "d", {"a": 3, "b": 3})
+    for i in range(3000):  # far more skipped-file lines than a pipe buffer holds
+        (root / "a" / f"empty-file-number-{i:05d}.png").write_bytes(b"")
+    child = subprocess.Popen(
+        [sys.executable, "-m", "core", "inspect", str(root)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stdout is not None and child.stderr is not None
+    child.stdout.readline()
+    child.stdout.close()  # like `| head -1`
+    stderr = child.stderr.read().decode()
+    assert child.wait(timeout=120) == 1
+    assert "Broken pipe" not in stderr and "Traceback" not in stderr
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc to see imports")
+def test_ctrl_c_while_still_importing_ends_quietly(tmp_path):
+    child = subprocess.Popen(
+        [sys.executable, "-m", "core", "predict", str(tmp_path / "m.cnnmodel"), str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    maps = Path(f"/proc/{child.pid}/maps")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and child.poll() is None:
+        with contextlib.suppress(OSError):
+            if "numpy" in maps.read_text():  # inside our imports now
+                break
+        time.sleep(0.005)
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=120)
+    assert "Traceback" not in stderr.decode()
+    assert child.returncode in (1, 130)  # 1 if it got as far as the missing model file

@@ -6,6 +6,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
+from core.names import readable
+
 
 class ConfusionMatrix(QTableWidget):
     """Rows are true classes, columns predicted ones. Emits ``cell_chosen(true, predicted)``."""
@@ -26,6 +28,7 @@ class ConfusionMatrix(QTableWidget):
 
     def show_matrix(self, names: list[str], matrix: list[list[int]]) -> None:
         self.names = list(names)
+        names = [readable(n) for n in names]  # shown; self.names keeps the real ones for clicks
         self.clear()
         self.setRowCount(len(names))
         self.setColumnCount(len(names))

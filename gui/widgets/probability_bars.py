@@ -6,6 +6,8 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import QWidget
 
+from core.names import readable
+
 BAR = QColor(60, 120, 200)
 ROW = 18
 
@@ -13,7 +15,7 @@ ROW = 18
 class ProbabilityBars(QWidget):
     def __init__(self, labels: list[tuple[str, float]], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.labels = labels
+        self.labels = [(readable(name), p) for name, p in labels]  # as Qt can show them
         self.setMinimumHeight(ROW * len(labels) + 4)
         self.setMinimumWidth(220)
 
