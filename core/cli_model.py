@@ -17,6 +17,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from core.atomic import check_target
 from core.config import MAX_SEED, OPTIMIZERS, TrainConfig
 from core.console import ProgressBar, err, format_seconds, out
 from core.errors import CnnStudioError
@@ -211,6 +212,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                 f"{', '.join(given)} cannot be used with --continue-from: a continued model "
                 "keeps its own architecture, augmentation and input"
             )
+    # Checked now, not after minutes of training.
+    out_path = check_target(args.out or Path(f"{folder.resolve().name or 'model'}.cnnmodel"))
     session = Session(use_cache=not args.no_cache)
     if continuing:
         model = session.open(args.continue_from)
@@ -241,7 +244,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         err(f"Warning: {warning}")
     if dataset.skipped and not args.json:
         err(f"Skipped {len(dataset.skipped)} file(s); `cnn-studio inspect` lists them.")
-    out_path = args.out or Path(f"{folder.resolve().name or 'model'}.cnnmodel")
     control = TrainingControl()
     _install_interrupt(control)
     observer = ConsoleObserver(quiet=args.json)
@@ -260,9 +262,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     if summary.outcome == "stopped" and not _confirm_keep():
         err("Stopped; the model was not saved.")
         return 1
-    path = session.save(out_path)
+    path, problem = session.save_or_recover(out_path)
+    if problem:
+        err(f"cnn-studio: error: could not save the model: {problem}")
+        err(f"The trained model was saved to {path} instead; move it where you want it.")
     if args.json:
-        out(json.dumps({"model": str(path), **summary.to_dict()}, indent=2))
+        report = {"model": str(path), **summary.to_dict()}
+        if problem:
+            report["not_saved_to"] = {"path": str(out_path), "reason": problem}
+        out(json.dumps(report, indent=2, ensure_ascii=False))
     else:
         for warning in summary.warnings[len(dataset.warnings) :]:
             err(f"Warning: {warning}")
@@ -270,7 +278,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         shown = f", validation accuracy {acc:.2%}" if acc is not None else ""
         epochs = f"{summary.epochs} epoch{'s' if summary.epochs != 1 else ''}"
         out(f"Saved {path} ({summary.outcome} after {epochs}{shown})")
-    return 0
+    return 1 if problem else 0
 
 
 def _confirm_keep() -> bool:
@@ -293,7 +301,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     evaluation = session.evaluate_folder(args.dir, progress=bar)
     bar.close()
     if args.json:
-        out(json.dumps(evaluation.to_dict(), indent=2))
+        out(json.dumps(evaluation.to_dict(), indent=2, ensure_ascii=False))
         return 0
     total = sum(s["support"] for s in evaluation.per_class.values())
     out(f"Accuracy: {evaluation.accuracy:.2%} on {total} images")
@@ -313,6 +321,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     if args.top_k < 1:
         args.parser.error("--top-k must be at least 1")
+    if args.csv:
+        check_target(args.csv)
     session = Session()
     session.open(args.model)
     missing = [str(t) for t in args.targets if not t.exists()]

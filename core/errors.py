@@ -31,6 +31,11 @@ class ModelFileError(CnnStudioError):
     """A model file is unreadable, unsafe or inconsistent; nothing was loaded."""
 
 
+class SaveError(CnnStudioError, OSError):
+    """A file could not be written where asked (the message names the target and why). An
+    OSError too, so code that shrugs off a failed cache write keeps doing so."""
+
+
 class TrainingError(CnnStudioError):
     """Training could not run or stopped abnormally (for example it diverged)."""
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.atomic import atomic_path
+from core.atomic import atomic_path, check_target
 from core.errors import CnnStudioError
 from core.models import ModelSpec, build_model
 from core.runtime import keras, tf
@@ -93,6 +93,7 @@ def export_model(
     suffix = ".keras" if fmt == "keras" else ".tflite"
     if target.suffix != suffix:
         target = target.with_name(target.name + suffix)
+    check_target(target)
     plain = build_model(spec)  # uncompiled: nothing but layers Keras itself knows
     plain.set_weights(model.get_weights())
     batch = check_images.astype(np.float32)

@@ -16,15 +16,17 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.bundle import ModelBundle, read_bundle, save_bundle
+from core.bundle import SUFFIX, ModelBundle, read_bundle, save_bundle
 from core.config import TrainConfig
 from core.dataset import LoadedDataset, load_dataset
-from core.errors import Cancelled, CnnStudioError, DatasetError, ImageError
+from core.demo import default_data_dir
+from core.errors import Cancelled, CnnStudioError, DatasetError, ImageError, SaveError
 from core.evaluate import chance_warning
 from core.images import InputSpec, to_model_input
 from core.presets import preset_warning
@@ -43,6 +45,10 @@ if TYPE_CHECKING:
 Listener = Callable[[SessionState], None]
 #: Held-out images an export is checked on (at most).
 EXPORT_CHECK_IMAGES = 32
+
+
+#: Below the user data folder: where a trained model goes when its own target fails.
+RECOVERY_FOLDER = "recovered models"
 
 
 @dataclass
@@ -387,6 +393,20 @@ class Session:
             model.saved_path = str(written)
             model.saved = True
         return written
+
+    def save_or_recover(self, path: Path | str) -> tuple[Path, str | None]:
+        """Save to ``path``; if that fails, save to the recovery folder instead, so a trained
+        model is never lost to a full disk or a folder gone read-only during training.
+
+        Returns the path written and, when it is the recovery copy, why ``path`` failed.
+        """
+        try:
+            return self.save(path), None
+        except SaveError as exc:
+            stem = Path(path).stem[:64] or "model"
+            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+            fallback = default_data_dir() / RECOVERY_FOLDER / f"{stem}-{stamp}{SUFFIX}"
+            return self.save(fallback), str(exc)
 
     def _bundle(self, model: _Model) -> ModelBundle:
         from core import __version__
