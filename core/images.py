@@ -16,11 +16,14 @@ are decoded; truncated files and PNGs with bad checksums are refused. Every refu
 from __future__ import annotations
 
 import io
+import logging
 import struct
+import threading
 import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps
@@ -30,8 +33,40 @@ from core.safe_io import FileRefused, read_bounded
 
 # Pillow's global switch must stay off: a cut-off JPEG is an error, not a grey half image.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
-# Pillow warns about damaged metadata in files it still decodes; we report what matters ourselves.
-warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+
+#: Where Pillow's warnings about odd files go (with the file's path), instead of the terminal.
+CODEC_LOG = logging.getLogger("cnnstudio.codecs")
+_reading = threading.local()  # the file this thread is decoding, for the log line
+
+
+def _route_codec_warnings() -> None:
+    """Send every warning raised inside Pillow (damaged TIFF or EXIF metadata, codec notes)
+    to :data:`CODEC_LOG`, naming the file being read, instead of printing it on stderr; a
+    folder of odd TIFFs must not flood the terminal. Other warnings are shown as before."""
+    previous = warnings.showwarning
+    if getattr(previous, "routes_codec_warnings", False):
+        return
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        if Path(filename).parent.name == "PIL":
+            where = getattr(_reading, "path", None) or "an image"
+            CODEC_LOG.info("%s: %s: %s", where, category.__name__, message)
+            return
+        previous(message, category, filename, lineno, file, line)
+
+    show.routes_codec_warnings = True  # type: ignore[attr-defined]
+    warnings.showwarning = show
+    warnings.filterwarnings("always", module=r"PIL(\.|$)")  # every one logged, not the first
+
+
+_route_codec_warnings()
 
 #: Formats we decode, keyed by the name Pillow uses for them.
 SUPPORTED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF")
@@ -317,7 +352,10 @@ def _to_mode(image: Image.Image, mode: str) -> Image.Image:
         background = Image.new("RGBA", rgba.size, (BACKGROUND, BACKGROUND, BACKGROUND, 255))
         image = Image.alpha_composite(background, rgba).convert("RGB")
     if image.mode != mode:
-        image = image.convert(mode)
+        try:
+            image = image.convert(mode)
+        except ValueError:  # no direct conversion (LAB or HSV to grayscale): by way of RGB
+            image = image.convert("RGB").convert(mode)
     return image
 
 
@@ -343,6 +381,7 @@ def load_input(path: Path | str, spec: InputSpec, data: bytes | None = None) -> 
     path = Path(path)
     if data is None:
         data = read_file(path)
+    _reading.path = path  # names the file in codec warnings (see _route_codec_warnings)
     try:
         image = decode(data, spec.size, spec.mode)
         return preprocess(image, spec)
@@ -350,3 +389,5 @@ def load_input(path: Path | str, spec: InputSpec, data: bytes | None = None) -> 
         raise ImageError(exc.reason, path) from None
     except (OSError, ValueError, SyntaxError, MemoryError) as exc:
         raise ImageError(f"cannot decode image ({_short(exc)})", path) from exc
+    finally:
+        _reading.path = None

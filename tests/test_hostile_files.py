@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import threading
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from core.bundle import read_bundle
 from core.errors import ImageError, ModelFileError
-from core.images import read_file
+from core.images import InputSpec, read_file, to_model_input
 from core.safe_io import FileRefused, read_bounded
 from core.scan import image_files
 from tests.test_bundle import edited_meta, members_of, write_zip
@@ -157,3 +162,60 @@ def _smaller(info: os.stat_result) -> os.stat_result:
     values = list(info)
     values[6] = 10  # st_size
     return os.stat_result(values)
+
+
+def test_codec_warnings_go_to_the_log_naming_the_file_not_to_the_terminal(caplog):
+    import PIL
+
+    import core.images as images
+
+    images._route_codec_warnings()  # on top of pytest's own recorder, for this test
+    pil_file = str(Path(PIL.__file__).parent / "TiffImagePlugin.py")
+    images._reading.path = Path("odd.tif")
+    try:
+        with caplog.at_level("INFO", logger="cnnstudio.codecs"):
+            for _ in range(3):  # every one is logged, not only the first
+                warnings.warn_explicit(
+                    "Metadata Warning, tag 282 had too many entries",
+                    UserWarning,
+                    pil_file,
+                    773,
+                    module="PIL.TiffImagePlugin",
+                )
+    finally:
+        images._reading.path = None
+    lines = [r.getMessage() for r in caplog.records if r.name == "cnnstudio.codecs"]
+    assert lines == ["odd.tif: UserWarning: Metadata Warning, tag 282 had too many entries"] * 3
+    with pytest.warns(UserWarning, match="not from Pillow"):  # others are shown as before
+        warnings.warn("not from Pillow", UserWarning, stacklevel=1)
+
+
+def test_odd_tiffs_are_used_in_both_colour_modes_and_inspect_stays_quiet(tmp_path):
+    from PIL import TiffImagePlugin
+
+    rng = np.random.default_rng(0)
+    root = tmp_path / "tiffs"
+    for cls in ("a", "b"):
+        (root / cls).mkdir(parents=True)
+        for i in range(3):
+            rgb = Image.fromarray(rng.integers(0, 255, (24, 24, 3), dtype=np.uint8))
+            rgb.convert("LAB").save(root / cls / f"lab{i}.tif")
+            extra = TiffImagePlugin.ImageFileDirectory_v2()
+            extra[65000] = "private tag"
+            extra.tagtype[65000] = 2
+            rgb.save(root / cls / f"lzw{i}.tif", tiffinfo=extra, compression="tiff_lzw")
+    lab = root / "a" / "lab0.tif"
+    gray = to_model_input(lab, InputSpec(16, color=False))
+    colour = to_model_input(lab, InputSpec(16, color=True))
+    expected = np.asarray(Image.fromarray(colour).convert("L"))
+    assert np.abs(gray[..., 0].astype(int) - expected).max() <= 1  # LAB -> RGB -> gray
+    for flags in ([], ["--color"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "core", "inspect", str(root), "--no-cache", *flags],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0
+        assert "2 classes, 12 images" in result.stdout
+        assert result.stderr == ""
