@@ -22,6 +22,7 @@ from core.bundle import SUFFIX
 from core.dataset import LoadedDataset
 from core.evaluate import chance_warning
 from core.images import InputSpec
+from core.names import readable
 
 _generations = itertools.count(1)
 
@@ -130,15 +131,15 @@ class ModelView:
     def display_name(self) -> str:
         """How to name this model to a person: its file, or the folder it was trained on."""
         if self.saved_path:
-            return Path(self.saved_path).name
-        return f"trained on '{self.source_name}'" if self.source_name else "unnamed model"
+            return readable(Path(self.saved_path).name)
+        return f"trained on '{readable(self.source_name)}'" if self.source_name else "unnamed model"
 
     @property
     def suggested_filename(self) -> str:
         """A file name for "Save": the file it came from, else its dataset's name."""
         if self.saved_path:
-            return Path(self.saved_path).name
-        return f"{self.source_name or 'model'}{SUFFIX}"
+            return readable(Path(self.saved_path).name)
+        return f"{readable(self.source_name or 'model')}{SUFFIX}"
 
     @property
     def epochs(self) -> int:

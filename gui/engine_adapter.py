@@ -47,6 +47,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from core.config import TrainConfig
 from core.errors import Cancelled, CnnStudioError
 from core.images import InputSpec
+from core.names import readable
 from core.progress import CancelToken, ProgressCallback, TrainingControl
 from core.session import Session
 from core.state import DatasetView, SessionState
@@ -161,7 +162,8 @@ class Engine(QObject):
     model_opened = Signal(object)  # core.state.ModelView
     model_saved = Signal(str)
     model_exported = Signal(str)
-    classified = Signal(list, list)  # [Prediction.to_dict() + "thumbnail"], [(path, reason)]
+    # Python objects, not Qt lists: Qt would drop the escaped bytes of names that are not UTF-8.
+    classified = Signal(object, object)  # [Prediction.to_dict() + "thumbnail"], [(path, reason)]
 
     # Worker -> GUI thread: results of superseding tasks travel with their task, so the GUI
     # thread can drop those of a task that was replaced in the meantime.
@@ -227,7 +229,7 @@ class Engine(QObject):
         elif event == "loaded":
             self.dataset_loaded.emit(payload)
         elif event == "load-failed":
-            self.dataset_failed.emit(payload)
+            self.dataset_failed.emit(readable(str(payload)))
         elif event == "load-cancelled":
             self.dataset_cancelled.emit()
         elif event == "classified":
@@ -249,13 +251,13 @@ class Engine(QObject):
             try:
                 job()
             except CnnStudioError as exc:
-                self.operation_failed.emit(what, str(exc))
+                self.operation_failed.emit(what, readable(str(exc)))
             except OSError as exc:  # a full disk, a read-only folder, a vanished file
                 name = f"{exc.filename}: " if exc.filename else ""
-                self.operation_failed.emit(what, f"{name}{exc.strerror or exc}")
+                self.operation_failed.emit(what, readable(f"{name}{exc.strerror or exc}"))
             except Exception as exc:  # an engine bug: log it, tell the user, keep running
                 log.error("%s failed:\n%s", what, traceback.format_exc())
-                self.error.emit(what, f"{type(exc).__name__}: {exc}")
+                self.error.emit(what, readable(f"{type(exc).__name__}: {exc}"))
             finally:
                 self._job_finished.emit(kind)
 
@@ -389,10 +391,10 @@ class Engine(QObject):
                 self.training_cancelled.emit()
                 return
             except CnnStudioError as exc:
-                self.training_failed.emit(str(exc))
+                self.training_failed.emit(readable(str(exc)))
                 return
             except Exception as exc:  # an engine bug (or a full disk): end the run visibly
-                self.training_failed.emit(f"{type(exc).__name__}: {exc}")
+                self.training_failed.emit(readable(f"{type(exc).__name__}: {exc}"))
                 raise
             self.training_finished.emit(summary.to_dict())  # type: ignore[attr-defined]
 

@@ -489,7 +489,8 @@ class TrainTab(QWidget):
         self.metrics_label.setText(
             f"<b>Validation accuracy {evaluation['accuracy']:.1%}</b> "
             f"on {sum(map(sum, evaluation['confusion_matrix']))} held-out images "
-            f"({model.display_name}). Hardest class: '{worst[0]}' (F1 {worst[1]['f1']:.2f})."
+            f"({model.display_name}). Hardest class: '{readable(worst[0])}' "
+            f"(F1 {worst[1]['f1']:.2f})."
             f"{warnings}"
         )
         self.confusion.show_matrix(list(model.class_names), evaluation["confusion_matrix"])

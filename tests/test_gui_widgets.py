@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import warnings
 
 import numpy as np
@@ -546,3 +547,23 @@ def test_array_thumbnails_are_what_the_model_sees():
     image = array_to_qimage(pixels)
     assert (image.width(), image.height()) == (16, 16)
     assert image.pixelColor(1, 0).red() == pixels[0, 1, 0]
+
+
+def test_names_that_are_not_utf8_reach_the_classify_tab_readable(qtbot, engine, tmp_path):
+    """Regression: Qt list signals dropped the escaped bytes ('caf\\udce9' arrived as 'caf')."""
+    tab = ClassifyTab(engine)
+    qtbot.addWidget(tab)
+    name = os.fsdecode(b"caf\xe9")
+    engine.set_state(model=model_view([name, "tea"], saved_path="/m/x.cnnmodel", origin="opened"))
+    assert "café, tea" in tab.model_label.text()
+    row = {
+        "path": f"/data/{name}/img.png",
+        "predictions": [{"label": name, "probability": 0.9}, {"label": "tea", "probability": 0.1}],
+    }
+    engine.classified.emit([row], [(f"/data/{name}/bad.png", "empty file (0 bytes)")])
+    assert tab.table.item(0, 1).text() == "/data/café/img.png"
+    assert tab.table.cellWidget(0, 2).labels[0][0] == "café"
+    assert "café/bad.png" not in tab.message.text() and "bad.png: empty file" in tab.message.text()
+    assert tab.predictions[0]["path"] == row["path"]  # kept exactly for the CSV and later use
+    tab.write_csv(tmp_path / "out.csv")
+    assert "/data/café/img.png,café," in (tmp_path / "out.csv").read_text(encoding="utf-8")
