@@ -259,10 +259,17 @@ def cmd_train(args: argparse.Namespace) -> int:
             err(layer_table(*session.describe(preset, bool(args.augment))))
         summary = session.train(config, preset, bool(args.augment), observer, control)
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    if summary.outcome == "stopped" and summary.epochs == 0:
+        err("Stopped before the first epoch ended; nothing was saved.")
+        return 1
     if summary.outcome == "stopped" and not _confirm_keep():
         err("Stopped; the model was not saved.")
         return 1
-    path, problem = session.save_or_recover(out_path)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a save takes seconds: Ctrl-C must not lose it
+    try:
+        path, problem = session.save_or_recover(out_path)
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if problem:
         err(f"cnn-studio: error: could not save the model: {problem}")
         err(f"The trained model was saved to {path} instead; move it where you want it.")
@@ -316,13 +323,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from core.predictions import write_csv
+    from core.predictions import check_csv_target, write_csv
     from core.session import Session
 
     if args.top_k < 1:
         args.parser.error("--top-k must be at least 1")
     if args.csv:
-        check_target(args.csv)
+        check_csv_target(check_target(args.csv))
     session = Session()
     session.open(args.model)
     missing = [str(t) for t in args.targets if not t.exists()]

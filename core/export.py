@@ -89,7 +89,7 @@ def export_model(
     """
     if fmt not in FORMATS:
         raise CnnStudioError(f"unknown export format {fmt!r}; choose keras or tflite")
-    target = Path(target)
+    target = check_target(target)  # before the suffix: '.', a folder or a device is refused
     suffix = ".keras" if fmt == "keras" else ".tflite"
     if target.suffix != suffix:
         target = target.with_name(target.name + suffix)

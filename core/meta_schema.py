@@ -18,7 +18,7 @@ from typing import Any
 from core.config import OPTIMIZERS, TrainConfig
 from core.errors import ModelFileError
 from core.images import PREPROCESSING_VERSION
-from core.presets import PRESET_NAMES
+from core.presets import PRESET_NAMES, PRETRAINED_PRESET, pretrained_input_problem
 
 OUTCOMES = ("finished", "stopped", "early-stopped")
 MAX_LIST = 10_000_000  # entries of any list (file lists of huge datasets stay well below)
@@ -100,6 +100,10 @@ def check_meta(meta: Any) -> dict[str, Any]:
     _check_top(meta)
     _check_architecture(meta["architecture"])
     _check_input(meta["input"])
+    if meta["architecture"]["preset"] == PRETRAINED_PRESET:
+        problem = pretrained_input_problem(meta["input"]["size"], meta["input"]["color"])
+        if problem:
+            raise reject("input", f"does not suit the architecture: {problem}")
     names = _check_class_names(meta["class_names"])
     _check_preprocessing(meta["preprocessing"])
     _text(meta["app_version"], "app_version")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from core.atomic import atomic_path
+from core.errors import SaveError
 from core.names import readable
 
 
@@ -45,6 +46,26 @@ def spreadsheet_text(text: str) -> str:
     when it would start a formula (a class named ``=HYPERLINK(...)``), prefixed with ``'``."""
     text = readable(text)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def check_csv_target(path: Path) -> Path:
+    """Refuse to overwrite a file that is not text (a model file or an image given as the CSV
+    by mistake would otherwise be replaced by the results)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except FileNotFoundError:
+        return path
+    except OSError as exc:
+        raise SaveError(f"{path}: cannot check the existing file ({exc.strerror or exc})") from exc
+    try:
+        head.decode("utf-8")
+        is_text = b"\0" not in head
+    except UnicodeDecodeError:
+        is_text = len(head) == 4096 and b"\0" not in head  # cut inside a character
+    if not is_text:
+        raise SaveError(f"{path}: exists and is not a CSV file; refusing to overwrite it")
+    return path
 
 
 def write_csv(predictions: Sequence[Prediction], path: Path | str, top_k: int = 3) -> Path:

@@ -63,14 +63,23 @@ def read_bounded(path: Path | str, limit: int) -> bytes:
     a regular file or holds more than ``limit`` bytes (even if it grows while being read)."""
     with open_regular(path, limit) as handle:
         expected = os.fstat(handle.fileno()).st_size
-        parts = [handle.read(expected + 1)]  # asks for what the file holds, not the cap
+        parts = [_read(handle, expected + 1, path)]  # what the file holds, not the cap
         total = len(parts[0])
         while len(parts[-1]) and total <= limit and total > expected:  # it grew: go on, capped
-            parts.append(handle.read(min(CHUNK, limit + 1 - total)))
+            parts.append(_read(handle, min(CHUNK, limit + 1 - total), path))
             total += len(parts[-1])
     if total > limit:
         raise FileRefused(f"file is over the {_limit_words(limit)} size limit", path)
     return b"".join(parts)
+
+
+def _read(handle: BinaryIO, size: int, path: Path | str) -> bytes:
+    """One non-blocking read; None means "no data yet", which an ordinary file never says
+    (``/proc/kmsg`` does): refused rather than waited for."""
+    data = handle.read(size)
+    if data is None:
+        raise FileRefused("no data to read (not an ordinary file)", path)
+    return data
 
 
 def _limit_words(limit: int) -> str:

@@ -406,7 +406,10 @@ class Session:
             stem = Path(path).stem[:64] or "model"
             stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
             fallback = default_data_dir() / RECOVERY_FOLDER / f"{stem}-{stamp}{SUFFIX}"
-            return self.save(fallback), str(exc)
+            try:
+                return self.save(fallback), str(exc)
+            except SaveError as second:
+                raise SaveError(f"{exc}; the recovery copy failed too: {second}") from second
 
     def _bundle(self, model: _Model) -> ModelBundle:
         from core import __version__

@@ -219,3 +219,32 @@ def test_odd_tiffs_are_used_in_both_colour_modes_and_inspect_stays_quiet(tmp_pat
         assert result.returncode == 0
         assert "2 classes, 12 images" in result.stdout
         assert result.stderr == ""
+
+
+def test_a_file_that_has_no_data_yet_is_refused_not_crashed_on(tmp_path, monkeypatch):
+    """Like /proc/kmsg: a non-blocking read answers None ("no data yet")."""
+    import core.safe_io as safe_io
+
+    path = tmp_path / "k.png"
+    path.write_bytes(b"x" * 10)
+    real_open = safe_io.open_regular
+
+    class NoData:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+        def fileno(self):
+            return self.handle.fileno()
+
+        def read(self, size):
+            return None
+
+    monkeypatch.setattr(safe_io, "open_regular", lambda p, limit: NoData(real_open(p, limit)))
+    with pytest.raises(FileRefused, match="no data to read"):
+        read_bounded(path, 100)

@@ -64,6 +64,7 @@ def test_a_saved_model_passes_every_check(meta):
         (("weights", 0, "shape"), [-1], "weights[0].shape"),
         (("class_names", 0), "a\x00b", "class_names[0]"),
         (("created",), "x" * 5000, "created"),
+        (("architecture", "preset"), "photos-pretrained", "does not suit the architecture"),
     ],
 )
 def test_a_crafted_field_is_refused_naming_it(saved_model, tmp_path, meta, path, value, message):

@@ -150,3 +150,32 @@ def test_a_full_disk_at_the_end_keeps_the_trained_model(pattern_dir, tmp_path, c
     assert len(recovered) == 1 and "recovered models" in str(recovered[0])
     bundle = read_bundle(recovered[0])
     assert bundle.class_names and all(np.isfinite(w).all() for w in bundle.weights)
+
+
+def test_predict_never_overwrites_a_model_or_an_image_with_its_csv(saved_model, tmp_path, capsys):
+    victim = tmp_path / "victim.cnnmodel"
+    victim.write_bytes(saved_model.read_bytes())
+    image = tmp_path / "img.png"
+    from PIL import Image
+
+    Image.new("L", (16, 16), 128).save(image)
+    for target in (victim, image):
+        before = target.read_bytes()
+        assert main(["predict", str(saved_model), str(image), "--csv", str(target)]) == 1
+        assert "is not a CSV file; refusing to overwrite it" in capsys.readouterr().err
+        assert target.read_bytes() == before
+    old_csv = tmp_path / "old.csv"
+    old_csv.write_text("path,label\n", encoding="utf-8")
+    assert main(["predict", str(saved_model), str(image), "--csv", str(old_csv)]) == 0
+    assert str(image) in old_csv.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("out", [".", "..", "/dev/null", "folder"])
+def test_export_refuses_a_folder_or_device_before_adding_its_suffix(
+    saved_model, tmp_path, monkeypatch, capsys, out
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder").mkdir()
+    assert main(["export", str(saved_model), "--format", "keras", "--out", out]) == 1
+    assert "Traceback" not in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
