@@ -212,6 +212,8 @@ def load_dataset(
         try:
             for i, (_, entry) in enumerate(entries):
                 hit = cached.get(entry.relpath)
+                if hit is not None and not _well_formed(hit):
+                    raise ValueError("damaged cache entry")  # the whole cache is distrusted
                 if hit is not None and hit[0] == entry.size and hit[1] == entry.mtime_ns:
                     results[i] = (None, hit[3], hit[4])
                     rows[i] = hit[2]
@@ -245,6 +247,18 @@ def _plan(sizes: list[int], workers: int | None) -> tuple[str, int]:
     if len(sizes) >= _PROCESSES_FROM_FILES:
         return "processes", _PROCESS_CHUNK
     return "inline", _CHUNK
+
+
+def _well_formed(hit: object) -> bool:
+    """A cache entry as :class:`core.cache.CachedFile` writes it: size, mtime, row, reason, sha1."""
+    return (
+        isinstance(hit, list)
+        and len(hit) == 5
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in hit[:3])
+        and hit[2] >= -1
+        and isinstance(hit[3], str)
+        and isinstance(hit[4], str)
+    )
 
 
 def _decode_all(

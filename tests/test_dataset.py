@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -116,6 +117,26 @@ def test_corrupt_cache_file_is_ignored(tmp_path):
     load_dataset(root, cache=cache)
     cache.path_for(root, InputSpec()).write_bytes(b"garbage")
     assert len(load_dataset(root, cache=cache)) == 6
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [(4, ["x"]), (4, None), (3, 7), (2, 10**6), (2, "0"), (2, True)]
+)
+def test_a_cache_entry_with_wrong_fields_is_distrusted(tmp_path, field, value):
+    """Regression: one entry's sha1 set to a list broke every later load of the folder."""
+    root = make_dataset(tmp_path / "d", {"a": 3, "b": 3})
+    cache = DatasetCache(tmp_path / "cache")
+    first = load_dataset(root, cache=cache)
+    spec = InputSpec()
+    entries, pixels = cache.read(root, spec)
+    entries[sorted(entries)[0]][field] = value  # size and mtime still match: a cache hit
+    index = {"spec": spec.key(), "root": str(root), "files": entries}
+    raw = np.frombuffer(json.dumps(index).encode(), dtype=np.uint8)
+    with cache.path_for(root, spec).open("wb") as handle:
+        np.savez(handle, pixels=pixels, index=raw)
+    again = load_dataset(root, cache=cache)
+    assert again.paths == first.paths and np.array_equal(again.images, first.images)
+    assert again.hashes == first.hashes
 
 
 def test_duplicates_across_classes_are_warned(tmp_path):
