@@ -29,11 +29,9 @@ from core import __version__
 from core.atomic import atomic_path
 from core.errors import ModelFileError
 from core.images import PREPROCESSING_VERSION, InputSpec
-from core.meta_schema import check_meta
+from core.meta_schema import FORMAT, SCHEMA_VERSION, check_meta
 from core.safe_io import FileRefused, open_regular
 
-FORMAT = "cnnstudio-model"
-SCHEMA_VERSION = 1
 SUFFIX = ".cnnmodel"
 MAX_FILE_BYTES = 2 * 1024**3
 MAX_MEMBER_BYTES = 1024**3
@@ -208,15 +206,6 @@ def _parse_meta(raw: bytes) -> dict[str, Any]:
         meta = json.loads(raw.decode("utf-8"), parse_constant=no_constants)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise _reject(f"meta.json is not valid JSON ({exc})") from exc
-    if isinstance(meta, dict):
-        version = meta.get("schema_version")
-        if meta.get("format") == FORMAT and (
-            version != SCHEMA_VERSION or isinstance(version, bool)
-        ):
-            raise _reject(
-                f"model file schema version {version!r} is not supported (this app reads "
-                f"version {SCHEMA_VERSION}); it may come from a newer CNN Studio"
-            )
     return check_meta(meta)
 
 

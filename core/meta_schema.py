@@ -20,6 +20,8 @@ from core.errors import ModelFileError
 from core.images import PREPROCESSING_VERSION
 from core.presets import PRESET_NAMES, PRETRAINED_PRESET, pretrained_input_problem
 
+FORMAT = "cnnstudio-model"
+SCHEMA_VERSION = 1
 OUTCOMES = ("finished", "stopped", "early-stopped")
 MAX_LIST = 10_000_000  # entries of any list (file lists of huge datasets stay well below)
 MAX_TEXT = 4096  # characters of any text field
@@ -126,8 +128,14 @@ def check_meta(meta: Any) -> dict[str, Any]:
 def _check_top(meta: Any) -> None:
     if not isinstance(meta, dict):
         raise ModelFileError("meta.json is not an object")
-    if meta.get("format") != "cnnstudio-model":
+    if meta.get("format") != FORMAT:
         raise ModelFileError("not a CNN Studio model file (wrong format marker)")
+    version = meta.get("schema_version")
+    if version != SCHEMA_VERSION or isinstance(version, bool):
+        raise ModelFileError(
+            f"model file schema version {version!r} is not supported (this app reads "
+            f"version {SCHEMA_VERSION}); it may come from a newer CNN Studio"
+        )
     unknown = set(meta) - set(_TOP_FIELDS)
     if unknown:
         raise ModelFileError(f"meta.json has unknown fields: {', '.join(sorted(unknown))}")

@@ -58,12 +58,7 @@ def check_csv_target(path: Path) -> Path:
         return path
     except OSError as exc:
         raise SaveError(f"{path}: cannot check the existing file ({exc.strerror or exc})") from exc
-    try:
-        head.decode("utf-8")
-        is_text = b"\0" not in head
-    except UnicodeDecodeError:
-        is_text = len(head) == 4096 and b"\0" not in head  # cut inside a character
-    if not is_text:
+    if b"\0" in head:  # text never holds NUL bytes; images and zip files soon do
         raise SaveError(f"{path}: exists and is not a CSV file; refusing to overwrite it")
     return path
 

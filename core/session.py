@@ -131,7 +131,7 @@ class Session:
             class_names=tuple(m.class_names),
             history=tuple(frozen_mapping(h) for h in m.history),
             evaluation=frozen_mapping(m.evaluation),
-            source_root=m.files.get("root") if isinstance(m.files.get("root"), str) else None,
+            source_root=m.files.get("root"),
             saved_path=m.saved_path,
             saved=m.saved,
             outcome=m.outcome,
@@ -444,18 +444,12 @@ class Session:
         with self._doing("opening"):
             bundle = read_bundle(path)
             keras_model = model_from_bundle(bundle)
-            training = bundle.training
-            try:
-                config = TrainConfig.from_dict(training.get("config") or {})
-            except ValueError:
-                config = None
-            history = training.get("history")
-            history = (
-                [h for h in history if isinstance(h, dict)] if isinstance(history, list) else []
-            )
-            runs = training.get("runs")
-            if not isinstance(runs, list) or not all(isinstance(r, dict) for r in runs):
-                runs = [{"config": training.get("config"), "epochs": len(history)}]
+            training = bundle.training  # checked on load (core.meta_schema)
+            config = TrainConfig.from_dict(training.get("config") or {})
+            history = training.get("history", [])
+            runs = training.get("runs") or [
+                {"config": training.get("config"), "epochs": len(history)}
+            ]
             self._model = _Model(
                 generation=next_generation(),
                 origin="opened",
@@ -490,7 +484,7 @@ class Session:
         """Held-out images to check an export on: the model's validation images (from the
         loaded dataset when it is the model's own, else from disk), or seeded noise."""
         spec = model.spec.input
-        val = [str(entry[0]) for entry in model.files.get("val", []) if entry]
+        val = [relpath for relpath, _ in model.files.get("val", [])]
         data = self._dataset
         if (
             data is not None

@@ -305,7 +305,7 @@ class DataTab(QWidget):
             f"<b>{readable(dataset.name)}</b> — {len(counts)} classes, "
             f"{dataset.size} images, {len(dataset.skipped)} skipped"
         )
-        self.folder_label.setToolTip(dataset.root)
+        self.folder_label.setToolTip(readable(dataset.root))
         advice = dataset.advice
         self.advice_label.setText(f"Chosen for this data: {advice.reason}" if advice else "")
         self.advice_label.setVisible(advice is not None)
