@@ -12,6 +12,12 @@ import math
 from dataclasses import asdict, dataclass
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
+#: Where training runs: ``auto`` (every GPU when there are several, else TensorFlow's own
+#: placement), ``cpu`` (the CPU only) or ``all`` (every GPU, or every logical CPU device when
+#: there is no GPU) through ``tf.distribute.MirroredStrategy``.
+DEVICES = ("auto", "cpu", "all")
+#: Precisions a config may hold: what a user asks for, and what a finished run really used.
+PRECISION_CHOICES = ("auto", "float32", "bfloat16", "float16")
 #: Random seeds are 32-bit (what Keras and NumPy accept).
 MAX_SEED = 2**32 - 1
 #: Label smoothing for networks trained from scratch (see ``TrainConfig.label_smoothing``).
@@ -39,6 +45,11 @@ class TrainConfig:
     #: accurate), at FINE_TUNE_RATE times the learning rate. Off: only the head is trained,
     #: on cached backbone features, in seconds.
     fine_tune: bool = False
+    #: ``auto`` picks bfloat16 on CPUs that compute it natively, float16 on a GPU, float32
+    #: elsewhere (:mod:`core.precision`); a finished run records the precision it really used.
+    precision: str = "auto"
+    #: Where to train (see :data:`DEVICES`).
+    devices: str = "auto"
 
     def __post_init__(self) -> None:
         self._check_types()
@@ -56,6 +67,10 @@ class TrainConfig:
             raise ValueError("label smoothing must be between 0 and 0.5")
         if self.patience < 1:
             raise ValueError("patience must be at least 1 epoch")
+        if self.precision not in PRECISION_CHOICES:
+            raise ValueError(f"precision must be one of {', '.join(PRECISION_CHOICES)}")
+        if self.devices not in DEVICES:
+            raise ValueError(f"devices must be one of {', '.join(DEVICES)}")
         if not 0 <= self.seed <= MAX_SEED:
             raise ValueError(f"seed must be a whole number from 0 to {MAX_SEED}")
 
@@ -79,6 +94,9 @@ class TrainConfig:
                 raise ValueError(f"{name.replace('_', ' ')} must be true or false")
         if not isinstance(self.optimizer, str):
             raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}")
+        for name, choices in (("precision", PRECISION_CHOICES), ("devices", DEVICES)):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"{name} must be one of {', '.join(choices)}")
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)

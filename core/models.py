@@ -8,7 +8,9 @@ exactly once, inside the model, and exported models expect the same input as the
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +18,7 @@ import numpy as np
 from core.assets import MOBILENET_V2_WEIGHTS, asset_path
 from core.errors import CnnStudioError
 from core.images import InputSpec
+from core.precision import KERAS_POLICY
 from core.presets import PRESETS, PRETRAINED_PRESET, pretrained_input_problem
 from core.runtime import keras, tf
 
@@ -132,12 +135,34 @@ def _backbone(spec: ModelSpec, pretrained: bool) -> keras.Model:
     return backbone
 
 
-def build_model(spec: ModelSpec, pretrained: bool = False) -> keras.Model:
+@contextlib.contextmanager
+def _dtype_policy(precision: str) -> Iterator[None]:
+    """Layers created in the block compute in ``precision`` (a :data:`core.precision.RESOLVED`
+    name); the global policy is restored afterwards. All Keras work runs on one thread."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(KERAS_POLICY[precision])
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def build_model(
+    spec: ModelSpec, pretrained: bool = False, precision: str = "float32"
+) -> keras.Model:
     """Build the (uncompiled) network for ``spec``; input is uint8-range float pixels.
 
     ``pretrained`` loads the shipped ImageNet weights into the pretrained preset's backbone
-    (for a new model); without it the weights are expected from a model file.
+    (for a new model); without it the weights are expected from a model file. ``precision``
+    (see :mod:`core.precision`) sets what the layers compute in; the weights are float32 in
+    every precision and the last layer (its softmax, and so the loss) always computes in
+    float32, so the same weights fit a float32 build of the same spec.
     """
+    with _dtype_policy(precision):
+        return _build(spec, pretrained)
+
+
+def _build(spec: ModelSpec, pretrained: bool) -> keras.Model:
     inputs = keras.Input(shape=spec.input.shape, name="pixels")
     if spec.pretrained:
         x = inputs
@@ -157,8 +182,28 @@ def build_model(spec: ModelSpec, pretrained: bool = False) -> keras.Model:
             body = _article_body(spec, dropout=dropout, pooled=pooled)
         for layer in body:
             x = layer(x)
-    outputs = layers.Dense(spec.num_classes, activation="softmax", name="classes")(x)
+    outputs = layers.Dense(spec.num_classes, activation="softmax", name="classes", dtype="float32")(
+        x
+    )
     return keras.Model(inputs, outputs, name=f"cnnstudio_{spec.preset.replace('-', '_')}")
+
+
+def in_float32(model: keras.Model, spec: ModelSpec) -> keras.Model:
+    """``model`` itself when it computes in float32, else a float32 build with its weights
+    (what the app classifies, saves and exports with, whatever precision trained it)."""
+    if model.dtype_policy.name == "float32" and not _distributed(model):
+        return model
+    plain = build_model(spec)
+    plain.set_weights(model.get_weights())
+    return plain
+
+
+def _distributed(model: keras.Model) -> bool:
+    """True when ``model``'s weights live under a multi-device ``tf.distribute`` strategy."""
+    weights = model.weights
+    return bool(weights) and isinstance(
+        getattr(weights[0], "value", None), tf.distribute.DistributedValues
+    )
 
 
 def feature_extractor(model: keras.Model) -> keras.Model:

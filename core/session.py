@@ -71,6 +71,7 @@ class _Model:
     saved: bool = False
     warnings: list[str] = field(default_factory=list)
     classifier: Classifier | None = None
+    devices: tuple[str, ...] = ()  # where its latest training run ran (not stored in files)
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,8 @@ class TrainingSummary:
     evaluation: dict[str, Any]
     warnings: list[str]
     threads: dict[str, int]
+    precision: str = "float32"  # what the run computed in (see core.precision)
+    devices: tuple[str, ...] = ()  # where it ran (several: one replica each)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -92,6 +95,8 @@ class TrainingSummary:
             "validation": self.evaluation,
             "warnings": self.warnings,
             "threads": self.threads,
+            "precision": self.precision,
+            "devices": list(self.devices),
         }
 
 
@@ -322,6 +327,8 @@ class Session:
             evaluation=model.evaluation,
             warnings=list(model.warnings),
             threads=thread_pools(),
+            precision=model.config.precision if model.config else "float32",
+            devices=model.devices,
         )
 
     def _train_model(
@@ -332,11 +339,10 @@ class Session:
     ) -> _Model:
         """Run ``trainer`` and evaluate: the new current model (nothing is replaced here)."""
         from core.classify import evaluate_validation
-        from core.models import build_model
 
         data = self._require_dataset()
         if current is None:
-            result = trainer.run(spec, build_model(spec, pretrained=spec.pretrained))
+            result = trainer.run(spec)  # built in the run's precision, on its devices
         else:
             result = trainer.run(
                 spec, current.keras_model, current.history, current.optimizer_state
@@ -381,6 +387,7 @@ class Session:
             # A continued model keeps its file name (Save proposes it) but is not saved yet.
             saved_path=current.saved_path if current is not None else None,
             warnings=warnings,
+            devices=result.devices,
         )
 
     # --- model files ------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import numpy as np
 from core.batchnorm import Recalibration, batchnorm_layers, recalibrate
 from core.config import FINE_TUNE_RATE, LABEL_SMOOTHING, TrainConfig
 from core.dataset import LoadedDataset, require_trainable
+from core.devices import gpu_count, placement
 from core.errors import Cancelled, TrainingError
 from core.features import FeatureCache
 from core.models import (
@@ -31,7 +32,9 @@ from core.models import (
     extract_features,
     feature_extractor,
     head_model,
+    in_float32,
 )
+from core.precision import KERAS_POLICY, native_bfloat16, resolve
 from core.presets import DEFAULT_PRESET
 from core.progress import TrainingControl
 from core.runtime import keras, tf
@@ -78,6 +81,8 @@ class TrainingResult:
     val_hashes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     optimizer_state: OptimizerState | None = None
+    #: The devices the run trained on (several: data-parallel, one replica each).
+    devices: tuple[str, ...] = ()
 
     @property
     def epochs_done(self) -> int:
@@ -258,7 +263,7 @@ class OptimizerState:
     @classmethod
     def of(cls, model: keras.Model, name: str) -> OptimizerState | None:
         """The state of ``model``'s optimizer (None when it has none or never stepped)."""
-        optimizer = model.optimizer
+        optimizer = getattr(model, "optimizer", None)  # an uncompiled model has none
         if optimizer is None or not optimizer.built:
             return None
         values = [np.asarray(v.numpy()) for v in optimizer.variables]
@@ -314,7 +319,14 @@ def make_dataset(
     def gather(idx: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         return tf.cast(tf.gather(x, idx), tf.float32), tf.one_hot(tf.gather(y, idx), num_classes)
 
-    return batches.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    # Repeated, and fitted with a step count per epoch, so Keras keeps one iterator for the
+    # whole run: a new iterator each epoch stalled the first batch of every epoch after the
+    # first by seconds (re-instantiating the pipeline and its captured image tensor).
+    return (
+        batches.repeat()
+        .map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
 
 
 class Trainer:
@@ -362,12 +374,58 @@ class Trainer:
         if config.label_smoothing is None:  # the preset's own; the result records the value
             smoothing = 0.0 if spec.pretrained else LABEL_SMOOTHING
             config = self.config = dataclasses.replace(config, label_smoothing=smoothing)
+        where = placement(config.devices)
+        # The result records the precision really used. The pretrained head alone is one dense
+        # layer on cached float32 features: nothing to gain, and the features stay exact.
+        gpus = gpu_count()
+        precision = resolve(config.precision, gpus)
+        if spec.pretrained and not config.fine_tune:
+            precision = "float32"
+        if precision == "bfloat16" and not gpus and not native_bfloat16():
+            warnings.append(
+                "this CPU has no native bfloat16: it is emulated and slower than float32 "
+                "(automatic precision would choose float32)"
+            )
+        config = self.config = dataclasses.replace(config, precision=precision)
         earlier = list(history or [])
         batch_size = min(config.batch_size, len(train_idx))
         batches = math.ceil(len(train_idx) / batch_size)
         steps = batches * config.epochs
+        with where.strategy.scope():
+            result = self._run_in_scope(
+                spec,
+                model,
+                earlier,
+                optimizer_state,
+                warnings,
+                where.devices,
+                (train_idx, val_idx, batch_size, batches, steps),
+            )
+        # Outside the strategy: what the app keeps is an ordinary float32 model.
+        result.model = in_float32(result.model, spec)
+        return result
+
+    def _run_in_scope(
+        self,
+        spec: ModelSpec,
+        model: keras.Model | None,
+        earlier: list[dict[str, float]],
+        optimizer_state: OptimizerState | None,
+        warnings: list[str],
+        devices: tuple[str, ...],
+        plan: tuple[np.ndarray, np.ndarray, int, int, int],
+    ) -> TrainingResult:
+        """The run itself, inside the placement's strategy scope: every variable (model and
+        optimizer) is created here, so a multi-device strategy mirrors it."""
+        config, data = self.config, self.dataset
+        train_idx, val_idx, batch_size, batches, steps = plan
+        multi = len(devices) > 1
         if model is None:
-            model = build_model(spec, pretrained=spec.pretrained)
+            model = build_model(spec, pretrained=spec.pretrained, precision=config.precision)
+        elif multi or model.dtype_policy.name != KERAS_POLICY[config.precision]:
+            rebuilt = build_model(spec, precision=config.precision)  # variables in this scope
+            rebuilt.set_weights(model.get_weights())
+            model = rebuilt
         inputs, fit_model = self._what_to_fit(spec, model)
         same = optimizer_state is not None and optimizer_state.name == config.optimizer
         compile_model(
@@ -387,11 +445,15 @@ class Trainer:
         train_ds = make_dataset(
             inputs[train_idx], data.labels[train_idx], batch_size, True, config.seed, n
         )
-        val_ds = None
-        if len(val_idx):
-            val_ds = make_dataset(
-                inputs[val_idx], data.labels[val_idx], max(batch_size, 256), False, 0, n
-            )
+        val_ds, val_batch, checked = None, max(batch_size, 256), val_idx
+        if len(devices) > 1:
+            # MirroredStrategy cannot split a validation batch unevenly between replicas, so
+            # the few images (fewer than the replicas) that would make it uneven are left out
+            # of the per-epoch check; the final evaluation still sees every one.
+            checked = val_idx[: len(val_idx) - len(val_idx) % len(devices)]
+            val_batch -= val_batch % len(devices)
+        if len(checked):
+            val_ds = make_dataset(inputs[checked], data.labels[checked], val_batch, False, 0, n)
         total = len(earlier) + config.epochs
         bridge = _Bridge(self.observer, self.control, total, batches, n)
         callbacks: list[keras.callbacks.Callback] = [bridge]
@@ -416,6 +478,8 @@ class Trainer:
                 train_ds,
                 validation_data=val_ds,
                 epochs=total,
+                steps_per_epoch=batches,
+                validation_steps=math.ceil(len(checked) / val_batch) if len(checked) else None,
                 shuffle=False,  # the tf.data pipeline shuffles, reproducibly
                 initial_epoch=len(earlier),
                 callbacks=callbacks,
@@ -443,6 +507,7 @@ class Trainer:
             recalibrate(fit_model, inputs[train_idx], config.seed)  # weights since validation
         if not all(np.isfinite(w).all() for w in model.get_weights()):
             raise TrainingError("training diverged (weights are not finite); nothing was kept")
+        optimizer_after = OptimizerState.of(fit_model, config.optimizer)
         return TrainingResult(
             model=model,
             spec=spec,
@@ -454,7 +519,8 @@ class Trainer:
             train_hashes=[data.hashes[i] for i in train_idx],
             val_hashes=[data.hashes[i] for i in val_idx],
             warnings=warnings,
-            optimizer_state=OptimizerState.of(fit_model, config.optimizer),
+            optimizer_state=optimizer_after,
+            devices=devices,
         )
 
     def _fit_config(self, spec: ModelSpec) -> TrainConfig:
