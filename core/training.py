@@ -323,9 +323,7 @@ def make_dataset(
     # whole run: a new iterator each epoch stalled the first batch of every epoch after the
     # first by seconds (re-instantiating the pipeline and its captured image tensor).
     return (
-        batches.repeat()
-        .map(gather, num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(tf.data.AUTOTUNE)
+        batches.repeat().map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
     )
 
 
