@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.cache import CachedFile, DatasetCache
+from core.cache import CachedFolder, DatasetCache
 from core.errors import DatasetError, ImageError
 from core.images import InputSpec, load_input, read_file
 from core.progress import CancelToken, ProgressCallback, Throttle, no_progress
@@ -156,6 +156,8 @@ def _cpu_count() -> int:
 def _duplicate_warnings(
     hashes: list[str], labels: np.ndarray, paths: list[str], names: list[str]
 ) -> list[str]:
+    if len(set(hashes)) == len(hashes):
+        return []  # the usual case, found at once
     groups: dict[str, list[int]] = defaultdict(list)
     for i, digest in enumerate(hashes):
         groups[digest].append(i)
@@ -208,19 +210,9 @@ def load_dataset(
     cached_pixels = np.zeros((0, *spec.shape), np.uint8)
     rows = np.full(total, -1, dtype=np.int64)  # row in cached_pixels, for cache hits
     if cache is not None:
-        cached, cached_pixels = cache.read(index.root, spec)
-        try:
-            for i, (_, entry) in enumerate(entries):
-                hit = cached.get(entry.relpath)
-                if hit is not None and not _well_formed(hit):
-                    raise ValueError("damaged cache entry")  # the whole cache is distrusted
-                if hit is not None and hit[0] == entry.size and hit[1] == entry.mtime_ns:
-                    results[i] = (None, hit[3], hit[4])
-                    rows[i] = hit[2]
-            if rows.max(initial=-1) >= len(cached_pixels):
-                raise IndexError("cache rows out of range")
-        except (IndexError, TypeError, ValueError):
-            results, rows = [None] * total, np.full(total, -1, dtype=np.int64)
+        cached = cache.read(index.root, spec)
+        _take_hits(cached, entries, results, rows)
+        cached_pixels = cached.pixels
     todo = [i for i, r in enumerate(results) if r is None]
     done = total - len(todo)
     report(done / max(total, 1), f"{done} of {total} images from cache")
@@ -249,16 +241,29 @@ def _plan(sizes: list[int], workers: int | None) -> tuple[str, int]:
     return "inline", _CHUNK
 
 
-def _well_formed(hit: object) -> bool:
-    """A cache entry as :class:`core.cache.CachedFile` writes it: size, mtime, row, reason, sha1."""
-    return (
-        isinstance(hit, list)
-        and len(hit) == 5
-        and all(isinstance(v, int) and not isinstance(v, bool) for v in hit[:3])
-        and hit[2] >= -1
-        and isinstance(hit[3], str)
-        and isinstance(hit[4], str)
-    )
+def _take_hits(
+    cached: CachedFolder,
+    entries: list[tuple[int, FileEntry]],
+    results: list[_Result | None],
+    rows: np.ndarray,
+) -> None:
+    """Fill ``results`` and ``rows`` for every entry the cache holds unchanged (same relative
+    path, size and modification time), comparing whole columns at once."""
+    if not len(cached):
+        return
+    position = dict(zip(cached.paths, range(len(cached)), strict=True))
+    total = len(entries)
+    where = np.fromiter((position.get(e.relpath, -1) for _, e in entries), np.int64, total)
+    sizes = np.fromiter((e.size for _, e in entries), np.int64, total)
+    mtimes = np.fromiter((e.mtime_ns for _, e in entries), np.int64, total)
+    found = where >= 0
+    safe = np.where(found, where, 0)
+    hit = found & (cached.sizes[safe] == sizes) & (cached.mtimes[safe] == mtimes)
+    hits = np.flatnonzero(hit)
+    rows[hits] = cached.rows[where[hits]]
+    reasons, hashes = cached.reasons, cached.hashes
+    for i, j in zip(hits.tolist(), where[hits].tolist(), strict=True):
+        results[i] = (None, reasons.get(j, ""), hashes[j])
 
 
 def _decode_all(
@@ -361,14 +366,19 @@ def _refresh_cache(
 ) -> None:
     """Rewrite the cache from a finished load (only called when something was decoded)."""
     row_of = {path: row for row, path in enumerate(loaded.paths)}
-    cached = {
-        entry.relpath: CachedFile(
-            entry.size, entry.mtime_ns, row_of.get(entry.relpath, -1), result[1], result[2]
-        )
-        for (_, entry), result in zip(entries, results, strict=True)
-        if result is not None
-    }
-    cache.write(loaded.root, loaded.spec, cached, loaded.images)
+    done = [(entry, result) for (_, entry), result in zip(entries, results, strict=True) if result]
+    paths = [entry.relpath for entry, _ in done]
+    rows = np.fromiter((row_of.get(p, -1) for p in paths), np.int64, len(paths))
+    cached = CachedFolder(
+        paths=paths,
+        sizes=np.fromiter((entry.size for entry, _ in done), np.int64, len(done)),
+        mtimes=np.fromiter((entry.mtime_ns for entry, _ in done), np.int64, len(done)),
+        rows=rows,
+        reasons={i: result[1] for i, (_, result) in enumerate(done) if rows[i] < 0},
+        hashes=[result[2] for _, result in done],
+        pixels=loaded.images,
+    )
+    cache.write(loaded.root, loaded.spec, cached)
 
 
 def require_trainable(dataset: LoadedDataset) -> None:

@@ -11,6 +11,7 @@ file is ignored. Needs only NumPy.
 from __future__ import annotations
 
 import contextlib
+import os
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,8 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from core.atomic import atomic_path
-from core.cache import default_cache_dir
+from core.cache import MAX_CACHE_BYTES, cache_root, evict
 
+#: Keys are the sha1 (hex) of each model input.
+_KEY_LEN = 40
 #: Rows beyond this are dropped, oldest first (about 250 MB of float32 at 1,280 features).
 MAX_ROWS = 50_000
 
@@ -27,15 +30,24 @@ MAX_ROWS = 50_000
 class FeatureCache:
     """Features of one backbone at one input size, by input hash."""
 
-    def __init__(self, backbone: str, size: int, folder: Path | None = None) -> None:
-        base = folder or default_cache_dir().parent / "features"
-        self.path = base / f"{backbone}-{size}.npz"
+    def __init__(
+        self, backbone: str, size: int, folder: Path | None = None, limit: int = MAX_CACHE_BYTES
+    ) -> None:
+        self.base = folder or cache_root() / "features"
+        self.path = self.base / f"{backbone}-{size}.npz"
+        self.limit = limit
 
     def _read(self) -> tuple[list[str], np.ndarray | None]:
-        with contextlib.suppress(OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
+        with contextlib.suppress(
+            OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError, UnicodeDecodeError
+        ):
             with np.load(self.path, allow_pickle=False) as data:
-                keys, rows = [str(k) for k in data["keys"]], data["features"]
-            if rows.ndim == 2 and len(keys) == len(rows) and rows.dtype == np.float32:
+                text, rows = data["keys"].tobytes().decode("ascii"), data["features"]
+            keys = [text[i : i + _KEY_LEN] for i in range(0, len(text), _KEY_LEN)]
+            fits = len(text) == _KEY_LEN * len(rows) and rows.ndim == 2
+            if fits and rows.dtype == np.float32:
+                with contextlib.suppress(OSError):
+                    os.utime(self.path)  # used now: the last to be evicted
                 return keys, rows
         return [], None
 
@@ -69,7 +81,11 @@ class FeatureCache:
         all_keys = keys + new_keys
         all_rows = new if rows is None else np.concatenate([rows, new.astype(np.float32)])
         all_keys, all_rows = all_keys[-MAX_ROWS:], all_rows[-MAX_ROWS:]
+        blob = "".join(all_keys).encode("ascii")
+        if len(blob) != _KEY_LEN * len(all_keys):
+            return  # not sha1 keys: nothing this cache can hold
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(self.path, suffix=".npz", durable=False) as tmp:
-                np.savez(tmp, keys=np.array(all_keys, dtype=str), features=all_rows)
+                np.savez(tmp, keys=np.frombuffer(blob, np.uint8), features=all_rows)
+            evict(self.base.parent, self.limit, keep=self.path)

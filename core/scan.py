@@ -190,15 +190,13 @@ class _Scanner:
                     self.tick(256)
                 name = entry.name
                 try:
-                    plain = not (
-                        name.startswith(".")
-                        or name.lower() in _JUNK_NAMES
-                        or entry.is_symlink()
-                        or entry.is_dir(follow_symlinks=False)
+                    # A regular file, not a link (the directory entry's type: no system call).
+                    plain = entry.is_file(follow_symlinks=False) and not (
+                        name.startswith(".") or name.lower() in _JUNK_NAMES
                     )
                     if plain:
-                        stat = entry.stat()
-                        if stat.st_size and entry.is_file():
+                        stat = entry.stat(follow_symlinks=False)
+                        if stat.st_size:
                             append(FileEntry(prefix + name, stat.st_size, stat.st_mtime_ns))
                             continue
                 except OSError as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -101,6 +100,24 @@ def test_second_load_comes_from_cache_and_changed_files_are_reread(tmp_path, mon
     assert not np.array_equal(third.images[row], first.images[row])
 
 
+def test_an_added_and_a_removed_file_are_noticed_on_a_cached_load(tmp_path, monkeypatch):
+    root = make_dataset(tmp_path / "d", {"a": 4, "b": 4})
+    cache = DatasetCache(tmp_path / "cache")
+    first = load_dataset(root, cache=cache)
+    (root / "a" / "img001.png").unlink()
+    (root / "b" / "new.png").write_bytes((root / "a" / "img002.png").read_bytes())
+    calls = count_decodes(monkeypatch)
+    second = load_dataset(root, cache=cache)
+    assert calls == ["new.png"]
+    assert "a/img001.png" not in second.paths and "b/new.png" in second.paths
+    assert len(second) == len(first)
+    row = second.paths.index("b/new.png")
+    assert np.array_equal(second.images[row], first.images[first.paths.index("a/img002.png")])
+    calls.clear()
+    third = load_dataset(root, cache=cache)  # the refreshed cache holds the new file
+    assert calls == [] and third.paths == second.paths
+
+
 def test_cache_for_another_spec_is_separate(tmp_path, monkeypatch):
     root = make_dataset(tmp_path / "d", {"a": 3, "b": 3})
     cache = DatasetCache(tmp_path / "cache")
@@ -119,24 +136,86 @@ def test_corrupt_cache_file_is_ignored(tmp_path):
     assert len(load_dataset(root, cache=cache)) == 6
 
 
+def _rows_out_of_range(a):
+    a["rows"] = a["rows"] + 100
+
+
+def _sizes_as_floats(a):
+    a["sizes"] = a["sizes"].astype(np.float64)
+
+
+def _hashes_cut_short(a):
+    a["hashes"] = a["hashes"][:-3]
+
+
+def _one_path_missing(a):
+    text = a["paths"].tobytes().decode()
+    a["paths"] = np.frombuffer("\0".join(text.split("\0")[1:]).encode(), np.uint8)
+
+
+def _reason_dropped(a):
+    a["reasons"] = np.frombuffer(b"{}", np.uint8)
+
+
+def _reasons_not_text(a):
+    a["reasons"] = np.frombuffer(b'{"0": 7}', np.uint8)
+
+
+def _pixels_wrong_shape(a):
+    a["pixels"] = a["pixels"][:, :10]
+
+
 @pytest.mark.parametrize(
-    ("field", "value"), [(4, ["x"]), (4, None), (3, 7), (2, 10**6), (2, "0"), (2, True)]
+    "damage",
+    [
+        _rows_out_of_range,
+        _sizes_as_floats,
+        _hashes_cut_short,
+        _one_path_missing,
+        _reason_dropped,
+        _reasons_not_text,
+        _pixels_wrong_shape,
+    ],
 )
-def test_a_cache_entry_with_wrong_fields_is_distrusted(tmp_path, field, value):
-    """Regression: one entry's sha1 set to a list broke every later load of the folder."""
+def test_a_cache_whose_arrays_do_not_fit_together_is_distrusted(tmp_path, damage):
+    """Regression: one damaged entry once broke every later load of the folder."""
     root = make_dataset(tmp_path / "d", {"a": 3, "b": 3})
+    (root / "a" / "bad.jpg").write_text("not an image")  # a skipped entry with its reason
     cache = DatasetCache(tmp_path / "cache")
     first = load_dataset(root, cache=cache)
     spec = InputSpec()
-    entries, pixels = cache.read(root, spec)
-    entries[sorted(entries)[0]][field] = value  # size and mtime still match: a cache hit
-    index = {"spec": spec.key(), "root": str(root), "files": entries}
-    raw = np.frombuffer(json.dumps(index).encode(), dtype=np.uint8)
-    with cache.path_for(root, spec).open("wb") as handle:
-        np.savez(handle, pixels=pixels, index=raw)
+    path = cache.path_for(root, spec)
+    with np.load(path) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    damage(arrays)
+    with path.open("wb") as handle:
+        np.savez(handle, **arrays)
+    assert len(cache.read(root, spec)) == 0
     again = load_dataset(root, cache=cache)
     assert again.paths == first.paths and np.array_equal(again.images, first.images)
     assert again.hashes == first.hashes
+    assert [s.reason for s in again.skipped] == [s.reason for s in first.skipped]
+
+
+def test_the_cache_stays_under_its_size_limit_dropping_the_least_recently_used(tmp_path):
+    from core.cache import cache_usage, clear_cache
+
+    folders = [make_dataset(tmp_path / f"d{i}", {"a": 3, "b": 3}) for i in range(3)]
+    cache = DatasetCache(tmp_path / "cache" / "datasets", limit=10**9)
+    for folder in folders:
+        load_dataset(folder, cache=cache)
+    paths = [cache.path_for(f, InputSpec()) for f in folders]
+    size = paths[0].stat().st_size
+    for age, path in enumerate(paths):
+        os.utime(path, (1000 + age, 1000 + age))
+    cache.read(folders[0], InputSpec())  # a read is a use: the first is now the newest
+    cache.limit = 2 * size + size // 2
+    load_dataset(make_dataset(tmp_path / "d3", {"a": 3, "b": 3}), cache=cache)
+    assert [p.exists() for p in paths] == [True, False, False]  # the two least recently used
+    files, held = cache_usage(tmp_path / "cache")
+    assert files == 2 and held <= cache.limit
+    assert clear_cache(tmp_path / "cache") == (2, held)
+    assert cache_usage(tmp_path / "cache") == (0, 0)
 
 
 def test_duplicates_across_classes_are_warned(tmp_path):

@@ -96,15 +96,16 @@ def test_a_model_at_chance_level_gets_a_warning():
 
 
 def test_features_are_computed_once(tmp_path):
-    cache = FeatureCache("test-backbone", 64, folder=tmp_path)
+    cache = FeatureCache("test-backbone", 64, folder=tmp_path / "cache" / "features")
+    a, b, c, d = (letter * 40 for letter in "abcd")  # keys are sha1 hex digests
     calls = []
 
     def compute(rows):
         calls.append(rows.tolist())
         return np.stack([np.full(4, float(r)) for r in rows])
 
-    first = cache.features(["a", "b", "c"], compute)
-    second = cache.features(["c", "a", "d"], compute)
+    first = cache.features([a, b, c], compute)
+    second = cache.features([c, a, d], compute)
     assert calls == [[0, 1, 2], [2]]  # only the new image 'd' is computed again
     assert np.array_equal(second[0], first[2]) and np.array_equal(second[1], first[0])
     assert second[2].tolist() == [2.0] * 4
