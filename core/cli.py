@@ -134,6 +134,19 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return status
 
 
+def cmd_cache(args: argparse.Namespace) -> int:
+    from core.cache import cache_root
+
+    session = Session()
+    if args.clear:
+        files, freed = session.clear_cache()
+        out(f"Cleared the cache: {files} file(s), {freed / 1e6:.1f} MB freed.")
+        return 0
+    files, held = session.cache_usage()
+    out(f"{cache_root()}: {files} file(s), {held / 1e6:.1f} MB")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cnn-studio",
@@ -158,6 +171,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_spec_arguments(inspect)
     inspect.add_argument("--json", action="store_true", help="print JSON")
     inspect.set_defaults(handler=cmd_inspect, parser=inspect)
+    cache = sub.add_parser(
+        "cache",
+        help="show or clear the cache of decoded images and pretrained features",
+        description="The cache makes a second load of a folder fast. It keeps itself under "
+        "a size limit (least recently used files go first); --clear empties it.",
+    )
+    cache.add_argument("--clear", action="store_true", help="remove every cached file")
+    cache.set_defaults(handler=cmd_cache, parser=cache)
     cli_model.register(sub)  # train, evaluate, predict, export
     return parser
 

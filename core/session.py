@@ -390,6 +390,21 @@ class Session:
             devices=result.devices,
         )
 
+    # --- the cache --------------------------------------------------------------------------
+
+    def cache_usage(self) -> tuple[int, int]:
+        """(files, bytes) held in the cache of decoded images and backbone features."""
+        from core.cache import cache_usage
+
+        return cache_usage()
+
+    def clear_cache(self) -> tuple[int, int]:
+        """Empty the cache (decoded images, backbone features): (files, bytes) freed. Nothing
+        the user made is there; the next load of a folder decodes it again."""
+        from core.cache import clear_cache
+
+        return clear_cache()
+
     # --- model files ------------------------------------------------------------------------
 
     def save(self, path: Path | str) -> Path:

@@ -162,6 +162,7 @@ class Engine(QObject):
     model_opened = Signal(object)  # core.state.ModelView
     model_saved = Signal(str)
     model_exported = Signal(str)
+    cache_cleared = Signal(int, int)  # files and bytes freed
     # Python objects, not Qt lists: Qt would drop the escaped bytes of names that are not UTF-8.
     classified = Signal(object, object)  # [Prediction.to_dict() + "thumbnail"], [(path, reason)]
 
@@ -435,6 +436,14 @@ class Engine(QObject):
             self.model_exported.emit(str(self._session.export(fmt, path)))
 
         self._submit("exporting", "Exporting the model", job)
+
+    def clear_cache(self) -> None:
+        """Empty the cache on the worker (so no load is writing to it meanwhile)."""
+
+        def job() -> None:
+            self.cache_cleared.emit(*self._session.clear_cache())
+
+        self._submit("clearing", "Clearing the cache", job)
 
     # --- classification ---------------------------------------------------------------------
 

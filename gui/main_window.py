@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         engine.state_changed.connect(self._on_state_changed)
         engine.dataset_loaded.connect(self._on_dataset_loaded)
         engine.training_finished.connect(self._on_training_finished)
+        engine.cache_cleared.connect(self._on_cache_cleared)
         engine.model_saved.connect(self._on_model_saved)
         engine.model_exported.connect(
             lambda path: self.statusBar().showMessage(f"Exported {path} (checked: same answers)")
@@ -114,6 +115,7 @@ class MainWindow(QMainWindow):
         menu.addAction(self.export_action)
         menu.addSeparator()
         menu.addAction(self._action("CPU threads…", self.choose_threads))
+        menu.addAction(self._action("Clear cache…", self.clear_cache))
         menu.addSeparator()
         menu.addAction(self._action("Quit", self.close, QKeySequence.StandardKey.Quit))
         help_menu = self.menuBar().addMenu("&Help")
@@ -217,6 +219,27 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(
                 f"CPU threads set to {value or 'all'}: restart CNN Studio to apply it.", 10_000
             )
+
+    def clear_cache(self) -> None:
+        """Ask, then empty the cache of decoded images and backbone features."""
+        from core.cache import cache_usage
+
+        files, held = cache_usage()  # a directory walk: quick, and touches no engine state
+        answer = QMessageBox.question(
+            self,
+            "Clear cache",
+            f"The cache holds {files} file(s), {held / 1e6:.1f} MB: decoded images and "
+            "pretrained features that make the next load and training of a folder fast.\n"
+            "Clearing it loses nothing you made; folders are decoded again when next "
+            "opened.\n\nClear the cache?",
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.engine.clear_cache()
+
+    def _on_cache_cleared(self, files: int, freed: int) -> None:
+        self.statusBar().showMessage(
+            f"Cache cleared: {files} file(s), {freed / 1e6:.1f} MB freed.", 10_000
+        )
 
     def about(self) -> None:
         from core import __version__

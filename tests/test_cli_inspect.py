@@ -39,6 +39,22 @@ def test_inspect_json_has_the_documented_shape(tmp_path, capsys):
     assert data["warnings"] == []
 
 
+def test_cache_command_shows_and_clears_what_a_load_cached(tmp_path, capsys):
+    from core.cache import cache_root
+
+    root = make_dataset(tmp_path / "d", {"a": 4, "b": 4})
+    assert main(["inspect", str(root)]) == 0  # decodes, and caches what it decoded
+    capsys.readouterr()
+    assert main(["cache"]) == 0
+    shown = capsys.readouterr().out
+    assert str(cache_root()) in shown and "1 file(s)" in shown
+    assert main(["cache", "--clear"]) == 0
+    assert "Cleared the cache: 1 file(s)" in capsys.readouterr().out
+    assert not any(p.is_file() for p in cache_root().rglob("*"))
+    assert main(["cache"]) == 0
+    assert "0 file(s), 0.0 MB" in capsys.readouterr().out
+
+
 def test_inspect_demo_generates_the_builtin_dataset(capsys):
     assert main(["inspect", "--demo", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)

@@ -567,3 +567,23 @@ def test_names_that_are_not_utf8_reach_the_classify_tab_readable(qtbot, engine, 
     assert tab.predictions[0]["path"] == row["path"]  # kept exactly for the CSV and later use
     tab.write_csv(tmp_path / "out.csv")
     assert "/data/café/img.png,café," in (tmp_path / "out.csv").read_text(encoding="utf-8")
+
+
+def test_clear_cache_asks_with_the_size_and_runs_on_the_engine(qtbot, window, engine, dialogs):
+    from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import QMessageBox
+
+    from core.cache import cache_root
+
+    held = cache_root() / "datasets" / "x.npz"
+    held.parent.mkdir(parents=True)
+    held.write_bytes(b"\0" * 1_500_000)
+    action = next(a for a in window.findChildren(QAction) if a.text() == "Clear cache…")
+    action.trigger()  # answered Cancel: nothing happens
+    assert "1 file(s), 1.5 MB" in dialogs.shown[-1][1]
+    assert not engine.called("clear_cache")
+    dialogs.answers.append(QMessageBox.StandardButton.Yes)
+    action.trigger()
+    assert engine.called("clear_cache")
+    engine.cache_cleared.emit(1, 1_500_000)
+    assert "Cache cleared: 1 file(s), 1.5 MB freed" in window.statusBar().currentMessage()
