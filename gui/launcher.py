@@ -16,7 +16,7 @@ from pathlib import Path
 
 #: The subcommands of :func:`core.cli.build_parser` (a test keeps the two in step; importing the
 #: parser here would slow the app's start).
-COMMANDS = {"inspect", "train", "evaluate", "predict", "export"}
+COMMANDS = {"inspect", "train", "evaluate", "predict", "export", "cache"}
 HEADLESS_OPTIONS = {"-h", "--help", "--version"}
 
 
