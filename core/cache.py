@@ -88,11 +88,13 @@ def _text(blob: np.ndarray) -> str:
 class DatasetCache:
     """Reads and writes decoded-image caches below ``folder``.
 
-    ``limit`` caps the size of the cache folder's parent (every cache CNN Studio keeps).
+    ``limit`` caps the size of the whole cache (:func:`cache_root`, every cache CNN Studio
+    keeps) or, for a cache in a ``folder`` of its own (tests, benchmarks), of that folder.
     """
 
     def __init__(self, folder: Path | None = None, limit: int = MAX_CACHE_BYTES) -> None:
         self.folder = Path(folder) if folder is not None else default_cache_dir()
+        self.evict_root = self.folder if folder is not None else cache_root()
         self.limit = limit
 
     def path_for(self, root: Path, spec: InputSpec) -> Path:
@@ -139,7 +141,7 @@ class DatasetCache:
                 np.savez(handle, **arrays)
         except OSError:
             return
-        evict(self.folder.parent, self.limit, keep=path)
+        evict(self.evict_root, self.limit, keep=path)
 
 
 def _unpack(arrays: dict[str, np.ndarray], spec: InputSpec) -> CachedFolder | None:

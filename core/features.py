@@ -33,8 +33,9 @@ class FeatureCache:
     def __init__(
         self, backbone: str, size: int, folder: Path | None = None, limit: int = MAX_CACHE_BYTES
     ) -> None:
-        self.base = folder or cache_root() / "features"
-        self.path = self.base / f"{backbone}-{size}.npz"
+        self.path = (folder or cache_root() / "features") / f"{backbone}-{size}.npz"
+        # The whole cache is capped, or only ``folder`` when the cache has one of its own.
+        self.evict_root = folder or cache_root()
         self.limit = limit
 
     def _read(self) -> tuple[list[str], np.ndarray | None]:
@@ -88,4 +89,4 @@ class FeatureCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(self.path, suffix=".npz", durable=False) as tmp:
                 np.savez(tmp, keys=np.frombuffer(blob, np.uint8), features=all_rows)
-            evict(self.base.parent, self.limit, keep=self.path)
+            evict(self.evict_root, self.limit, keep=self.path)

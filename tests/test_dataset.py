@@ -201,7 +201,7 @@ def test_the_cache_stays_under_its_size_limit_dropping_the_least_recently_used(t
     from core.cache import cache_usage, clear_cache
 
     folders = [make_dataset(tmp_path / f"d{i}", {"a": 3, "b": 3}) for i in range(3)]
-    cache = DatasetCache(tmp_path / "cache" / "datasets", limit=10**9)
+    cache = DatasetCache(tmp_path / "cache", limit=10**9)
     for folder in folders:
         load_dataset(folder, cache=cache)
     paths = [cache.path_for(f, InputSpec()) for f in folders]
@@ -212,6 +212,8 @@ def test_the_cache_stays_under_its_size_limit_dropping_the_least_recently_used(t
     cache.limit = 2 * size + size // 2
     load_dataset(make_dataset(tmp_path / "d3", {"a": 3, "b": 3}), cache=cache)
     assert [p.exists() for p in paths] == [True, False, False]  # the two least recently used
+    # Only cache files go: the images beside the cache folder are all still there.
+    assert all(len(list(f.rglob("*.png"))) == 6 for f in folders)
     files, held = cache_usage(tmp_path / "cache")
     assert files == 2 and held <= cache.limit
     assert clear_cache(tmp_path / "cache") == (2, held)
