@@ -175,6 +175,7 @@ class _Scanner:
         """
         files: list[FileEntry] = []
         append = files.append
+        make = tuple.__new__  # FileEntry(...) without the Python-level constructor: hot loop
         stack: list[tuple[str, str, int]] = [(class_dir, class_name + "/", 0)]
         while stack:
             folder, prefix, depth = stack.pop()
@@ -197,7 +198,7 @@ class _Scanner:
                     if plain:
                         stat = entry.stat(follow_symlinks=False)
                         if stat.st_size:
-                            append(FileEntry(prefix + name, stat.st_size, stat.st_mtime_ns))
+                            append(make(FileEntry, (prefix + name, stat.st_size, stat.st_mtime_ns)))
                             continue
                 except OSError as exc:
                     self.skip(entry.path, f"cannot read ({exc.strerror or exc})")

@@ -62,13 +62,9 @@ CHILD = textwrap.dedent(
 )
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("preset", ["article", "deeper-bn"])
-def test_training_on_two_replicas_saves_a_model_that_classifies_like_any_other(tmp_path, preset):
-    from core.session import Session
-
-    folder = make_pattern_dataset(tmp_path / "patterns")  # 72 images: uneven last batches
-    out = tmp_path / "two.cnnmodel"
+def train_on_two_replicas(folder: Path, out: Path, preset: str) -> dict:
+    """Train ``preset`` on ``folder`` in a child process with the CPU split in two and
+    ``devices="all"``; the model goes to ``out``. Returns the child's report."""
     done = subprocess.run(
         [sys.executable, "-c", CHILD, str(folder), str(out), preset],
         cwd=ROOT,
@@ -78,7 +74,17 @@ def test_training_on_two_replicas_saves_a_model_that_classifies_like_any_other(t
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", ["article", "deeper-bn"])
+def test_training_on_two_replicas_saves_a_model_that_classifies_like_any_other(tmp_path, preset):
+    from core.session import Session
+
+    folder = make_pattern_dataset(tmp_path / "patterns")  # 72 images: uneven last batches
+    out = tmp_path / "two.cnnmodel"
+    report = train_on_two_replicas(folder, out, preset)
     assert report["replicas"] == [2]  # fit ran under a strategy with two replicas
     assert len(report["devices"]) == 2 and all("CPU" in d for d in report["devices"])
     assert report["accuracy"] >= 0.8
