@@ -139,6 +139,7 @@ class _Bridge(keras.callbacks.Callback):
         self.epoch = 0
         self.epoch_start = 0.0
         self.previous_mean = 0.0
+        self.previous_batch = -1
         self.recent: list[float] = []  # the last DIVERGENCE_WINDOW batch losses, across epochs
         self.history: list[dict[str, float]] = []
 
@@ -153,12 +154,15 @@ class _Bridge(keras.callbacks.Callback):
         self.epoch = epoch
         self.epoch_start = time.perf_counter()
         self.previous_mean = 0.0
+        self.previous_batch = -1
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         mean = float((logs or {}).get("loss", math.nan))
-        # Keras reports the running mean over the epoch; recover this batch's own loss.
-        loss = mean * (batch + 1) - self.previous_mean * batch
-        self.previous_mean = mean
+        # Keras reports the running mean over the epoch; recover the loss of the batches since
+        # the previous call (one batch, or several when a call runs several steps).
+        done = self.previous_mean * (self.previous_batch + 1)
+        loss = (mean * (batch + 1) - done) / max(batch - self.previous_batch, 1)
+        self.previous_mean, self.previous_batch = mean, batch
         # Judged on the last few batches whatever the epoch, so a tiny dataset (one or two
         # batches an epoch) is checked like a large one.
         self.recent = [*self.recent, loss][-DIVERGENCE_WINDOW:]
@@ -238,18 +242,24 @@ def make_optimizer(
 
 
 def compile_model(
-    model: keras.Model, config: TrainConfig, total_steps: int = 1, start_step: int = 0
+    model: keras.Model,
+    config: TrainConfig,
+    total_steps: int = 1,
+    start_step: int = 0,
+    steps_per_execution: int = 1,
 ) -> None:
     """Compile with a new optimizer and label-smoothed cross-entropy (``config`` as resolved by
     :meth:`Trainer.run`: its label smoothing is set).
 
     Compiling again drops Keras's traced train step, so a new schedule always takes effect.
     Labels are fed one-hot (see :func:`make_dataset`), which label smoothing needs.
+    ``steps_per_execution`` runs that many batches in one call (callbacks see every call).
     """
     model.compile(
         optimizer=make_optimizer(config, total_steps, start_step),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
         metrics=["accuracy"],
+        steps_per_execution=steps_per_execution,
     )
 
 
@@ -430,8 +440,15 @@ class Trainer:
             model = rebuilt
         inputs, fit_model = self._what_to_fit(spec, model)
         same = optimizer_state is not None and optimizer_state.name == config.optimizer
+        # The pretrained head alone is one small dense layer: a step takes microseconds and
+        # Keras's per-call overhead milliseconds, so a whole epoch runs in one call.
+        per_call = batches if fit_model is not model else 1
         compile_model(
-            fit_model, self._fit_config(spec), steps, optimizer_state.steps if same else 0
+            fit_model,
+            self._fit_config(spec),
+            steps,
+            optimizer_state.steps if same else 0,
+            per_call,
         )
         if optimizer_state is not None and not same:
             warnings.append(
@@ -441,7 +458,7 @@ class Trainer:
         elif optimizer_state is not None and not restore_optimizer_state(
             fit_model, optimizer_state
         ):
-            compile_model(fit_model, self._fit_config(spec), steps)
+            compile_model(fit_model, self._fit_config(spec), steps, steps_per_execution=per_call)
             warnings.append("the saved optimizer state did not fit; it starts afresh")
         n = spec.num_classes
         train_ds = make_dataset(

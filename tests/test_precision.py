@@ -78,3 +78,22 @@ def test_float32_is_used_when_asked(pattern_dataset):
     result = Trainer(pattern_dataset, config).run()
     assert result.config.precision == "float32"
     assert result.model.get_layer("conv1").compute_dtype == "float32"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_divergence_and_early_stopping_work_in_every_precision(pattern_dataset, precision):
+    from core.errors import TrainingError
+    from core.training import Trainer
+
+    wild = TrainConfig(
+        epochs=20, batch_size=4, learning_rate=9.0, early_stopping=False, precision=precision
+    )
+    with pytest.raises(TrainingError, match="diverged"):
+        Trainer(pattern_dataset, wild).run()
+    # An easy dataset learnt long before 60 epochs: the validation loss stops improving, so
+    # the run ends early and keeps its best weights.
+    stalled = TrainConfig(epochs=60, batch_size=16, patience=1, seed=2, precision=precision)
+    result = Trainer(pattern_dataset, stalled).run()
+    assert result.config.precision == precision
+    assert result.outcome == "early-stopped" and len(result.history) < 60

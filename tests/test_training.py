@@ -196,3 +196,17 @@ def test_nan_loss_is_caught_at_the_batch_it_appears():
     bridge.on_train_batch_end(0, {"loss": 2.3})
     with pytest.raises(_Diverged, match="batch 2"):
         bridge.on_train_batch_end(1, {"loss": float("nan")})
+
+
+def test_the_bridge_recovers_batch_losses_when_a_call_runs_several_steps():
+    from core.training import _Bridge
+
+    recorder = Recorder()
+    bridge = _Bridge(recorder, TrainingControl(), total=1, batches=8, num_classes=10)
+    bridge.on_epoch_begin(0)
+    losses = [2.0, 1.0, 1.5, 0.5, 1.0, 1.0, 0.25, 0.75]
+    means = np.cumsum(losses) / np.arange(1, 9)
+    bridge.on_train_batch_end(3, {"loss": float(means[3])})  # steps 0-3 in one call
+    bridge.on_train_batch_end(7, {"loss": float(means[7])})  # steps 4-7
+    reported = [e[3] for e in recorder.events if e[0] == "batch"]
+    assert reported == pytest.approx([np.mean(losses[:4]), np.mean(losses[4:])])
