@@ -312,10 +312,10 @@ def make_dataset(
     shuffle: bool,
     seed: int,
     num_classes: int,
-    repeat: bool = False,
+    passes: int = 1,
 ) -> tf.data.Dataset:
-    """A tf.data pipeline over uint8 images: shuffle indices each epoch, gather, cast, prefetch
-    (``repeat``: endlessly, for ``fit`` with a step count per epoch).
+    """A tf.data pipeline over uint8 images: shuffle indices each epoch, gather, cast, prefetch;
+    ``passes`` epochs in one pipeline (for ``fit`` with a step count per epoch).
 
     The pixels stay uint8 in memory (a quarter of float32's size); the cast to float and the
     one-hot labels are made in the graph, batch by batch. Scaling to 0..1 happens inside the
@@ -331,13 +331,13 @@ def make_dataset(
     def gather(idx: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         return tf.cast(tf.gather(x, idx), tf.float32), tf.one_hot(tf.gather(y, idx), num_classes)
 
-    # The training pipeline is repeated, and fitted with a step count per epoch, so Keras keeps
-    # one iterator for the whole run: a new iterator each epoch stalled the first batch of
-    # every epoch after the first by seconds. The validation pipeline is finite: Keras makes a
-    # new iterator for each validation pass, and dropping one that was still prefetching from
-    # an endless pipeline stalled for seconds too.
-    if repeat:
-        batches = batches.repeat()
+    # The training pipeline holds every pass of the run, fitted with a step count per epoch,
+    # so Keras keeps one iterator for the whole run: a new iterator each epoch stalled the
+    # first batch of every epoch after the first by seconds. It is finite: dropping an endless
+    # one at the end of fit stalled for up to 10 s. The validation pipeline is one pass: Keras
+    # makes a new iterator for each validation pass.
+    if passes > 1:
+        batches = batches.repeat(passes)
     return batches.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
@@ -462,7 +462,13 @@ class Trainer:
             warnings.append("the saved optimizer state did not fit; it starts afresh")
         n = spec.num_classes
         train_ds = make_dataset(
-            inputs[train_idx], data.labels[train_idx], batch_size, True, config.seed, n, repeat=True
+            inputs[train_idx],
+            data.labels[train_idx],
+            batch_size,
+            True,
+            config.seed,
+            n,
+            passes=config.epochs,
         )
         val_ds, val_batch, checked = None, max(batch_size, 256), val_idx
         if len(devices) > 1:
