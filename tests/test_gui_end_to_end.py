@@ -181,9 +181,7 @@ def test_closing_during_training_stops_the_worker_cleanly(qtbot, app_window, dia
 
 
 @pytest.mark.slow
-def test_the_app_opens_a_model_trained_on_two_devices_like_any_other(
-    qtbot, app_window, tmp_path
-):
+def test_the_app_opens_a_model_trained_on_two_devices_like_any_other(qtbot, app_window, tmp_path):
     from tests.conftest import make_pattern_dataset
     from tests.test_devices import train_on_two_replicas
 
@@ -193,7 +191,9 @@ def test_the_app_opens_a_model_trained_on_two_devices_like_any_other(
     report = train_on_two_replicas(folder, path, "article")
     with qtbot.waitSignal(engine.model_opened, timeout=60_000):
         window.open_model_file(str(path))
-    assert "two-devices.cnnmodel" in window.classify_tab.model_label.text()
+    qtbot.waitUntil(
+        lambda: "two-devices.cnnmodel" in window.classify_tab.model_label.text(), timeout=10_000
+    )
     image = sorted((folder / "vertical").glob("*.png"))[0]
     with qtbot.waitSignal(engine.classified, timeout=60_000):
         drop(window.classify_tab, [QUrl.fromLocalFile(str(image))])
