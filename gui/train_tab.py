@@ -38,8 +38,8 @@ from PySide6.QtWidgets import (
 from core.config import OPTIMIZERS, TrainConfig
 from core.console import format_seconds
 from core.names import readable
+from core.precision import RESOLVED, native_bfloat16
 from core.precision import describe as describe_precision
-from core.precision import native_bfloat16
 from core.presets import DEFAULT_PRESET, PRESETS, PRETRAINED_PRESET, preset_warning
 from core.state import DatasetView, ModelView, SessionState
 from gui.engine_adapter import Engine
@@ -499,7 +499,9 @@ class TrainTab(QWidget):
             return
         worst = min(evaluation["per_class"].items(), key=lambda kv: kv[1]["f1"])
         precision = (model.config or {}).get("precision")
-        trained_in = f" Trained in {describe_precision(precision)}." if precision else ""
+        # Files from before precision was recorded say "auto": nothing is known, so say nothing.
+        known = precision in RESOLVED
+        trained_in = f" Trained in {describe_precision(precision)}." if known else ""
         warning = model.chance_warning
         warnings = (
             f"<br><span style='color:#b00020'><b>Warning:</b> {warning}</span>" if warning else ""

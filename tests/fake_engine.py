@@ -65,6 +65,7 @@ def model_view(
     origin: str = "trained",
     evaluation: dict | None = None,
     history: list[dict] | None = None,
+    config: dict | None = None,
 ) -> ModelView:
     """A plain model view, as the session would publish it."""
     return ModelView(
@@ -80,5 +81,5 @@ def model_view(
         saved_path=saved_path,
         saved=saved_path is not None,
         outcome="finished",
-        config=None,
+        config=frozen_mapping(config) if config is not None else None,
     )

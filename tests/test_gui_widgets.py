@@ -587,3 +587,20 @@ def test_clear_cache_asks_with_the_size_and_runs_on_the_engine(qtbot, window, en
     assert engine.called("clear_cache")
     engine.cache_cleared.emit(1, 1_500_000)
     assert "Cache cleared: 1 file(s), 1.5 MB freed" in window.statusBar().currentMessage()
+
+
+def test_the_precision_setting_reaches_the_config_and_the_results_say_what_was_used(
+    qtbot, engine, pattern_dataset
+):
+    tab = TrainTab(engine, lambda: 0.25)
+    qtbot.addWidget(tab)
+    view = engine.load(pattern_dataset)
+    assert tab.config().precision == "auto"
+    assert tab.precision_combo.currentText().startswith("Automatic (")
+    tab.precision_combo.setCurrentIndex(tab.precision_combo.findData("float32"))
+    assert tab.config().precision == "float32"
+    names = list(view.class_names)
+    finished(engine, view, names, config={"precision": "bfloat16"})
+    assert "Trained in bfloat16" in tab.metrics_label.text()
+    finished(engine, view, names, config={"precision": "auto"})  # a file from before
+    assert "Trained in" not in tab.metrics_label.text()
