@@ -122,7 +122,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=DEVICES,
         default=d.devices,
         help="where to train: auto uses every GPU when there are several (MirroredStrategy), "
-        "else the one GPU or the CPU; cpu the CPU only; all every GPU (default %(default)s)",
+        "else the one GPU or the CPU; cpu the CPU only; all every GPU, or every logical CPU "
+        "device when there is no GPU (default %(default)s)",
     )
     add_threads_argument(train)
     train.add_argument("--json", action="store_true", help="print a JSON summary")
