@@ -35,8 +35,8 @@ from core.images import InputSpec
 CACHE_VERSION = 2
 #: The whole cache folder (decoded images and backbone features) is kept under this size.
 MAX_CACHE_BYTES = 4 * 1024**3
-_HASH_LEN = 40  # sha1 in hex
-_NO_HASH = b"-" * _HASH_LEN
+HASH_LEN = 40  # sha1 in hex: the key of every cached image and feature row
+_NO_HASH = "-" * HASH_LEN
 
 
 def cache_root() -> Path:
@@ -74,6 +74,24 @@ class CachedFolder:
     def empty(cls, spec: InputSpec) -> CachedFolder:
         none = np.zeros(0, np.int64)
         return cls([], none, none, none, {}, [], np.zeros((0, *spec.shape), np.uint8))
+
+
+def pack_hashes(hashes: list[str]) -> np.ndarray | None:
+    """sha1 hex digests as one byte array (None when one is not a 40-character ASCII text)."""
+    try:
+        blob = "".join(hashes).encode("ascii")
+    except UnicodeEncodeError:
+        return None
+    return np.frombuffer(blob, np.uint8) if len(blob) == HASH_LEN * len(hashes) else None
+
+
+def unpack_hashes(blob: np.ndarray, count: int) -> list[str] | None:
+    """The ``count`` digests :func:`pack_hashes` packed, or None when the bytes do not fit."""
+    raw = blob.tobytes()
+    if len(raw) != HASH_LEN * count or not raw.isascii():
+        return None
+    text = raw.decode("ascii")
+    return [text[i : i + HASH_LEN] for i in range(0, len(text), HASH_LEN)]
 
 
 def _blob(text: str) -> np.ndarray:
@@ -121,17 +139,16 @@ class DatasetCache:
         """Replace the cache for ``root`` and ``spec`` atomically, then keep the cache folder
         under its size limit; failures are ignored (a missing cache only costs time)."""
         path = self.path_for(root, spec)
-        hashes = b"".join(
-            h.encode("ascii") if len(h) == _HASH_LEN else _NO_HASH for h in cached.hashes
-        )
+        hashes = pack_hashes([h if len(h) == HASH_LEN else _NO_HASH for h in cached.hashes])
+        if hashes is None:
+            return  # not sha1 digests: nothing this cache can hold
         arrays = {
             "spec": _blob(spec.key()),
-            "root": _blob(os.fsdecode(os.path.realpath(root))),
             "paths": _blob("\0".join(cached.paths)),
             "sizes": np.asarray(cached.sizes, np.int64),
             "mtimes": np.asarray(cached.mtimes, np.int64),
             "rows": np.asarray(cached.rows, np.int64),
-            "hashes": np.frombuffer(hashes, dtype=np.uint8),
+            "hashes": hashes,
             "reasons": _blob(json.dumps({str(k): v for k, v in cached.reasons.items()})),
             "pixels": cached.pixels,
         }
@@ -160,11 +177,9 @@ def _unpack(arrays: dict[str, np.ndarray], spec: InputSpec) -> CachedFolder | No
             return None
     if n and (rows.min() < -1 or rows.max() >= len(pixels)):
         return None
-    blob = arrays["hashes"].tobytes()
-    if len(blob) != n * _HASH_LEN:
+    hashes = unpack_hashes(arrays["hashes"], n)
+    if hashes is None:
         return None
-    text = blob.decode("ascii")
-    hashes = [text[i : i + _HASH_LEN] for i in range(0, len(text), _HASH_LEN)]
     raw = json.loads(_text(arrays["reasons"]))
     if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
         return None

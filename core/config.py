@@ -11,13 +11,15 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from core.precision import PRECISIONS, RESOLVED
+
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 #: Where training runs: ``auto`` (every GPU when there are several, else TensorFlow's own
 #: placement), ``cpu`` (the CPU only) or ``all`` (every GPU, or every logical CPU device when
 #: there is no GPU) through ``tf.distribute.MirroredStrategy``.
 DEVICES = ("auto", "cpu", "all")
 #: Precisions a config may hold: what a user asks for, and what a finished run really used.
-PRECISION_CHOICES = ("auto", "float32", "bfloat16", "float16")
+PRECISION_CHOICES = tuple(dict.fromkeys(PRECISIONS + RESOLVED))
 #: Random seeds are 32-bit (what Keras and NumPy accept).
 MAX_SEED = 2**32 - 1
 #: Label smoothing for networks trained from scratch (see ``TrainConfig.label_smoothing``).

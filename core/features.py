@@ -19,10 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from core.atomic import atomic_path
-from core.cache import MAX_CACHE_BYTES, cache_root, evict
+from core.cache import MAX_CACHE_BYTES, cache_root, evict, pack_hashes, unpack_hashes
 
-#: Keys are the sha1 (hex) of each model input.
-_KEY_LEN = 40
 #: Rows beyond this are dropped, oldest first (about 250 MB of float32 at 1,280 features).
 MAX_ROWS = 50_000
 
@@ -39,14 +37,11 @@ class FeatureCache:
         self.limit = limit
 
     def _read(self) -> tuple[list[str], np.ndarray | None]:
-        with contextlib.suppress(
-            OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError, UnicodeDecodeError
-        ):
+        with contextlib.suppress(OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
             with np.load(self.path, allow_pickle=False) as data:
-                text, rows = data["keys"].tobytes().decode("ascii"), data["features"]
-            keys = [text[i : i + _KEY_LEN] for i in range(0, len(text), _KEY_LEN)]
-            fits = len(text) == _KEY_LEN * len(rows) and rows.ndim == 2
-            if fits and rows.dtype == np.float32:
+                blob, rows = data["keys"], data["features"]
+            keys = unpack_hashes(blob, len(rows))
+            if keys is not None and rows.ndim == 2 and rows.dtype == np.float32:
                 with contextlib.suppress(OSError):
                     os.utime(self.path)  # used now: the last to be evicted
                 return keys, rows
@@ -82,11 +77,11 @@ class FeatureCache:
         all_keys = keys + new_keys
         all_rows = new if rows is None else np.concatenate([rows, new.astype(np.float32)])
         all_keys, all_rows = all_keys[-MAX_ROWS:], all_rows[-MAX_ROWS:]
-        blob = "".join(all_keys).encode("ascii")
-        if len(blob) != _KEY_LEN * len(all_keys):
+        blob = pack_hashes(all_keys)
+        if blob is None:
             return  # not sha1 keys: nothing this cache can hold
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(self.path, suffix=".npz", durable=False) as tmp:
-                np.savez(tmp, keys=np.frombuffer(blob, np.uint8), features=all_rows)
+                np.savez(tmp, keys=blob, features=all_rows)
             evict(self.evict_root, self.limit, keep=self.path)

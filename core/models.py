@@ -188,22 +188,12 @@ def _build(spec: ModelSpec, pretrained: bool) -> keras.Model:
     return keras.Model(inputs, outputs, name=f"cnnstudio_{spec.preset.replace('-', '_')}")
 
 
-def in_float32(model: keras.Model, spec: ModelSpec) -> keras.Model:
-    """``model`` itself when it computes in float32, else a float32 build with its weights
-    (what the app classifies, saves and exports with, whatever precision trained it)."""
-    if model.dtype_policy.name == "float32" and not _distributed(model):
-        return model
-    plain = build_model(spec)
-    plain.set_weights(model.get_weights())
-    return plain
-
-
-def _distributed(model: keras.Model) -> bool:
-    """True when ``model``'s weights live under a multi-device ``tf.distribute`` strategy."""
-    weights = model.weights
-    return bool(weights) and isinstance(
-        getattr(weights[0], "value", None), tf.distribute.DistributedValues
-    )
+def rebuilt(model: keras.Model, spec: ModelSpec, precision: str = "float32") -> keras.Model:
+    """A new build of ``spec`` in ``precision`` holding ``model``'s weights: to train in another
+    precision or under a strategy's scope, and to hand the app a float32 model afterwards."""
+    copy = build_model(spec, precision=precision)
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def feature_extractor(model: keras.Model) -> keras.Model:

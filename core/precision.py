@@ -80,7 +80,7 @@ def resolve(requested: str, gpus: int, native: bool | None = None) -> str:
     ``auto``: float16 with a GPU, bfloat16 on a CPU that has it natively, float32 otherwise.
     An explicit choice is kept (``bfloat16`` on a CPU without it is slow, but it is asked for).
     """
-    if requested not in PRECISIONS and requested not in RESOLVED:
+    if requested not in (*PRECISIONS, *RESOLVED):
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}")
     if requested != "auto":
         return requested

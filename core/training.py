@@ -32,7 +32,7 @@ from core.models import (
     extract_features,
     feature_extractor,
     head_model,
-    in_float32,
+    rebuilt,
 )
 from core.precision import KERAS_POLICY, native_bfloat16, resolve
 from core.presets import DEFAULT_PRESET
@@ -413,8 +413,9 @@ class Trainer:
                 where.devices,
                 (train_idx, val_idx, batch_size, batches, steps),
             )
-        # Outside the strategy: what the app keeps is an ordinary float32 model.
-        result.model = in_float32(result.model, spec)
+        if precision != "float32" or where.replicas > 1:
+            # Outside the strategy: what the app keeps is an ordinary float32 model.
+            result.model = rebuilt(result.model, spec)
         return result
 
     def _run_in_scope(
@@ -435,9 +436,7 @@ class Trainer:
         if model is None:
             model = build_model(spec, pretrained=spec.pretrained, precision=config.precision)
         elif multi or model.dtype_policy.name != KERAS_POLICY[config.precision]:
-            rebuilt = build_model(spec, precision=config.precision)  # variables in this scope
-            rebuilt.set_weights(model.get_weights())
-            model = rebuilt
+            model = rebuilt(model, spec, config.precision)  # its variables made in this scope
         inputs, fit_model = self._what_to_fit(spec, model)
         same = optimizer_state is not None and optimizer_state.name == config.optimizer
         # The pretrained head alone is one small dense layer: a step takes microseconds and
@@ -471,7 +470,7 @@ class Trainer:
             passes=config.epochs,
         )
         val_ds, val_batch, checked = None, max(batch_size, 256), val_idx
-        if len(devices) > 1:
+        if multi:
             # MirroredStrategy cannot split a validation batch unevenly between replicas, so
             # the few images (fewer than the replicas) that would make it uneven are left out
             # of the per-epoch check; the final evaluation still sees every one.

@@ -52,7 +52,10 @@ CHILD = textwrap.dedent(
     summary = session.train(config, preset, observer=observer)
     session.save(out)
     predictions, _ = session.classify([folder], 1)
+    kept = session._model.keras_model  # what the app goes on with
+    mirrored = [w for w in kept.weights if isinstance(w.value, tf.distribute.DistributedValues)]
     print(json.dumps({
+        "mirrored": len(mirrored),
         "replicas": observer.replicas,
         "devices": list(summary.devices),
         "accuracy": summary.evaluation["accuracy"],
@@ -86,6 +89,7 @@ def test_training_on_two_replicas_saves_a_model_that_classifies_like_any_other(t
     out = tmp_path / "two.cnnmodel"
     report = train_on_two_replicas(folder, out, preset)
     assert report["replicas"] == [2]  # fit ran under a strategy with two replicas
+    assert report["mirrored"] == 0  # the app keeps an ordinary model, rebuilt outside it
     assert len(report["devices"]) == 2 and all("CPU" in d for d in report["devices"])
     assert report["accuracy"] >= 0.8
 
