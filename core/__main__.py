@@ -2,11 +2,10 @@
 
 import sys
 
-try:
-    from core.cli import main
+from core.interrupt import exit_on_ctrl_c, restore_ctrl_c
 
-    code = main()
-except KeyboardInterrupt:  # while importing, before main() handles it itself
-    print("cnn-studio: interrupted", file=sys.stderr)
-    code = 130
-sys.exit(code)
+exit_on_ctrl_c()  # before the imports below, which take a second
+from core.cli import main  # noqa: E402
+
+restore_ctrl_c()
+sys.exit(main())

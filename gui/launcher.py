@@ -14,6 +14,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from core.interrupt import exit_on_ctrl_c, restore_ctrl_c
+
 #: The subcommands of :func:`core.cli.build_parser` (a test keeps the two in step; importing the
 #: parser here would slow the app's start).
 COMMANDS = {"inspect", "train", "evaluate", "predict", "export", "cache"}
@@ -51,15 +53,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Dispatch to the command line or the GUI; returns the exit code.
 
     Ctrl-C while the heavy modules are still importing (the first second or so) ends quietly
-    with exit code 130, as it does later on, instead of printing a traceback.
+    with exit code 130, as it does later on, instead of printing a traceback
+    (:mod:`core.interrupt`).
     """
     multiprocessing.freeze_support()
     _ensure_streams()
+    exit_on_ctrl_c()
     try:
         return _dispatch(list(sys.argv[1:] if argv is None else argv))
     except KeyboardInterrupt:
         print("cnn-studio: interrupted", file=sys.stderr)
         return 130
+    finally:
+        restore_ctrl_c()
 
 
 def _dispatch(args: list[str]) -> int:
@@ -74,9 +80,11 @@ def _dispatch(args: list[str]) -> int:
     if args and _is_command_line(args[0]):
         from core.cli import main as cli_main
 
+        restore_ctrl_c()
         return cli_main(args)
     from gui.app import run_app
 
+    restore_ctrl_c()
     return run_app(args)
 
 

@@ -105,9 +105,11 @@ def test_output_into_a_closed_pipe_ends_quietly(tmp_path):
 
 
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc to see imports")
-def test_ctrl_c_while_still_importing_ends_quietly(tmp_path):
+@pytest.mark.parametrize("entry", ["core", "gui.launcher"])
+def test_ctrl_c_while_still_importing_ends_quietly(tmp_path, entry):
+    """Inside numpy's C import a KeyboardInterrupt became an ImportError with a traceback."""
     child = subprocess.Popen(
-        [sys.executable, "-m", "core", "predict", str(tmp_path / "m.cnnmodel"), str(tmp_path)],
+        [sys.executable, "-m", entry, "predict", str(tmp_path / "m.cnnmodel"), str(tmp_path)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
