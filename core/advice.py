@@ -57,6 +57,7 @@ class Advice:
     batch_size: int
     patience: int
     reason: str
+    augment: bool = False  # random flips, turns, zoom and contrast while training
 
     def config(self, **overrides: object) -> TrainConfig:
         """A training config with these settings (``overrides`` win)."""

@@ -77,10 +77,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     train.add_argument(
         "--augment",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
         default=None,
-        help="random flips, rotation, zoom and contrast while training (from the model with "
-        "--continue-from)",
+        help="random flips, rotation, zoom and contrast while training (default: chosen for "
+        "the data, on for the demo; from the model with --continue-from)",
     )
     train.add_argument(
         "--seed",
@@ -273,11 +273,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         summary = session.continue_training(config, observer, control)
     else:
         preset = args.preset or (advice.preset if advice is not None else DEFAULT_PRESET)
+        augment = args.augment if args.augment is not None else bool(advice and advice.augment)
         if not args.json:
             from core.models import layer_table
 
-            err(layer_table(*session.describe(preset, bool(args.augment))))
-        summary = session.train(config, preset, bool(args.augment), observer, control)
+            err(layer_table(*session.describe(preset, augment)))
+        summary = session.train(config, preset, augment, observer, control)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     if summary.outcome == "stopped" and summary.epochs == 0:
         err("Stopped before the first epoch ended; nothing was saved.")

@@ -184,11 +184,15 @@ class Session:
         previous dataset stays current) or a :class:`CnnStudioError` naming what is wrong.
         """
         from core.advice import advise, measure
+        from core.demo import demo_advice, is_demo
         from core.scan import scan_folder
 
         with self._doing("loading"):
             index = scan_folder(folder, progress=progress, cancel=cancel)
-            advice = advise(measure(index))
+            if is_demo(index.root, index.class_names):
+                advice = demo_advice()
+            else:
+                advice = advise(measure(index))
             if spec is None:
                 chosen = advice.spec
                 try:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -335,6 +335,8 @@ class TrainTab(QWidget):
             blocked = self.preset_combo.blockSignals(True)  # the caller describes it once
             self.preset_combo.setCurrentIndex(index)
             self.preset_combo.blockSignals(blocked)
+        with QSignalBlocker(self.augment_check):  # the caller describes it once
+            self.augment_check.setChecked(advice.augment)
         self.epochs_spin.setValue(advice.epochs)
         self.batch_spin.setValue(advice.batch_size)
         self.patience_spin.setValue(advice.patience)
