@@ -13,6 +13,30 @@ PRESETS: dict[str, str] = {
     "photos-pretrained": "Photos: MobileNetV2 pretrained on ImageNet (shipped with the app), "
     "colour, 224 px; only a small head is trained, in seconds",
 }
+#: Preset name -> what it is for, in plain words: the name people see in the app (the short
+#: names above stay the ones the command line and model files use).
+TITLES: dict[str, str] = {
+    "article": "Small images (the article's CNN)",
+    "article-dropout": "Small images, fewer images per class (with dropout)",
+    "article-pooled": "Larger images, 32 px and up (with extra pooling)",
+    "deeper-bn": "Harder small images (a deeper CNN)",
+    "photos-pretrained": "Photos (pretrained, fast to train)",
+}
+#: Preset name -> when to choose it, for tooltips.
+WHEN: dict[str, str] = {
+    "article": "The CNN from the article, for small images such as digits, letters, icons or "
+    "drawings up to 28 px. Trains in seconds to minutes.",
+    "article-dropout": "The same network, with dropout (it ignores random units while "
+    "training). Choose it when training accuracy is far above validation accuracy "
+    "(the model memorises its images).",
+    "article-pooled": "The article's CNN with one more pooling step, so it stays small "
+    "enough to learn from images of 32 px and more.",
+    "deeper-bn": "Six convolutions instead of two: often a few points more accurate on "
+    "harder small images (such as clothing), at several times the training time.",
+    "photos-pretrained": "For photos of real things. A network that already learnt to see "
+    "from a million photos (shipped with the app, no download) is reused; only its last "
+    "layer learns your classes, in seconds. Needs colour at 224 px.",
+}
 #: The preset that builds on the shipped pretrained backbone.
 PRETRAINED_PRESET = "photos-pretrained"
 #: Input size the pretrained preset is trained at (measured: 224 px 71 %, 160 px 67 %,

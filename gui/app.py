@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from core.bundle import SUFFIX
 from core.demo import default_data_dir
+from gui import style
 from gui.engine_adapter import Engine
 from gui.main_window import MainWindow
 from gui.resources import asset_path
@@ -83,10 +84,11 @@ def run_app(argv: Sequence[str]) -> int:
     install_crash_handler()
     app = QApplication.instance() or QApplication(["cnn-studio"])
     app.setApplicationName("CNN Studio")
+    preferences = Preferences(QSettingsStore())
+    style.apply(app, preferences.theme())
     icon = asset_path("icon.png")
     if icon is not None:
         app.setWindowIcon(QIcon(str(icon)))
-    preferences = Preferences(QSettingsStore())
     window, engine = build_window(preferences.store)
     app.aboutToQuit.connect(engine.shutdown)  # however the app ends, the worker ends first
     window.show()

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -26,9 +25,10 @@ from PySide6.QtWidgets import (
 from core.names import readable
 from core.predictions import Prediction, write_csv
 from core.state import SessionState
+from gui import style
 from gui.engine_adapter import THUMBNAIL_SIZE, Engine
-from gui.widgets.images import array_to_qimage
-from gui.widgets.probability_bars import ProbabilityBars
+from gui.widgets.images import preview
+from gui.widgets.probability_bars import ProbabilityBars, name_column_width
 
 THUMB = THUMBNAIL_SIZE
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
@@ -52,15 +52,19 @@ class ClassifyTab(QWidget):
     def _build(self) -> None:
         self.model_label = QLabel()
         self.model_label.setWordWrap(True)
-        self.open_model_button = QPushButton("Open model…")
+        self.open_model_button = QPushButton(style.icon("model"), "Open model…")
+        self.open_model_button.setToolTip("Use a saved .cnnmodel file instead (Ctrl+Shift+O)")
         self.open_model_button.clicked.connect(self.open_model_requested)
-        self.open_button = QPushButton("Classify images…")
+        self.open_button = QPushButton(style.icon("classify"), "Classify images…")
+        style.primary(self.open_button)
         self.open_button.setShortcut("Ctrl+I")
         self.open_button.setToolTip("Choose images to classify (Ctrl+I), or drop them here")
         self.open_button.clicked.connect(self.choose_images)
-        self.csv_button = QPushButton("Export CSV…")
+        self.csv_button = QPushButton(style.icon("save"), "Export CSV…")
+        self.csv_button.setToolTip("Save the results as a table for a spreadsheet")
         self.csv_button.clicked.connect(self.export_csv)
-        self.clear_button = QPushButton("Clear")
+        self.clear_button = QPushButton(style.icon("clear"), "Clear")
+        self.clear_button.setToolTip("Empty the results")
         self.clear_button.clicked.connect(self.clear)
         top = QHBoxLayout()
         top.addWidget(self.model_label, 1)
@@ -73,14 +77,15 @@ class ClassifyTab(QWidget):
             top.addWidget(button)
         self.message = QLabel()
         self.message.setWordWrap(True)
-        self.message.setStyleSheet("color: #8a5a00")
         self.message.setVisible(False)
         self.hint = QLabel(
             "<h2>Drop images here</h2><p>Drop one or many images (or a folder of them) anywhere "
-            "on this window, or use <i>Classify images…</i>.</p>"
+            "on this window, or press <i>Classify images</i> (Ctrl+I).</p>"
         )
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.table = QTableWidget(0, 3)
+        self.table.setAccessibleName("Results")
+        self.table.setToolTip("Each image with the classes the model finds most likely")
         self.table.setHorizontalHeaderLabels(["Image", "File", "Prediction"])
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Fixed)
@@ -148,6 +153,7 @@ class ClassifyTab(QWidget):
         self.engine.classify([str(p) for p in paths])
 
     def show_message(self, text: str) -> None:
+        self.message.setStyleSheet(f"color: {style.current().warning}")
         self.message.setText(text)
         self.message.setVisible(bool(text))
 
@@ -186,6 +192,9 @@ class ClassifyTab(QWidget):
         self.hint.setVisible(False)
         self.table.setVisible(True)
         start = self.table.rowCount()
+        model = self.engine.state.model
+        names = list(model.class_names) if model is not None else []
+        name_width = name_column_width(names, self.fontMetrics())
         self.predictions += predictions
         self.table.setRowCount(start + len(predictions))
         for offset, prediction in enumerate(predictions):
@@ -193,13 +202,14 @@ class ClassifyTab(QWidget):
             thumb = QLabel()
             thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
             if prediction.get("thumbnail") is not None:
-                thumb.setPixmap(QPixmap.fromImage(array_to_qimage(prediction["thumbnail"])))
+                thumb.setPixmap(preview(prediction["thumbnail"], THUMB))
+            thumb.setAccessibleName(f"Preview of {Path(prediction['path']).name}")
             self.table.setCellWidget(row, 0, thumb)
             shown = readable(prediction["path"])
             item = QTableWidgetItem(shown)
             item.setToolTip(shown)
             self.table.setItem(row, 1, item)
             ranked = [(r["label"], r["probability"]) for r in prediction["predictions"]]
-            self.table.setCellWidget(row, 2, ProbabilityBars(ranked))
+            self.table.setCellWidget(row, 2, ProbabilityBars(ranked, name_width))
         self.table.scrollToBottom()
         self._update()

@@ -37,10 +37,13 @@ from PySide6.QtWidgets import (
 from core.images import InputSpec
 from core.names import readable
 from core.state import DatasetView, SessionState
+from gui import style
 from gui.engine_adapter import Engine
 from gui.widgets.images import array_icon
 
 THUMBNAILS_SHOWN = 120
+#: Shown size of the pictures of what the model sees (small inputs enlarged without blur).
+THUMBNAIL_PX = 64
 
 
 @contextlib.contextmanager
@@ -89,12 +92,18 @@ class DataTab(QWidget):
     def _build(self) -> None:
         self.folder_label = QLabel("No dataset yet.")
         self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.choose_button = QPushButton("Choose folder…")
+        self.choose_button = QPushButton(style.icon("open"), "Choose folder…")
+        style.primary(self.choose_button)
         self.choose_button.setToolTip("A folder with one subfolder per class (Ctrl+O)")
         self.choose_button.clicked.connect(self.choose_folder)
-        self.demo_button = QPushButton("Use demo dataset")
+        self.demo_button = QPushButton(style.icon("demo"), "Use demo dataset")
+        self.demo_button.setToolTip(
+            "Shapes drawn by the app (circles, crosses, squares, triangles): try everything "
+            "without images of your own (Ctrl+D)"
+        )
         self.demo_button.clicked.connect(self.demo_requested)
-        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button = QPushButton(style.icon("cancel"), "Cancel")
+        self.cancel_button.setToolTip("Stop reading the folder; the previous dataset stays")
         self.cancel_button.setVisible(False)
         self.cancel_button.clicked.connect(self.engine.cancel_loading)
         self.progress = QProgressBar()
@@ -109,24 +118,35 @@ class DataTab(QWidget):
         top.addWidget(self.demo_button)
 
         self.size_spin = QSpinBox(minimum=8, maximum=512, value=28, suffix=" px")
-        self.size_spin.setToolTip("Images are resized to this square size for the model")
+        self.size_spin.setToolTip(
+            "Every image is resized to this square size for the model. Small sizes train "
+            "fast; raise it only when the details that tell the classes apart vanish in the "
+            "pictures on the right."
+        )
         self.color_check = QCheckBox("Keep colour")
+        self.color_check.setToolTip(
+            "Untick to use gray levels only: faster, and better when colour does not tell "
+            "the classes apart (digits, drawings). Keep it for photos."
+        )
         self.crop_check = QCheckBox("Centre square only")
         self.crop_check.setToolTip(
             "Use the middle square of each image, so objects keep their shape (best for "
             "photos); unticked, the whole image is squeezed into a square"
         )
         self.val_spin = QDoubleSpinBox(minimum=0.0, maximum=0.5, singleStep=0.05, value=0.2)
-        self.val_spin.setToolTip("Share of each class held out to validate the model")
+        self.val_spin.setToolTip(
+            "Share of each class held back from training to check the model fairly (0.2 = "
+            "one image in five). The accuracy you see is measured on these images."
+        )
         for widget in (self.size_spin, self.color_check, self.crop_check):
             signal = widget.valueChanged if isinstance(widget, QSpinBox) else widget.toggled
             signal.connect(self._schedule_reload)
         settings = QGroupBox("Model input")
         form = QFormLayout(settings)
-        form.addRow("Image size", self.size_spin)
+        form.addRow("Image &size", self.size_spin)
         form.addRow("Colour", self.color_check)
         form.addRow("Crop", self.crop_check)
-        form.addRow("Validation share", self.val_spin)
+        form.addRow("&Validation share", self.val_spin)
 
         self.class_table = QTableWidget(0, 3)
         self.class_table.setHorizontalHeaderLabels(["Class", "Images", ""])
@@ -139,6 +159,11 @@ class DataTab(QWidget):
         self.class_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.class_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.class_table.itemSelectionChanged.connect(self._on_class_selected)
+        self.class_table.setAccessibleName("Classes")
+        self.class_table.setToolTip(
+            "Each subfolder is a class. Pick one to see its images as the model sees them. "
+            "Classes of very different sizes bias the model towards the big ones."
+        )
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -150,11 +175,16 @@ class DataTab(QWidget):
         self.thumb_title = QLabel("What the model sees")
         self.thumbnails = QListWidget()
         self.thumbnails.setViewMode(QListView.ViewMode.IconMode)
-        self.thumbnails.setIconSize(QSize(64, 64))
+        self.thumbnails.setIconSize(QSize(THUMBNAIL_PX, THUMBNAIL_PX))
         self.thumbnails.setResizeMode(QListView.ResizeMode.Adjust)
         self.thumbnails.setSpacing(4)
         self.thumbnails.setMovement(QListView.Movement.Static)
         self.thumbnails.setUniformItemSizes(True)
+        self.thumbnails.setAccessibleName("What the model sees")
+        self.thumbnails.setToolTip(
+            "The chosen class's images at the size and colour the model gets them. If you "
+            "cannot tell the classes apart here, neither can the model: raise the size."
+        )
 
         self.notes = QLabel()
         self.notes.setWordWrap(True)
@@ -170,6 +200,8 @@ class DataTab(QWidget):
         self.skipped_table.setColumnWidth(0, 320)
         self.skipped_table.verticalHeader().setVisible(False)
         self.skipped_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.skipped_table.setAccessibleName("Skipped files")
+        self.skipped_table.setToolTip("Files left out of training, each with the reason")
 
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -191,6 +223,7 @@ class DataTab(QWidget):
             "<p>Put each class's images in its own subfolder (for example <i>cats/</i> and "
             "<i>dogs/</i>), then choose the folder or drop it anywhere on this window.</p>"
             "<p>No images at hand? Use the built-in demo dataset of drawn shapes.</p>"
+            "<p>New here? <i>Help → Getting started</i> (F1) explains the three steps.</p>"
         )
         self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_hint.setWordWrap(True)
@@ -341,9 +374,14 @@ class DataTab(QWidget):
             self.color_check.setChecked(dataset.spec.color)
             self.crop_check.setChecked(dataset.spec.crop)
 
+    def restyle(self) -> None:
+        """Draw the coloured messages again after a theme change (GUI thread)."""
+        if self._shown is not None:
+            self._show_notes(self._shown)
+
     def _show_notes(self, dataset: DatasetView) -> None:
-        lines = [f"<p style='color:#b00020'><b>Cannot train:</b> {p}</p>" for p in dataset.problems]
-        lines += [f"<p style='color:#8a5a00'><b>Warning:</b> {w}</p>" for w in dataset.warnings]
+        lines = [f"<p>{style.rich('error', 'Cannot train', p)}</p>" for p in dataset.problems]
+        lines += [f"<p>{style.rich('warning', 'Warning', w)}</p>" for w in dataset.warnings]
         self.notes.setText("".join(lines))
         self.notes.setVisible(bool(lines))
 
@@ -364,6 +402,6 @@ class DataTab(QWidget):
             f"{size}x{size} {colour}{', centre square' if dataset.spec.crop else ''})"
         )
         for i in shown:
-            item = QListWidgetItem(array_icon(dataset.images[i], 64), "")
+            item = QListWidgetItem(array_icon(dataset.images[i], THUMBNAIL_PX), "")
             item.setToolTip(dataset.paths[i])
             self.thumbnails.addItem(item)

@@ -55,7 +55,7 @@ from core.state import DatasetView, SessionState
 log = logging.getLogger("cnnstudio.engine")
 
 #: Size in pixels of the previews sent with classification results.
-THUMBNAIL_SIZE = 72
+THUMBNAIL_SIZE = 96
 #: Kinds of task where a new request replaces the previous one.
 SUPERSEDING = ("loading", "describing")
 #: At most this many batch_ended signals a second reach the GUI.

@@ -9,7 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDragLeaveEvent,
+    QDropEvent,
+    QIcon,
+    QKeySequence,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import (
     QFileDialog,
     QInputDialog,
@@ -21,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from core.bundle import SUFFIX
 from core.state import SessionState
+from gui import style
 from gui.classify_tab import ClassifyTab
 from gui.data_tab import DataTab
 from gui.drops import route_drop
@@ -28,6 +39,7 @@ from gui.engine_adapter import Engine
 from gui.resources import asset_path
 from gui.settings import Preferences
 from gui.train_tab import TrainTab
+from gui.widgets.drop_overlay import DropOverlay, drop_text
 
 MODEL_FILTER = f"CNN Studio models (*{SUFFIX})"
 
@@ -55,6 +67,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.train_tab, "2  Train")
         self.tabs.addTab(self.classify_tab, "3  Classify")
         self.setCentralWidget(self.tabs)
+        self.drop_overlay = DropOverlay(self)
         self._build_menus()
         self.statusBar().showMessage("Starting the engine (TensorFlow)…")
         self.busy_label = QLabel("")
@@ -87,9 +100,15 @@ class MainWindow(QMainWindow):
     # --- menus ------------------------------------------------------------------------------
 
     def _action(
-        self, text: str, slot: object, shortcut: str | QKeySequence | None = None
+        self,
+        text: str,
+        slot: object,
+        shortcut: str | QKeySequence | None = None,
+        icon: str | None = None,
     ) -> QAction:
         action = QAction(text, self)
+        if icon is not None:
+            action.setIcon(style.icon(icon))
         if shortcut is not None:
             action.setShortcut(shortcut)
         action.triggered.connect(slot)
@@ -99,18 +118,21 @@ class MainWindow(QMainWindow):
         menu = self.menuBar().addMenu("&File")
         menu.addAction(
             self._action(
-                "Open dataset folder…", self.data_tab.choose_folder, QKeySequence.StandardKey.Open
+                "Open dataset folder…",
+                self.data_tab.choose_folder,
+                QKeySequence.StandardKey.Open,
+                "open",
             )
         )
-        menu.addAction(self._action("Open demo dataset", self.open_demo, "Ctrl+D"))
-        menu.addAction(self._action("Open model…", self.open_model, "Ctrl+Shift+O"))
+        menu.addAction(self._action("Open demo dataset", self.open_demo, "Ctrl+D", "demo"))
+        menu.addAction(self._action("Open model…", self.open_model, "Ctrl+Shift+O", "model"))
         self.recent_datasets = menu.addMenu("Recent datasets")
         self.recent_models = menu.addMenu("Recent models")
         menu.addSeparator()
         self.save_action = self._action(
-            "Save model…", self.save_model, QKeySequence.StandardKey.Save
+            "Save model…", self.save_model, QKeySequence.StandardKey.Save, "save"
         )
-        self.export_action = self._action("Export model…", self.export_model, "Ctrl+E")
+        self.export_action = self._action("Export model…", self.export_model, "Ctrl+E", "export")
         menu.addAction(self.save_action)
         menu.addAction(self.export_action)
         menu.addSeparator()
@@ -118,9 +140,53 @@ class MainWindow(QMainWindow):
         menu.addAction(self._action("Clear cache…", self.clear_cache))
         menu.addSeparator()
         menu.addAction(self._action("Quit", self.close, QKeySequence.StandardKey.Quit))
+        self._build_view_menu()
         help_menu = self.menuBar().addMenu("&Help")
+        from gui import help_dialog  # the dialogs are made on first use, from the menu
+
+        help_menu.addAction(
+            self._action(
+                "Getting started",
+                lambda: help_dialog.show_getting_started(self),
+                QKeySequence.StandardKey.HelpContents,
+            )
+        )
+        help_menu.addAction(
+            self._action(
+                "Keyboard shortcuts",
+                lambda: help_dialog.show_shortcuts(self),
+                help_dialog.SHORTCUTS_KEY,
+            )
+        )
+        help_menu.addSeparator()
         help_menu.addAction(self._action("About CNN Studio", self.about))
         self._refresh_recent()
+
+    def _build_view_menu(self) -> None:
+        """View → Theme: follow the system (default), or always light or dark."""
+        menu = self.menuBar().addMenu("&View").addMenu("Theme")
+        group = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for name, text in (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark")):
+            action = self._action(text, lambda _=False, n=name: self.set_theme(n))
+            action.setCheckable(True)
+            action.setChecked(self.preferences.theme() == name)
+            group.addAction(action)
+            menu.addAction(action)
+            self.theme_actions[name] = action
+
+    def set_theme(self, name: str) -> None:
+        """Switch the look now and remember it (GUI thread)."""
+        from PySide6.QtWidgets import QApplication
+
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            style.apply(app, name)
+        self.preferences.set_theme(name)
+        self.theme_actions[name].setChecked(True)
+        # Rich-text messages carry their colours: draw them again in the new ones.
+        self.train_tab.restyle()
+        self.data_tab.restyle()
 
     def _refresh_recent(self) -> None:
         for menu, kind, opener in (
@@ -256,8 +322,17 @@ class MainWindow(QMainWindow):
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls() or event.mimeData().hasText():
             event.acceptProposedAction()
+            self.drop_overlay.show_for(drop_text(route_drop(event.mimeData())))
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        self.drop_overlay.hide()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.drop_overlay.setGeometry(self.rect())
 
     def dropEvent(self, event: QDropEvent) -> None:
+        self.drop_overlay.hide()
         action = route_drop(event.mimeData())
         event.acceptProposedAction()
         if action.kind == "dataset":

@@ -79,6 +79,14 @@ class Preferences:
     def set_threads(self, threads: int) -> None:
         self.store.set_value("engine/threads", int(threads))
 
+    def theme(self) -> str:
+        """The look chosen under View → Theme: "system" (the default), "light" or "dark"."""
+        value = str(self.store.value("window/theme", "system") or "system")
+        return value if value in ("system", "light", "dark") else "system"
+
+    def set_theme(self, theme: str) -> None:
+        self.store.set_value("window/theme", theme)
+
     def geometry(self) -> QByteArray | None:
         value = self.store.value("window/geometry")
         return value if isinstance(value, QByteArray) else None

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -27,10 +28,12 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -38,14 +41,30 @@ from PySide6.QtWidgets import (
 from core.config import OPTIMIZERS, TrainConfig
 from core.console import format_seconds
 from core.names import readable
+from core.plain import TERMS, accuracy_in_words
 from core.precision import RESOLVED, native_bfloat16
 from core.precision import describe as describe_precision
-from core.presets import DEFAULT_PRESET, PRESETS, PRETRAINED_PRESET, preset_warning
+from core.presets import DEFAULT_PRESET, PRESETS, PRETRAINED_PRESET, TITLES, WHEN, preset_warning
 from core.state import DatasetView, ModelView, SessionState
+from gui import style
 from gui.engine_adapter import Engine
-from gui.widgets.confusion import ConfusionMatrix
+from gui.widgets.confusion import ConfusionMatrix, ConfusionPanel
 from gui.widgets.images import array_icon
 from gui.widgets.loss_chart import LossChart
+
+
+def _compact_combo() -> QComboBox:
+    """A combo box whose long entries elide instead of widening the settings column (its
+    list shows them whole). The policy must be set before items are added: Qt caches the
+    width."""
+    combo = QComboBox()
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(12)
+    return combo
+
+
+#: Index of the Results page beside the training chart.
+RESULTS_PAGE = 1
 
 
 class TrainTab(QWidget):
@@ -82,16 +101,18 @@ class TrainTab(QWidget):
 
     def _build(self) -> None:
         defaults = TrainConfig()
-        self.preset_combo = QComboBox()
-        for name, text in PRESETS.items():
-            self.preset_combo.addItem(name, name)
+        self.preset_combo = _compact_combo()
+        for name in PRESETS:
+            self.preset_combo.addItem(TITLES[name], name)
             self.preset_combo.setItemData(
-                self.preset_combo.count() - 1, text, Qt.ItemDataRole.ToolTipRole
+                self.preset_combo.count() - 1, WHEN[name], Qt.ItemDataRole.ToolTipRole
             )
-        self.preset_combo.setCurrentText(DEFAULT_PRESET)
+        self.preset_combo.setCurrentIndex(self.preset_combo.findData(DEFAULT_PRESET))
         self.preset_combo.currentIndexChanged.connect(self._describe)
         self.preset_combo.setToolTip(
-            "The network to train. Continue keeps the current model's own architecture."
+            "The kind of network to train, by the kind of images it suits (hover an entry for "
+            "when to choose it). The settings chosen for your data are picked when a folder "
+            "is opened. Continue keeps the current model's own architecture."
         )
         self.preset_text = QLabel(PRESETS[DEFAULT_PRESET])
         self.preset_text.setWordWrap(True)
@@ -117,7 +138,12 @@ class TrainTab(QWidget):
         arch_layout.addWidget(self.params_label)
 
         self.epochs_spin = QSpinBox(minimum=1, maximum=1000, value=defaults.epochs)
+        self.epochs_spin.setToolTip(
+            f"{TERMS['epoch']} More epochs help while the validation loss still falls; with "
+            "early stopping on, training ends by itself when it stops falling."
+        )
         self.batch_spin = QSpinBox(minimum=1, maximum=4096, value=defaults.batch_size)
+        self.batch_spin.setToolTip(TERMS["batch size"])
         self.lr_spin = QDoubleSpinBox(
             decimals=5,
             minimum=0.00001,
@@ -125,12 +151,23 @@ class TrainTab(QWidget):
             singleStep=0.0005,
             value=defaults.learning_rate,
         )
-        self.lr_spin.setToolTip("Peak learning rate: it warms up, then decays to zero")
-        self.optimizer_combo = QComboBox()
+        self.lr_spin.setToolTip(
+            f"{TERMS['learning rate']} It warms up to this value, then decays to zero."
+        )
+        self.optimizer_combo = _compact_combo()
         self.optimizer_combo.addItems(list(OPTIMIZERS))
+        self.optimizer_combo.setToolTip(
+            "The method that corrects the network after each batch. Adam suits almost "
+            "everything; change it only to compare."
+        )
         self.early_check = QCheckBox("Stop early when validation loss stalls")
         self.early_check.setChecked(defaults.early_stopping)
+        self.early_check.setToolTip(
+            "End training when the model stops improving on the validation images, and keep "
+            "its best state. Saves time and avoids memorising the training images."
+        )
         self.patience_spin = QSpinBox(minimum=1, maximum=100, value=defaults.patience)
+        self.patience_spin.setToolTip(TERMS["patience"])
         self.fine_tune_check = QCheckBox("Fine-tune the pretrained network (slower)")
         self.fine_tune_check.setToolTip(
             "Photos preset only. Off: only the small head is trained, on features computed "
@@ -141,11 +178,14 @@ class TrainTab(QWidget):
         self.augment_check = QCheckBox("Augment (flip, rotate, zoom, contrast)")
         self.augment_check.toggled.connect(self._describe)
         self.augment_check.setToolTip(
-            "Random changes to training images against over-fitting. Continue keeps the "
-            "current model's own choice."
+            f"{TERMS['augmentation']} Continue keeps the current model's own choice."
         )
         self.seed_spin = QSpinBox(minimum=0, maximum=2**31 - 1, value=defaults.seed)
-        self.precision_combo = QComboBox()
+        self.seed_spin.setToolTip(
+            "Decides the random start of the network and the validation split. The same seed "
+            "and settings give (nearly) the same model; change it to see how much luck matters."
+        )
+        self.precision_combo = _compact_combo()
         native = native_bfloat16()
         self.precision_combo.addItem(
             f"Automatic ({'bfloat16' if native else 'float32'} on this CPU)", "auto"
@@ -158,16 +198,16 @@ class TrainTab(QWidget):
         )
         hyper = QGroupBox("Training")
         form = QFormLayout(hyper)
-        form.addRow("Epochs", self.epochs_spin)
-        form.addRow("Batch size", self.batch_spin)
-        form.addRow("Learning rate", self.lr_spin)
-        form.addRow("Optimizer", self.optimizer_combo)
+        form.addRow("&Epochs", self.epochs_spin)
+        form.addRow("&Batch size", self.batch_spin)
+        form.addRow("&Learning rate", self.lr_spin)
+        form.addRow("&Optimizer", self.optimizer_combo)
         form.addRow(self.early_check)
-        form.addRow("Patience (epochs)", self.patience_spin)
+        form.addRow("&Patience (epochs)", self.patience_spin)
         form.addRow(self.augment_check)
         form.addRow(self.fine_tune_check)
-        form.addRow("Random seed", self.seed_spin)
-        form.addRow("Precision", self.precision_combo)
+        form.addRow("Random &seed", self.seed_spin)
+        form.addRow("Pre&cision", self.precision_combo)
         self.settings_widgets = [
             self.preset_combo,
             self.epochs_spin,
@@ -182,18 +222,21 @@ class TrainTab(QWidget):
             self.precision_combo,
         ]
 
-        self.start_button = QPushButton("Start training")
+        self.start_button = QPushButton(style.icon("train"), "Start training")
+        style.primary(self.start_button)
         self.start_button.setShortcut("Ctrl+T")
         self.start_button.setToolTip("Train a new model from scratch (Ctrl+T)")
         self.start_button.clicked.connect(self.start)
-        self.stop_button = QPushButton("Stop (keep model)")
+        self.stop_button = QPushButton(style.icon("stop"), "Stop (keep model)")
         self.stop_button.setToolTip("Finish after this batch and keep the model so far")
         self.stop_button.clicked.connect(self.engine.stop_training)
-        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button = QPushButton(style.icon("cancel"), "Cancel")
         self.cancel_button.setToolTip("Finish after this batch and discard the model")
         self.cancel_button.clicked.connect(self.engine.cancel_training)
         self.more_spin = QSpinBox(minimum=1, maximum=1000, value=5, prefix="+", suffix=" epochs")
-        self.continue_button = QPushButton("Continue")
+        self.more_spin.setToolTip("How many more epochs Continue trains the current model for")
+        self.more_spin.setAccessibleName("More epochs")
+        self.continue_button = QPushButton(style.icon("continue"), "Continue")
         self.continue_button.setToolTip("Train the current model for more epochs")
         self.continue_button.clicked.connect(self.continue_training)
         buttons = QHBoxLayout()
@@ -203,11 +246,22 @@ class TrainTab(QWidget):
         more.addWidget(self.more_spin)
         more.addWidget(self.continue_button)
 
+        # The settings scroll in a short window; the buttons below them stay in view.
+        settings = QWidget()
+        settings_layout = QVBoxLayout(settings)
+        settings_layout.setContentsMargins(0, 0, 0, 0)
+        settings_layout.addWidget(arch, 1)
+        settings_layout.addWidget(hyper)
+        self.layer_table.setMinimumHeight(110)
+        scroll = QScrollArea()
+        scroll.setWidget(settings)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(arch, 1)
-        left_layout.addWidget(hyper)
+        left_layout.addWidget(scroll, 1)
         left_layout.addLayout(buttons)
         left_layout.addLayout(more)
 
@@ -225,32 +279,47 @@ class TrainTab(QWidget):
         self.mistakes_title = QLabel("Click a cell of the matrix to see its images.")
         self.mistakes = QListWidget()
         self.mistakes.setIconSize(QSize(48, 48))
-        self.save_button = QPushButton("Save model…")
+        self.mistakes.setWordWrap(True)
+        self.mistakes.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.mistakes.setAccessibleName("Misclassified images")
+        self.mistakes.setToolTip(
+            "The validation images of the chosen matrix cell, with what the model answered; "
+            "look for wrong labels and unusual pictures."
+        )
+        self.save_button = QPushButton(style.icon("save"), "Save model…")
+        self.save_button.setToolTip("Save the model to a .cnnmodel file (Ctrl+S)")
         self.save_button.clicked.connect(self.save_requested)
-        self.export_button = QPushButton("Export…")
+        self.export_button = QPushButton(style.icon("export"), "Export…")
+        self.export_button.setToolTip(
+            "Write the model for use outside CNN Studio (Keras or TensorFlow Lite) (Ctrl+E)"
+        )
         self.export_button.clicked.connect(self.export_requested)
-        results = QGroupBox("Results")
-        results_layout = QHBoxLayout(results)
-        matrix_side = QVBoxLayout()
-        matrix_side.addWidget(self.metrics_label)
-        matrix_side.addWidget(self.confusion, 1)
+        # The results page: the words on top, the matrix and the images of the chosen cell
+        # side by side, the buttons below. Ten classes fit a 1024x640 window.
+        results = QWidget()
+        results_layout = QVBoxLayout(results)
+        results_layout.addWidget(self.metrics_label)
+        middle = QHBoxLayout()
+        middle.addWidget(
+            ConfusionPanel(self.confusion),
+            0,
+            Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft,
+        )
+        list_side = QVBoxLayout()
+        list_side.addWidget(self.mistakes_title)
+        list_side.addWidget(self.mistakes, 1)
+        middle.addLayout(list_side, 1)
+        results_layout.addLayout(middle, 1)
         save_row = QHBoxLayout()
         save_row.addWidget(self.save_button)
         save_row.addWidget(self.export_button)
         save_row.addStretch(1)
-        matrix_side.addLayout(save_row)
-        list_side = QVBoxLayout()
-        list_side.addWidget(self.mistakes_title)
-        list_side.addWidget(self.mistakes, 1)
-        results_layout.addLayout(matrix_side, 3)
-        results_layout.addLayout(list_side, 2)
+        results_layout.addLayout(save_row)
         self.results = results
-        results.setVisible(False)
         self.model_note = QLabel()
         self.model_note.setWordWrap(True)
         self.model_note.setVisible(False)
 
-        right = QSplitter(Qt.Orientation.Vertical)
         top = QWidget()
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
@@ -258,15 +327,22 @@ class TrainTab(QWidget):
         top_layout.addWidget(self.progress)
         top_layout.addWidget(self.status)
         top_layout.addWidget(self.model_note)
-        right.addWidget(top)
-        right.addWidget(results)
-        right.setSizes([480, 320])
+        # Training and Results each get the whole height: the chart while a run goes on,
+        # the results (shown by themselves when a run ends) after.
+        self.views = QTabWidget()
+        self.views.setDocumentMode(True)
+        self.views.addTab(top, "Training progress")
+        self.views.addTab(results, "Results")
+        self.views.setTabVisible(RESULTS_PAGE, False)
+        right = self.views
 
         splitter = QSplitter()
         splitter.addWidget(left)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([400, 880])
+        splitter.setSizes([380, 900])
+        left.setMaximumWidth(460)
+        left.setMinimumWidth(settings.minimumSizeHint().width() + 16)  # room for the scroll bar
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
 
@@ -356,7 +432,7 @@ class TrainTab(QWidget):
         belongs = model is not None and (dataset is None or model.trained_on(dataset))
         if not (keep_chart and belongs):
             self.chart.clear()
-        self.results.setVisible(False)
+        self._show_results_page(False)
         self.model_note.setVisible(model is not None and not belongs)
         if model is not None and not belongs:
             here = f"'{dataset.name}'" if dataset is not None else "this dataset"
@@ -376,6 +452,13 @@ class TrainTab(QWidget):
         if not keep_chart:
             self.chart.set_history([dict(h) for h in model.history])
         self._show_results(model)
+
+    def restyle(self) -> None:
+        """Draw the coloured messages again after a theme change (GUI thread)."""
+        self._describe()
+        model = self._state.model
+        if self.views.isTabVisible(RESULTS_PAGE) and model is not None:
+            self._show_results(model)
 
     def config(self, epochs: int | None = None) -> TrainConfig:
         return TrainConfig(
@@ -413,7 +496,7 @@ class TrainTab(QWidget):
     def _begin(self, config: TrainConfig) -> None:
         self._run_config = config
         self._run_epochs = config.epochs
-        self.results.setVisible(False)
+        self._show_results_page(False)
         self.model_note.setVisible(False)
         self.progress.setValue(0)
         self.progress.setFormat("Preparing…")
@@ -423,9 +506,9 @@ class TrainTab(QWidget):
         preset = self.preset_combo.currentData()
         dataset = self.engine.state.dataset
         unsuited = dataset and preset_warning(preset, dataset.spec.size, dataset.spec.color)
-        text = PRESETS[preset]
+        text = f"{PRESETS[preset]}. {WHEN[preset]}"
         if unsuited:
-            text += f"<br><span style='color:#8a5a00'><b>Warning:</b> {unsuited}</span>"
+            text += "<br>" + style.rich("warning", "Warning", unsuited)
         self.preset_text.setText(text)
         self._enable_fine_tune(self.engine.state)
         if dataset is not None:
@@ -492,7 +575,7 @@ class TrainTab(QWidget):
 
     def _show_results(self, model: ModelView) -> None:
         evaluation = model.evaluation
-        self.results.setVisible(True)
+        self._show_results_page(True)
         self.mistakes.clear()
         self.mistakes_title.setText("Click a cell of the matrix to see its images.")
         if not evaluation or "per_class" not in evaluation:
@@ -505,20 +588,26 @@ class TrainTab(QWidget):
         known = precision in RESOLVED
         trained_in = f" Trained in {describe_precision(precision)}." if known else ""
         warning = model.chance_warning
-        warnings = (
-            f"<br><span style='color:#b00020'><b>Warning:</b> {warning}</span>" if warning else ""
-        )
+        warnings = "<br>" + style.rich("error", "Warning", warning) if warning else ""
+        accuracy = evaluation["accuracy"]
+        words = accuracy_in_words(accuracy, len(model.class_names))
         self.metrics_label.setText(
-            f"<b>Validation accuracy {evaluation['accuracy']:.1%}</b> "
-            f"on {sum(map(sum, evaluation['confusion_matrix']))} held-out images "
-            f"({model.display_name}). Hardest class: '{readable(worst[0])}' "
-            f"(F1 {worst[1]['f1']:.2f}).{trained_in}"
+            f"<b>Validation accuracy {accuracy:.1%}</b>: {words} "
+            f"({sum(map(sum, evaluation['confusion_matrix']))} held-out images, "
+            f"{model.display_name}). Hardest class: '{readable(worst[0])}' "
+            f"(F1 score {worst[1]['f1']:.2f} of 1).{trained_in}"
             f"{warnings}"
         )
+        self.metrics_label.setToolTip(f"{TERMS['validation']}\nF1 score: {TERMS['f1']}")
         self.confusion.show_matrix(list(model.class_names), evaluation["confusion_matrix"])
         self.mistakes_title.setText(
             f"{len(evaluation.get('misclassified', []))} misclassified: click a matrix cell."
         )
+
+    def _show_results_page(self, shown: bool) -> None:
+        """Show the Results page and turn to it, or hide it and turn back to the chart."""
+        self.views.setTabVisible(RESULTS_PAGE, shown)
+        self.views.setCurrentIndex(RESULTS_PAGE if shown else 0)
 
     def show_cell(self, true: str, predicted: str) -> None:
         """List the validation images of one confusion-matrix cell (mistakes only)."""
@@ -540,9 +629,11 @@ class TrainTab(QWidget):
         )
         for case in cases:
             item = QListWidgetItem(
-                f"{readable(case['path'])}\n{shown_predicted} {case['probability']:.0%}, "
-                f"{shown_true} {case['probabilities'].get(true, 0):.0%}"
+                f"{readable(Path(case['path']).name)}\n{shown_predicted} "
+                f"{case['probability']:.0%}, {shown_true} "
+                f"{case['probabilities'].get(true, 0):.0%}"
             )
+            item.setToolTip(readable(case["path"]))
             row = dataset.row_of(case["path"]) if dataset is not None else None
             if row is not None:
                 item.setIcon(array_icon(dataset.images[row], 48))

@@ -7,7 +7,7 @@ import struct
 import zlib
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 
 def encode(image: Image.Image, fmt: str, **params: object) -> bytes:
@@ -81,3 +81,26 @@ def animated_gif(frames: int = 300, size: tuple[int, int] = (32, 32)) -> bytes:
 def animated_png(frames: int = 200, size: tuple[int, int] = (32, 32)) -> bytes:
     images = [Image.new("L", size, 255 if i == 0 else (i * 5) % 200) for i in range(frames)]
     return encode(images[0], "PNG", save_all=True, append_images=images[1:])
+
+
+def draw_clean(shape: str, box: tuple[int, int, int, int], filled: bool, dark_ink: bool):
+    """A shape as a person draws it in a paint program: one colour, straight, 64x64."""
+    paper, ink = (255, 0) if dark_ink else (0, 255)
+    image = Image.new("L", (64, 64), paper)
+    draw = ImageDraw.Draw(image)
+    x0, y0, x1, y1 = box
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    fill = ink if filled else None
+    if shape == "circle":
+        draw.ellipse(box, fill=fill, outline=ink, width=4)
+    elif shape == "square":
+        draw.rectangle(box, fill=fill, outline=ink, width=4)
+    elif shape == "triangle":
+        draw.polygon([(cx, y0), (x1, y1), (x0, y1)], fill=fill, outline=ink, width=4)
+    elif filled:  # an upright cross: a plus sign
+        draw.line((cx, y0, cx, y1), fill=ink, width=6)
+        draw.line((x0, cy, x1, cy), fill=ink, width=6)
+    else:
+        draw.line((x0, y0, x1, y1), fill=ink, width=6)
+        draw.line((x0, y1, x1, y0), fill=ink, width=6)
+    return image

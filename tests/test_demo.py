@@ -6,10 +6,10 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw
 
 from core.demo import PER_CLASS, SHAPES, demo_dataset, write_demo_dataset
 from core.scan import scan_folder
+from tests.imagegen import draw_clean
 
 
 def digest(folder) -> str:
@@ -31,29 +31,6 @@ def test_demo_dataset_is_seeded(tmp_path):
     a = write_demo_dataset(tmp_path / "a", per_class=5)
     b = write_demo_dataset(tmp_path / "b", per_class=5)
     assert digest(a) == digest(b)
-
-
-def draw_clean(shape: str, box: tuple[int, int, int, int], filled: bool, dark_ink: bool):
-    """A shape as a person draws it in a paint program: one colour, straight, 64x64."""
-    paper, ink = (255, 0) if dark_ink else (0, 255)
-    image = Image.new("L", (64, 64), paper)
-    draw = ImageDraw.Draw(image)
-    x0, y0, x1, y1 = box
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    fill = ink if filled else None
-    if shape == "circle":
-        draw.ellipse(box, fill=fill, outline=ink, width=4)
-    elif shape == "square":
-        draw.rectangle(box, fill=fill, outline=ink, width=4)
-    elif shape == "triangle":
-        draw.polygon([(cx, y0), (x1, y1), (x0, y1)], fill=fill, outline=ink, width=4)
-    elif filled:  # an upright cross: a plus sign
-        draw.line((cx, y0, cx, y1), fill=ink, width=6)
-        draw.line((x0, cy, x1, cy), fill=ink, width=6)
-    else:
-        draw.line((x0, y0, x1, y1), fill=ink, width=6)
-        draw.line((x0, y1, x1, y0), fill=ink, width=6)
-    return image
 
 
 def test_the_demo_trained_with_its_defaults_recognises_cleanly_drawn_shapes(tmp_path):

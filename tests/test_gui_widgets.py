@@ -203,7 +203,8 @@ def test_train_tab_controls_follow_the_state(qtbot, engine, pattern_dataset):
     assert "75.0%" in tab.metrics_label.text()
     tab.confusion.cellClicked.emit(0, 1)
     assert tab.mistakes.count() == 1
-    assert "blob/blob_000.png" in tab.mistakes.item(0).text()
+    assert "blob_000.png" in tab.mistakes.item(0).text()
+    assert tab.mistakes.item(0).toolTip() == "blob/blob_000.png"  # the whole path on hover
     assert not tab.mistakes.item(0).icon().isNull()  # the image as the model saw it
     tab.more_spin.setValue(2)
     qtbot.mouseClick(tab.continue_button, Qt.MouseButton.LeftButton)

@@ -17,6 +17,32 @@ def array_to_qimage(array: np.ndarray) -> QImage:
     return image.copy()
 
 
+def preview(array: np.ndarray, size: int) -> QPixmap:
+    """An image at most ``size`` px on its longer side, as a person wants to see it.
+
+    Small images (a 28 px digit) are enlarged in whole-pixel steps without smoothing, so they
+    stay sharp instead of showing as a speck or a blur; large ones are shrunk smoothly.
+    """
+    pixmap = QPixmap.fromImage(array_to_qimage(array))
+    longest = max(pixmap.width(), pixmap.height(), 1)
+    if longest > size:
+        return pixmap.scaled(
+            size,
+            size,
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
+    factor = size // longest
+    if factor < 2:
+        return pixmap
+    return pixmap.scaled(
+        pixmap.width() * factor,
+        pixmap.height() * factor,
+        Qt.AspectRatioMode.KeepAspectRatio,
+        Qt.TransformationMode.FastTransformation,
+    )
+
+
 def array_icon(array: np.ndarray, size: int) -> QIcon:
     """An icon showing exactly what the model sees, scaled up without smoothing."""
     pixmap = QPixmap.fromImage(array_to_qimage(array)).scaled(

@@ -14,13 +14,11 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from gui import style
+
 REDRAWS_PER_SECOND = 4
 MAX_BATCH_POINTS = 2000
 SMOOTHING = 0.8
-
-BATCH_COLOUR = QColor(120, 160, 220)
-TRAIN_COLOUR = QColor(30, 80, 170)
-VAL_COLOUR = QColor(230, 120, 20)
 
 
 def nice_step(span: float, ticks: int = 5) -> float:
@@ -202,23 +200,60 @@ class LossChart(QWidget):
             painter.drawText(QPointF(x + 20, rect.top() - 8), label)
 
     def _draw_loss(self, painter: QPainter, rect: QRectF, x_max: float) -> None:
+        theme = style.current()
         y_max = self._loss_range()
         self._frame(painter, rect, x_max, y_max, "Loss", ".2g")
-        self._line(painter, rect, self.batch_points, x_max, y_max, BATCH_COLOUR, 1.2, False)
-        self._line(painter, rect, self._series("loss"), x_max, y_max, TRAIN_COLOUR, 2.2, True)
-        self._line(painter, rect, self._series("val_loss"), x_max, y_max, VAL_COLOUR, 2.2, True)
+        self._line(
+            painter, rect, self.batch_points, x_max, y_max, theme.color("batch_curve"), 1.2, False
+        )
+        self._line(
+            painter, rect, self._series("loss"), x_max, y_max, theme.color("train_curve"), 2.2, True
+        )
+        self._line(
+            painter,
+            rect,
+            self._series("val_loss"),
+            x_max,
+            y_max,
+            theme.color("val_curve"),
+            2.2,
+            True,
+        )
         self._legend(
             painter,
             rect,
             [
-                ("batches (smoothed)", BATCH_COLOUR),
-                ("training", TRAIN_COLOUR),
-                ("validation", VAL_COLOUR),
+                ("batches (smoothed)", theme.color("batch_curve")),
+                ("training", theme.color("train_curve")),
+                ("validation", theme.color("val_curve")),
             ],
         )
 
     def _draw_accuracy(self, painter: QPainter, rect: QRectF, x_max: float) -> None:
+        theme = style.current()
         self._frame(painter, rect, x_max, 1.0, "Accuracy", ".0%")
-        self._line(painter, rect, self._series("accuracy"), x_max, 1.0, TRAIN_COLOUR, 2.2, True)
-        self._line(painter, rect, self._series("val_accuracy"), x_max, 1.0, VAL_COLOUR, 2.2, True)
-        self._legend(painter, rect, [("training", TRAIN_COLOUR), ("validation", VAL_COLOUR)])
+        self._line(
+            painter,
+            rect,
+            self._series("accuracy"),
+            x_max,
+            1.0,
+            theme.color("train_curve"),
+            2.2,
+            True,
+        )
+        self._line(
+            painter,
+            rect,
+            self._series("val_accuracy"),
+            x_max,
+            1.0,
+            theme.color("val_curve"),
+            2.2,
+            True,
+        )
+        self._legend(
+            painter,
+            rect,
+            [("training", theme.color("train_curve")), ("validation", theme.color("val_curve"))],
+        )

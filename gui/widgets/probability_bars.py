@@ -1,48 +1,75 @@
-"""Horizontal bars for a ranked list of (label, probability)."""
+"""Horizontal bars for a ranked list of (label, probability), aligned from row to row.
+
+Every row of a results table passes the same ``name_width`` (measured from all of the model's
+class names), so the bars start at the same x in every row. Painted on the GUI thread in the
+current theme's colours.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent
+from PySide6.QtGui import QFontMetrics, QPainter, QPaintEvent
 from PySide6.QtWidgets import QWidget
 
 from core.names import readable
+from gui import style
 
-BAR = QColor(60, 120, 200)
-ROW = 18
+ROW = 20
+#: Names longer than this (pixels) are elided, so the bars keep most of the width.
+MAX_NAME_WIDTH = 180
+PERCENT_WIDTH = 56
+
+
+def name_column_width(names: list[str], metrics: QFontMetrics) -> int:
+    """The width of the name column that fits every one of ``names`` (up to a cap)."""
+    widest = max((metrics.horizontalAdvance(readable(n)) for n in names), default=40)
+    return min(MAX_NAME_WIDTH, widest + 12)
 
 
 class ProbabilityBars(QWidget):
-    def __init__(self, labels: list[tuple[str, float]], parent: QWidget | None = None) -> None:
+    """One row per class: its name, a bar as long as its probability, the percentage."""
+
+    def __init__(
+        self,
+        labels: list[tuple[str, float]],
+        name_width: int | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.labels = [(readable(name), p) for name, p in labels]  # as Qt can show them
+        self.name_width = name_width or name_column_width(
+            [n for n, _ in labels], self.fontMetrics()
+        )
         self.setMinimumHeight(ROW * len(labels) + 4)
-        self.setMinimumWidth(220)
+        self.setMinimumWidth(self.name_width + 120)
+        self.setAccessibleName("Probabilities")
+        self.setAccessibleDescription(", ".join(f"{n} {p:.1%}" for n, p in self.labels))
+        self.setToolTip("\n".join(f"{n}: {p:.1%}" for n, p in self.labels))
 
     def paintEvent(self, event: QPaintEvent) -> None:
+        theme = style.current()
         painter = QPainter(self)
         metrics = painter.fontMetrics()
-        name_width = min(
-            140, max((metrics.horizontalAdvance(n) for n, _ in self.labels), default=40) + 8
-        )
+        name_width = self.name_width
+        bar_space = max(self.width() - name_width - PERCENT_WIDTH - 4, 10)
+        top = max(0, (self.height() - ROW * len(self.labels)) // 2)
         for row, (name, probability) in enumerate(self.labels):
-            y = 2 + row * ROW
-            painter.setPen(self.palette().text().color())
+            y = top + row * ROW
+            painter.setPen(theme.color("text") if row == 0 else theme.color("muted"))
             painter.drawText(
                 QRectF(0, y, name_width, ROW - 2),
                 Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                metrics.elidedText(name, Qt.TextElideMode.ElideRight, name_width - 4),
-            )
-            bar_space = max(self.width() - name_width - 52, 10)
-            painter.fillRect(
-                QRectF(name_width, y + 3, bar_space, ROW - 8), self.palette().alternateBase()
+                metrics.elidedText(name, Qt.TextElideMode.ElideRight, name_width - 8),
             )
             painter.fillRect(
-                QRectF(name_width, y + 3, bar_space * probability, ROW - 8),
-                BAR if row == 0 else BAR.lighter(150),
+                QRectF(name_width, y + 4, bar_space, ROW - 8), theme.color("alternate")
             )
+            bar = theme.color("accent")
+            if row:
+                bar.setAlphaF(0.45)
+            painter.fillRect(QRectF(name_width, y + 4, bar_space * probability, ROW - 8), bar)
             painter.drawText(
-                QRectF(name_width + bar_space + 4, y, 48, ROW - 2),
-                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                QRectF(name_width + bar_space + 4, y, PERCENT_WIDTH, ROW - 2),
+                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
                 f"{probability:.1%}",
             )

@@ -1,0 +1,64 @@
+"""Plain words for people who are not ML engineers: accuracy as "N in 10", terms explained.
+
+Used by both front ends (the app's results and tooltips, the command line's summary lines), so
+a figure is put into the same words wherever it is read. Needs nothing but the standard library.
+"""
+
+from __future__ import annotations
+
+#: One sentence per term a user meets on screen, for tooltips and the help text.
+TERMS: dict[str, str] = {
+    "accuracy": "The share of images the model got right.",
+    "validation": "Images held back from training and used only to check the model: the "
+    "fair test of how it does on images it never saw.",
+    "loss": "How wrong the model's guesses are, weighting confident mistakes most; training "
+    "lowers it. Lower is better.",
+    "validation loss": "The loss on the held-back validation images. When it stops falling "
+    "while the training loss still falls, the model has begun to memorise its training "
+    "images (over-fitting).",
+    "epoch": "One pass of training over every training image.",
+    "batch size": "How many images the model looks at before each small correction. Larger "
+    "is faster per epoch and uses more memory; the default suits most data.",
+    "learning rate": "How big each correction is. Too high and training jumps around; too "
+    "low and it crawls. The default suits most data.",
+    "patience": "With early stopping: how many epochs in a row the validation loss may fail "
+    "to improve before training stops (and the best model so far is kept).",
+    "precision": "Of the images the model called this class, the share that really were.",
+    "recall": "Of the images of this class, the share the model found.",
+    "f1": "One score from precision and recall (their harmonic mean): 1.00 is perfect, "
+    "0 means the class was never recognised.",
+    "augmentation": "Random flips, turns, zoom and contrast changes applied to training "
+    "images, so the model learns the object rather than its exact pixels. Helps with few "
+    "images; slows training a little.",
+    "confusion matrix": "Rows are the real classes, columns what the model answered. The "
+    "diagonal holds the right answers; every other cell is one kind of mistake.",
+}
+
+
+def in_ten(share: float) -> str:
+    """``share`` (0..1) as "about N in 10" (or "in 100" near the top, where tens hide a lot)."""
+    share = min(max(share, 0.0), 1.0)
+    if share >= 0.95 and share < 1.0:
+        return f"about {round(share * 100)} in 100"
+    if share == 1.0:
+        return "every one"
+    tens = round(share * 10)
+    if tens == 0:
+        return "almost none"
+    return f"about {tens} in 10"
+
+
+def accuracy_in_words(accuracy: float, classes: int, held_out: bool = True) -> str:
+    """The accuracy said the way a person would, against what guessing gets.
+
+    ``held_out``: measured on images the model never trained on (the validation set).
+    """
+    where = "on images it never saw" if held_out else "on its training images"
+    said = in_ten(accuracy)
+    right = f"{said} right {where}"
+    if classes < 2:
+        return right
+    chance = 1 / classes
+    if accuracy <= chance + 0.1 * (1 - chance):
+        return f"{right}: no better than guessing, which gets 1 in {classes}"
+    return f"{right}; guessing would get 1 in {classes}"
