@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from core import __version__, cli_model
-from core.console import ProgressBar, err, out, silence_closed_stdout
+from core.console import ProgressBar, err, out, silence_closed_stdout, table
 from core.dataset import LoadedDataset
 from core.demo import demo_dataset
 from core.errors import Cancelled, CnnStudioError
@@ -26,7 +26,9 @@ Handler = Callable[[argparse.Namespace], int]
 
 def add_dataset_argument(parser: argparse.ArgumentParser) -> None:
     """``DIR`` or ``--demo``: the dataset folder a command works on."""
-    parser.add_argument("dir", nargs="?", type=Path, help="folder with one subfolder per class")
+    parser.add_argument(
+        "dir", nargs="?", type=Path, metavar="DIR", help="folder with one subfolder per class"
+    )
     parser.add_argument("--demo", action="store_true", help="use the built-in shapes dataset")
 
 
@@ -56,7 +58,11 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
         help="use the centre square of each image instead of squeezing the whole image "
         "(default: chosen for the data; on for photos)",
     )
-    parser.add_argument("--no-cache", action="store_true", help="do not use the decoded cache")
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="decode every image afresh instead of reading the cache of decoded images",
+    )
 
 
 def add_threads_argument(parser: argparse.ArgumentParser) -> None:
@@ -66,7 +72,7 @@ def add_threads_argument(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=0,
         metavar="N",
-        help="use at most N CPU threads (default 0: all cores)",
+        help="use at most N CPU threads (default: 0, all cores)",
     )
 
 
@@ -118,9 +124,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         return status
     counts = dataset.counts()
     out(f"{folder}: {len(counts)} classes, {len(dataset)} images")
-    width = max((len(n) for n in counts), default=0)
-    for name, count in counts.items():
-        out(f"  {name.ljust(width)}  {count}")
+    for line in table([(name, str(count)) for name, count in counts.items()], indent="  "):
+        out(line)
     if advice is not None:
         out(f"Suggested: {advice.reason}")
     for problem in dataset.problems:
@@ -165,11 +170,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--self-test", action="store_true", help="check this installation (no window) and exit"
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    inspect = sub.add_parser("inspect", help="check a dataset folder and list what is in it")
+    # prog: a command's usage line reads "cnn-studio train ...", not the app's usage + "train".
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", prog="cnn-studio")
+    inspect = sub.add_parser(
+        "inspect",
+        help="check a dataset folder and list what is in it",
+        description="Decode every image of a folder with one subfolder per class the way "
+        "training will, and list the classes, what was skipped and why, and the input chosen "
+        "for the data. Exits 1 when the folder cannot be trained on.",
+    )
     add_dataset_argument(inspect)
     add_spec_arguments(inspect)
-    inspect.add_argument("--json", action="store_true", help="print JSON")
+    inspect.add_argument(
+        "--json", action="store_true", help="print the classes, skipped files and warnings as JSON"
+    )
     inspect.set_defaults(handler=cmd_inspect, parser=inspect)
     cache = sub.add_parser(
         "cache",

@@ -19,8 +19,9 @@ from typing import Any
 
 from core.atomic import check_target
 from core.config import DEVICES, MAX_SEED, OPTIMIZERS, TrainConfig
-from core.console import ProgressBar, err, format_seconds, out
+from core.console import ProgressBar, err, format_seconds, out, table
 from core.errors import CnnStudioError
+from core.plain import accuracy_in_words
 from core.precision import PRECISIONS
 from core.precision import describe as describe_precision
 from core.presets import DEFAULT_PRESET, PRESETS, PRETRAINED_PRESET
@@ -38,11 +39,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_dataset_argument(train)
     add_spec_arguments(train)
-    train.add_argument("--out", type=Path, help="model file to write (default: DATASET.cnnmodel)")
+    train.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="model file to write (default: the dataset folder's name + .cnnmodel, in the "
+        "current folder)",
+    )
     train.add_argument(
         "--epochs",
         type=int,
         default=None,
+        metavar="N",
         help=f"passes over the training images (default: chosen for the data; {d.epochs} for "
         "small images)",
     )
@@ -50,6 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--batch-size",
         type=int,
         default=None,
+        metavar="N",
         help=f"images per training step (default: chosen for the data; {d.batch_size} for "
         "small images)",
     )
@@ -57,16 +66,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--learning-rate",
         type=float,
         default=d.learning_rate,
-        help="peak of the warm-up + cosine schedule (default %(default)s)",
+        metavar="RATE",
+        help="how big each correction is: the peak of the warm-up + cosine schedule "
+        "(default: %(default)s)",
     )
     train.add_argument(
-        "--optimizer", choices=OPTIMIZERS, default=d.optimizer, help="(default %(default)s)"
+        "--optimizer",
+        choices=OPTIMIZERS,
+        default=d.optimizer,
+        help="how the corrections are made (default: %(default)s)",
     )
     train.add_argument(
         "--val-split",
         type=float,
         default=d.val_split,
-        help="share of each class held out for validation (default %(default)s)",
+        metavar="SHARE",
+        help="share of each class held back to check the model on, 0 to 1 (default: %(default)s)",
     )
     train.add_argument(
         "--preset",
@@ -86,16 +101,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--seed",
         type=_seed,
         default=d.seed,
-        help=f"random seed, 0 to {MAX_SEED} (default %(default)s)",
+        metavar="N",
+        help=f"random seed, 0 to {MAX_SEED}: the same seed and data train the same model "
+        "(default: %(default)s)",
     )
     train.add_argument(
         "--patience",
         type=int,
         default=None,
+        metavar="N",
         help="epochs without improvement before stopping early (default: chosen for the data; "
         f"{d.patience} for small images)",
     )
-    train.add_argument("--no-early-stopping", action="store_true", help="train every epoch")
+    train.add_argument(
+        "--no-early-stopping",
+        action="store_true",
+        help="train every epoch (default: stop when the validation loss stops improving)",
+    )
     train.add_argument(
         "--fine-tune",
         action="store_true",
@@ -115,7 +137,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=d.precision,
         help="what training computes in: auto picks bfloat16 on CPUs that have it natively "
         "(about twice as fast), float16 on a GPU, float32 elsewhere; weights and saved models "
-        "are float32 whatever is chosen (default %(default)s)",
+        "are float32 whatever is chosen (default: %(default)s)",
     )
     train.add_argument(
         "--devices",
@@ -123,32 +145,82 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=d.devices,
         help="where to train: auto uses every GPU when there are several (MirroredStrategy), "
         "else the one GPU or the CPU; cpu the CPU only; all every GPU, or every logical CPU "
-        "device when there is no GPU (default %(default)s)",
+        "device when there is no GPU (default: %(default)s)",
     )
     add_threads_argument(train)
-    train.add_argument("--json", action="store_true", help="print a JSON summary")
+    train.add_argument(
+        "--json", action="store_true", help="print a JSON summary on stdout instead of text"
+    )
     train.set_defaults(handler=cmd_train, parser=train)
 
-    evaluate = sub.add_parser("evaluate", help="score a model on a labelled folder")
-    evaluate.add_argument("model", type=Path)
-    evaluate.add_argument("dir", type=Path)
+    evaluate = sub.add_parser(
+        "evaluate",
+        help="score a model on a labelled folder",
+        description="Classify every image of a folder with one subfolder per class and report "
+        "the accuracy and each class's precision, recall and F1. Says whether the model was "
+        "trained on these images: only images it never saw give a fair score.",
+    )
+    evaluate.add_argument("model", type=Path, metavar="MODEL", help="a .cnnmodel file")
+    evaluate.add_argument(
+        "dir",
+        type=Path,
+        metavar="DIR",
+        help="folder with one subfolder per class, named as the model's classes",
+    )
     add_threads_argument(evaluate)
-    evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument(
+        "--json", action="store_true", help="print the scores as JSON instead of a table"
+    )
     evaluate.set_defaults(handler=cmd_evaluate, parser=evaluate)
 
-    predict = sub.add_parser("predict", help="classify images or folders of images")
-    predict.add_argument("model", type=Path)
-    predict.add_argument("targets", type=Path, nargs="+", metavar="IMAGE|DIR")
-    predict.add_argument("--top-k", type=int, default=3)
-    predict.add_argument("--csv", type=Path, help="also write the results to this CSV file")
+    predict = sub.add_parser(
+        "predict",
+        help="classify images or folders of images",
+        description="Classify image files, and every image in the folders given, with a model.",
+    )
+    predict.add_argument("model", type=Path, metavar="MODEL", help="a .cnnmodel file")
+    predict.add_argument(
+        "targets",
+        type=Path,
+        nargs="+",
+        metavar="IMAGE|DIR",
+        help="image files, or folders of them (searched with their subfolders)",
+    )
+    predict.add_argument(
+        "--top-k",
+        type=int,
+        default=3,
+        metavar="K",
+        help="how many of the likeliest classes to show for each image (default: %(default)s)",
+    )
+    predict.add_argument(
+        "--csv", type=Path, metavar="FILE", help="also write the results to this CSV file"
+    )
     add_threads_argument(predict)
-    predict.add_argument("--json", action="store_true")
+    predict.add_argument("--json", action="store_true", help="print JSON instead of text")
     predict.set_defaults(handler=cmd_predict, parser=predict)
 
-    export = sub.add_parser("export", help="export a model as .keras or TFLite")
-    export.add_argument("model", type=Path)
-    export.add_argument("--format", choices=("keras", "tflite"), required=True)
-    export.add_argument("--out", type=Path, required=True)
+    export = sub.add_parser(
+        "export",
+        help="export a model as .keras or TFLite",
+        description="Write the model as a file other programs load without CNN Studio, then "
+        "check it in a fresh process; a file that does not give the app's answers is not kept.",
+    )
+    export.add_argument("model", type=Path, metavar="MODEL", help="a .cnnmodel file")
+    export.add_argument(
+        "--format",
+        choices=("keras", "tflite"),
+        required=True,
+        help="keras: a .keras file for Keras 3; tflite: a .tflite file for TensorFlow Lite "
+        "(phones and small devices)",
+    )
+    export.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="file to write (.keras or .tflite is added when the name lacks it)",
+    )
     export.set_defaults(handler=cmd_export, parser=export)
 
 
@@ -303,7 +375,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         for warning in summary.warnings[len(dataset.warnings) :]:
             err(f"Warning: {warning}")
         acc = summary.evaluation.get("accuracy")
-        shown = f", validation accuracy {acc:.2%}" if acc is not None else ""
+        shown = ""
+        if acc is not None:  # measured on the validation images, which training never used
+            words = accuracy_in_words(acc, len(dataset.class_names), held_out=True)
+            shown = f", validation accuracy {acc:.2%}, {words}"
         where = f" on {len(summary.devices)} devices" if len(summary.devices) > 1 else ""
         err(f"Trained in {describe_precision(summary.precision)}{where}")
         epochs = f"{summary.epochs} epoch{'s' if summary.epochs != 1 else ''}"
@@ -330,18 +405,28 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     bar = ProgressBar("Loading  ")
     evaluation = session.evaluate_folder(args.dir, progress=bar)
     bar.close()
+    seen = evaluation.seen_in_training
     if args.json:
-        out(json.dumps(evaluation.to_dict(), indent=2, ensure_ascii=False))
+        report = {**evaluation.to_dict(), "seen_in_training": seen}
+        out(json.dumps(report, indent=2, ensure_ascii=False))
         return 0
-    total = sum(s["support"] for s in evaluation.per_class.values())
-    out(f"Accuracy: {evaluation.accuracy:.2%} on {total} images")
-    width = max(len(n) for n in evaluation.class_names)
-    out(f"{'class'.ljust(width)}  precision  recall     f1  support")
-    for name, s in evaluation.per_class.items():
+    total = sum(int(s["support"]) for s in evaluation.per_class.values())
+    # Held out unless the model trained on some of these images; a model file that does not
+    # list its training images (None) cannot tell, and the folder given is taken as new images.
+    words = accuracy_in_words(evaluation.accuracy, len(evaluation.class_names), held_out=not seen)
+    out(f"Accuracy: {evaluation.accuracy:.2%} on {total} images, {words}")
+    if seen and seen < total:
         out(
-            f"{name.ljust(width)}  {s['precision']:9.3f}  {s['recall']:6.3f}  {s['f1']:5.3f}"
-            f"  {s['support']:7d}"
+            f"Note: the model was trained on {seen} of these {total} images, so this flatters "
+            "it; only images it never saw give a fair score."
         )
+    out()
+    rows = [
+        (name, f"{s['precision']:.3f}", f"{s['recall']:.3f}", f"{s['f1']:.3f}", f"{s['support']}")
+        for name, s in evaluation.per_class.items()
+    ]
+    for line in table(rows, header=("class", "precision", "recall", "f1", "images")):
+        out(line)
     return 0
 
 

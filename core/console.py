@@ -9,9 +9,14 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Sequence
 from typing import TextIO
 
-from core.names import readable
+from core.names import display_width, one_line, readable
+
+#: Widest name (in terminal columns) a table keeps on its row; a longer one gets a line of its
+#: own, so one long class name does not push every number off a normal terminal.
+MAX_NAME_COLUMNS = 40
 
 
 def _stream(name: str) -> TextIO | None:
@@ -50,6 +55,50 @@ def silence_closed_stdout() -> None:
         os.dup2(devnull, stream.fileno())
     except (OSError, ValueError):
         pass
+
+
+def table(
+    rows: Sequence[Sequence[str]],
+    header: Sequence[str] | None = None,
+    indent: str = "",
+    max_name: int = MAX_NAME_COLUMNS,
+) -> list[str]:
+    """The lines of a table: a name column, left-aligned, then value columns, right-aligned.
+
+    Widths are measured in terminal columns (a CJK name takes two per character) on the name as
+    it is shown (:func:`core.names.one_line`), so the header lines up with the numbers whatever
+    the names. A name wider than ``max_name`` is printed on a line of its own and its values on
+    the next, under their headings, the way ``--help`` lays out a long option.
+    """
+    shown = [[one_line(cell) for cell in row] for row in rows]
+    heading = [one_line(cell) for cell in header] if header is not None else None
+    every = [*shown, heading] if heading is not None else shown
+    columns = max((len(row) for row in every), default=0)
+    widths = [
+        max((display_width(row[k]) for row in every if k < len(row)), default=0)
+        for k in range(1, columns)
+    ]
+    names = (display_width(row[0]) for row in every if row)
+    widths.insert(0, max((w for w in names if w <= max_name), default=0))
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [_pad(cells[0], widths[0], left=True)] if cells else []
+        parts += [_pad(cell, widths[k], left=False) for k, cell in enumerate(cells) if k]
+        return (indent + "  ".join(parts)).rstrip()
+
+    lines = [line(heading)] if heading is not None else []
+    for row in shown:
+        if row and display_width(row[0]) > widths[0]:
+            lines.append(indent + row[0])
+            row = ["", *row[1:]]
+        lines.append(line(row))
+    return lines
+
+
+def _pad(text: str, width: int, left: bool) -> str:
+    """``text`` padded with spaces to ``width`` terminal columns (on the right when ``left``)."""
+    gap = " " * max(0, width - display_width(text))
+    return text + gap if left else gap + text
 
 
 def format_seconds(seconds: float) -> str:

@@ -14,13 +14,19 @@ import numpy as np
 
 @dataclass
 class Evaluation:
-    """Results on a labelled set. ``confusion[i][j]`` counts true class i predicted as j."""
+    """Results on a labelled set. ``confusion[i][j]`` counts true class i predicted as j.
+
+    ``seen_in_training``: how many of the scored images the model was trained on (the same
+    model input as a training image), so a front end can say whether the accuracy is a fair
+    test; None when that is not known (a validation set, or a model file without its list).
+    """
 
     class_names: list[str]
     accuracy: float
     per_class: dict[str, dict[str, float]]
     confusion: list[list[int]]
     misclassified: list[dict[str, object]] = field(default_factory=list)
+    seen_in_training: int | None = None
 
     def to_dict(self, with_mistakes: bool = False) -> dict[str, object]:
         data: dict[str, object] = {

@@ -9,11 +9,16 @@ printed, written as UTF-8 text, or shown by Qt (which silently drops the charact
 :func:`readable` is for everything a person reads (terminal, CSV, the window): the escaped
 bytes are shown as the Windows-1252 characters they almost always are. The original ``str`` stays
 the key everywhere else (opening files, class identity, model files).
+
+:func:`one_line` and :func:`display_width` are for names laid out in a terminal table: a folder
+name may hold a newline or an escape character, and a CJK or emoji name takes two columns per
+character, so ``str.ljust`` alone misaligns the columns after it.
 """
 
 from __future__ import annotations
 
 import codecs
+import unicodedata
 
 _HANDLER = "cnnstudio-legacy-bytes"
 
@@ -49,3 +54,35 @@ def readable(text: str) -> str:
     except UnicodeEncodeError:  # a surrogate that is no escaped byte (from crafted JSON)
         return text.encode("utf-8", "replace").decode("utf-8")
     return raw.decode("utf-8", _HANDLER)
+
+
+#: Unicode categories that break a line or drive the terminal: controls, line/paragraph separators.
+_UNSHOWABLE = frozenset({"Cc", "Zl", "Zp"})
+#: Bidirectional embeddings, overrides and isolates: they would reverse the rest of a table row.
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def one_line(text: str) -> str:
+    """:func:`readable` ``text`` with control characters shown as escapes (``\\n``, ``\\x1b``),
+    so a name stays on one line of a table and cannot move the cursor, recolour the terminal or
+    reverse the columns after it."""
+    shown = readable(text)
+    if shown.isprintable():  # the common case: nothing to escape
+        return shown
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii")
+        if ch in _BIDI or unicodedata.category(ch) in _UNSHOWABLE
+        else ch
+        for ch in shown
+    )
+
+
+def display_width(text: str) -> int:
+    """How many terminal columns ``text`` takes: wide (CJK, most emoji) characters take two,
+    combining marks and invisible format characters (joiners, variation selectors) none."""
+    width = 0
+    for ch in text:
+        if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+            continue
+        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return width

@@ -45,6 +45,9 @@ if TYPE_CHECKING:
 Listener = Callable[[SessionState], None]
 #: Held-out images an export is checked on (at most).
 EXPORT_CHECK_IMAGES = 32
+#: What the hashes in a model file's ``files`` lists are (``files.hash``): the same key as the
+#: dataset's, so evaluation can tell which images the model was trained on.
+FILES_HASH = "sha1 of the preprocessed model input"
 
 
 #: Below the user data folder: where a trained model goes when its own target fails.
@@ -381,7 +384,7 @@ class Session:
             evaluation=evaluation,
             files={
                 "root": str(Path(data.root).resolve()),
-                "hash": "sha1 of the preprocessed model input",
+                "hash": FILES_HASH,
                 "train": [
                     list(p) for p in zip(result.train_paths, result.train_hashes, strict=True)
                 ],
@@ -589,13 +592,26 @@ class Session:
                 )
             labels = np.array([names.index(data.class_names[k]) for k in data.labels])
             probs = classifier.probabilities_in_batches(data.images)
-            return evaluate_predictions(labels, probs, names, data.paths)
+            evaluation = evaluate_predictions(labels, probs, names, data.paths)
+            evaluation.seen_in_training = _seen_in_training(model.files, data.hashes)
+            return evaluation
 
     def layer_table(self) -> str:
         """The current model's layers in plain words, as printable text."""
         from core.models import describe_text
 
         return describe_text(self._require_model().keras_model)
+
+
+def _seen_in_training(files: dict[str, Any], hashes: list[str]) -> int | None:
+    """How many of ``hashes`` (model inputs) the model was trained on, by the training list its
+    file records; None when it records none. Compared by content, so a copy or a renamed folder
+    of the training images still counts as seen."""
+    trained = files.get("train")
+    if not trained or files.get("hash", FILES_HASH) != FILES_HASH:
+        return None
+    known = {digest for _, digest in trained}
+    return sum(digest in known for digest in hashes)
 
 
 __all__ = ["Cancelled", "Session", "TrainingSummary"]
