@@ -127,6 +127,11 @@ class TrainTab(QWidget):
                 column, QHeaderView.ResizeMode.ResizeToContents
             )
         self.layer_table.verticalHeader().setVisible(False)
+        self.layer_table.setAccessibleName("Layers")
+        self.layer_table.setToolTip(
+            "The network's layers in order: what each one computes, the shape of what it "
+            "passes on (height x width x channels) and how many weights it learns."
+        )
         self.layer_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.params_label = QLabel("Load a dataset to see the model's layers.")
         arch = QGroupBox("Architecture")
