@@ -23,7 +23,7 @@ import numpy as np
 from core.atomic import atomic_path, check_target
 from core.errors import CnnStudioError
 from core.models import ModelSpec, build_model
-from core.runtime import keras, tf
+from core.runtime import keras, native_logs_filtered, tf
 
 FORMATS = ("keras", "tflite")
 #: Seconds a fresh process may take to import TensorFlow and run the check.
@@ -40,10 +40,17 @@ def _parity(expected: np.ndarray, got: np.ndarray, what: str) -> None:
 
 
 def _tflite_bytes(model: keras.Model) -> bytes:
+    """The TFLite flatbuffer of ``model``, converted through a SavedModel.
+
+    The converter logs from native code straight to the terminal (reading the SavedModel,
+    "Ignored output_format"): its info and warning lines are held back, and everything it
+    wrote is shown if the conversion fails.
+    """
     folder = tempfile.mkdtemp(prefix="cnnstudio-export-")
     try:
-        model.export(folder, format="tf_saved_model", verbose=False)
-        return tf.lite.TFLiteConverter.from_saved_model(folder).convert()
+        with native_logs_filtered():
+            model.export(folder, format="tf_saved_model", verbose=False)
+            return tf.lite.TFLiteConverter.from_saved_model(folder).convert()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

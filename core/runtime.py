@@ -2,21 +2,135 @@
 
 Import this module (or any engine module that needs Keras) only on the thread that will run all
 TensorFlow work: the GUI imports it on its worker thread, so the window appears before the
-seconds-long TensorFlow import. It selects the TensorFlow backend, silences TensorFlow's C++ log
-spam and sizes the thread pools from :mod:`core.threads` before the runtime starts.
+seconds-long TensorFlow import. It selects the TensorFlow backend, silences TensorFlow's log
+chatter and sizes the thread pools from :mod:`core.threads` before the runtime starts.
+
+TensorFlow talks on four channels, each quietened here: its C++ log (``TF_CPP_MIN_LOG_LEVEL``,
+set before the import; warnings and info hidden, errors kept), what its C++ start-up writes
+before that level applies (silenced around the import), its and absl's Python loggers (errors
+only) and Python warnings raised inside Keras/TensorFlow (hidden). The TFLite converter writes
+its log from native code straight to the terminal, and a build whose converter does not honour
+the level would print it anyway, so the export runs inside :func:`native_logs_filtered`. Set
+``TF_CPP_MIN_LOG_LEVEL=0`` to see TensorFlow's C++ log when debugging: an explicit value wins.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
+import tempfile
+import warnings
 from collections.abc import Iterator
 
 from core.threads import pool_sizes
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+#: One line of TensorFlow's C++ log, in absl's format (``W0000 00:00:1796068953.388 7953
+#: file.cc:364] text``) or the older one (``2024-12-26 15:17:07.215039: I path/file.cc:193]
+#: text``); group 1 or 2 is the severity letter.
+_LOG_LINE = re.compile(
+    r"^(?:([IWEF])\d{4} \S+\s+\d+ |\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: ([IWEF]) )\S+:\d+\] "
+)
+#: absl's notice before its first log line, and TensorFlow Lite's own ``INFO:`` lines.
+_LOG_NOTICES = (
+    "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+    "INFO: ",
+)
+_SEVERITIES = "IWEF"  # TF_CPP_MIN_LOG_LEVEL 1 hides I, 2 also W, 3 also E
+
+
+def _stderr_fd() -> int:
+    """The process's file descriptor 2 as Python knows it; -1 when there is none (windowed)."""
+    try:
+        return sys.__stderr__.fileno() if sys.__stderr__ is not None else -1
+    except (OSError, ValueError, AttributeError):
+        return -1
+
+
+def _min_log_level() -> int:
+    try:
+        return int(os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"))
+    except ValueError:
+        return 2
+
+
+def drop_chatter(text: str, level: int | None = None) -> str:
+    """``text`` without TensorFlow's log lines below ``level`` (default: the
+    ``TF_CPP_MIN_LOG_LEVEL`` in force); every other line is kept as it was."""
+    level = _min_log_level() if level is None else level
+    kept = []
+    for line in text.splitlines(keepends=True):
+        match = _LOG_LINE.match(line)
+        if match:
+            if _SEVERITIES.index(match.group(1) or match.group(2)) >= level:
+                kept.append(line)
+        elif not (level >= 1 and line.startswith(_LOG_NOTICES)):
+            kept.append(line)
+    return "".join(kept)
+
+
+@contextlib.contextmanager
+def native_logs_filtered() -> Iterator[None]:
+    """Run a block whose native code logs straight to file descriptor 2 (the TFLite converter):
+    what it writes is held back and written out afterwards without TensorFlow's info and
+    warning lines. If the block fails, everything it wrote is shown: the converter's reasons
+    are in there. Without a usable descriptor 2 (a windowed app) the block just runs.
+    """
+    fd = _stderr_fd()
+    with contextlib.ExitStack() as stack:
+        try:
+            held = stack.enter_context(tempfile.TemporaryFile()) if fd >= 0 else None
+        except OSError:  # no room for a temporary file: let the lines through
+            held = None
+        _flush_python_stderr()
+        saved = _redirect(fd, held.fileno()) if held is not None else -1
+        if held is None or saved < 0:
+            yield
+            return
+        failed = False
+        try:
+            yield
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            _flush_python_stderr()
+            os.dup2(saved, fd)
+            os.close(saved)
+            held.seek(0)
+            text = held.read().decode("utf-8", "replace")
+            _write_fd(fd, (text if failed else drop_chatter(text)).encode("utf-8"))
+
+
+def _redirect(fd: int, target: int) -> int:
+    """Point ``fd`` at ``target``; returns a copy of the old ``fd`` to restore, or -1 (and
+    ``fd`` unchanged) when the descriptors refuse."""
+    try:
+        saved = os.dup(fd)
+    except OSError:
+        return -1
+    try:
+        os.dup2(target, fd)
+    except OSError:
+        os.close(saved)
+        return -1
+    return saved
+
+
+def _flush_python_stderr() -> None:
+    for stream in (sys.stderr, sys.__stderr__):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            stream.flush()  # type: ignore[union-attr]
+
+
+def _write_fd(fd: int, data: bytes) -> None:
+    with contextlib.suppress(OSError):
+        while data:
+            data = data[os.write(fd, data) :]
 
 
 @contextlib.contextmanager
@@ -26,10 +140,10 @@ def _native_stderr_silenced() -> Iterator[None]:
     Those lines (oneDNN notes, "could not find cuda drivers") are printed before TensorFlow's
     log level applies, so the variable above cannot stop them. Python-level errors still show.
     """
+    fd = _stderr_fd()
     try:
-        fd = sys.__stderr__.fileno() if sys.__stderr__ is not None else -1
         saved = os.dup(fd) if fd >= 0 else -1
-    except (OSError, ValueError, AttributeError):
+    except OSError:
         saved = -1
     if saved < 0:
         yield
@@ -46,6 +160,7 @@ def _native_stderr_silenced() -> Iterator[None]:
 with _native_stderr_silenced():
     import keras
     import tensorflow as tf
+    from absl import logging as absl_logging
 
     # Thread pools can only be sized before the runtime starts, so do it here, from the limit
     # the front end recorded (core.threads), and only then initialise the runtime.
@@ -57,8 +172,12 @@ with _native_stderr_silenced():
         pass  # another library started TensorFlow first; thread_pools() says what it has
     tf.constant(0)  # initialise the runtime (and its start-up chatter) while silenced
 
-# TensorFlow's Python logger warns about retracing and deprecations in terms users cannot act on.
+# TensorFlow's Python logger warns about retracing and deprecations in terms users cannot act on;
+# absl's logger (Keras and TensorFlow log through it too) likewise. Errors still show.
 tf.get_logger().setLevel("ERROR")
+absl_logging.set_verbosity(absl_logging.ERROR)
+# Python warnings raised inside Keras/TensorFlow are about their internals, not the user's data.
+warnings.filterwarnings("ignore", module=r"(keras|tensorflow|absl)(\.|$)")
 
 
 def thread_pools() -> dict[str, int]:
@@ -82,4 +201,4 @@ def versions() -> dict[str, str]:
     }
 
 
-__all__ = ["keras", "tf", "thread_pools", "versions"]
+__all__ = ["drop_chatter", "keras", "native_logs_filtered", "tf", "thread_pools", "versions"]

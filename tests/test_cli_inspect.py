@@ -59,7 +59,9 @@ def test_inspect_demo_generates_the_builtin_dataset(capsys):
     assert main(["inspect", "--demo", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert [c["name"] for c in data["classes"]] == ["circle", "cross", "square", "triangle"]
-    assert all(c["count"] == 300 for c in data["classes"])
+    from core.demo import PER_CLASS
+
+    assert all(c["count"] == PER_CLASS for c in data["classes"])
 
 
 def test_exit_codes_and_no_traceback(tmp_path):

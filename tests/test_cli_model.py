@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,18 +15,32 @@ from pathlib import Path
 import pytest
 
 from core.bundle import read_bundle
+from core.names import display_width
+from tests.conftest import make_pattern_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, timeout: int = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "core", *map(str, args)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=timeout,
+        env=env,
     )
+
+
+#: What TensorFlow, absl and Keras print when left alone: C++ log lines in absl's and the older
+#: format, start-up notices, absl's and Python's logging prefixes, Python warnings.
+TF_CHATTER = re.compile(
+    r"^[IWEF]\d{4} \S+\s+\d+ \S+:\d+\]|^\d{4}-\d\d-\d\d [\d:.]+: [IWEF] |oneDNN|absl|cuda"
+    r"|^INFO:|^WARNING:|^ERROR:|\.py:\d+: \w*Warning:",
+    re.MULTILINE,
+)
 
 
 @pytest.fixture(scope="module")
@@ -199,3 +215,84 @@ def test_train_help_explains_the_settings_and_their_defaults():
     assert "passes over the training images (default: chosen for the data; 10 for" in text
     assert "images per training step (default: chosen for the data; 128 for" in text
     assert "--threads N" in text
+
+
+def column_ends(line: str) -> list[int]:
+    return [display_width(line[: m.end()]) for m in re.finditer(r"\S+", line)]
+
+
+def test_evaluate_prints_an_aligned_table_and_the_accuracy_in_words(
+    cli_model, pattern_dir, tmp_path
+):
+    result = cli("evaluate", cli_model, pattern_dir)  # the folder it was trained on
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    said = r"(about \d+ in 10|about \d+ in 100|every one|almost none)"
+    assert re.match(
+        rf"Accuracy: [\d.]+% on 72 images, {said} right on its training images", lines[0]
+    )
+    assert "guessing would get 1 in 3" in lines[0]
+    trained = len(read_bundle(cli_model).files["train"])
+    assert lines[1].startswith(f"Note: the model was trained on {trained} of these 72 images")
+    header = next(i for i, line in enumerate(lines) if line.startswith("class "))
+    assert lines[header].split() == ["class", "precision", "recall", "f1", "images"]
+    ends = column_ends(lines[header])[1:]
+    rows = lines[header + 1 :]
+    assert [row.split()[0] for row in rows] == ["blob", "horizontal", "vertical"]
+    for row in rows:
+        assert column_ends(row)[1:] == ends, (lines[header], row)
+
+    # Only its validation images, copied elsewhere: images it never saw, a fair score.
+    held_out = tmp_path / "held out"
+    for relpath, _ in read_bundle(cli_model).files["val"]:
+        (held_out / relpath).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(pattern_dir / relpath, held_out / relpath)
+    result = cli("evaluate", cli_model, held_out)
+    assert result.returncode == 0, result.stderr
+    assert "right on images it never saw" in result.stdout
+    assert "Note:" not in result.stdout
+    data = json.loads(cli("evaluate", cli_model, held_out, "--json").stdout)
+    assert data["seen_in_training"] == 0
+    assert data["accuracy"] == pytest.approx(read_bundle(cli_model).metrics["accuracy"])
+
+
+def test_no_tensorflow_chatter_on_the_terminal(tmp_path):
+    """Train (with its progress and epoch lines), evaluate, predict and export to TFLite: stderr
+    holds our own lines only, none of TensorFlow's log or Keras's warnings."""
+    data = make_pattern_dataset(tmp_path / "data", per_class=8, size=16)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "ABSL"))}
+    model = tmp_path / "m.cnnmodel"
+    runs = {
+        "train": cli("train", data, "--epochs", "1", "--out", model, env=env),
+        "evaluate": cli("evaluate", model, data, env=env),
+        "predict": cli("predict", model, data / "blob", env=env),
+        "export": cli("export", model, "--format", "tflite", "--out", tmp_path / "m", env=env),
+    }
+    for command, result in runs.items():
+        assert result.returncode == 0, (command, result.stderr)
+        assert not TF_CHATTER.findall(result.stderr), (command, result.stderr)
+    assert "validation accuracy" in runs["train"].stdout
+    assert "Epoch 1/1:" in runs["train"].stderr  # our own lines still show
+    assert runs["export"].stderr.strip() == "Exporting and checking the file in a fresh process…"
+
+
+def test_tflite_export_is_quiet_even_where_the_converter_ignores_the_log_level(cli_model, tmp_path):
+    """TensorFlow started at log level 0 (as a build whose converter ignores the level would
+    behave): the converter's info and warning lines are still held back."""
+    script = (
+        "import os, sys\n"
+        "os.environ['TF_CPP_MIN_LOG_LEVEL'] = '0'\n"
+        "import core.runtime\n"  # TensorFlow reads the level now: it will log everything
+        "os.environ['TF_CPP_MIN_LOG_LEVEL'] = '2'\n"  # what the app asks for
+        "from core.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    target = tmp_path / "m.tflite"
+    result = subprocess.run(
+        [sys.executable, "-c", script, "export", str(cli_model), "--format", "tflite",
+         "--out", str(target)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert target.stat().st_size > 10_000
+    assert not TF_CHATTER.findall(result.stderr), result.stderr

@@ -238,3 +238,13 @@ def test_probability_bars_start_at_the_same_x_in_every_row(qtbot, full_window):
     rows = full_window.classify_tab.table
     bars = [rows.cellWidget(r, 2) for r in range(rows.rowCount())]
     assert len({b.name_width for b in bars}) == 1
+
+
+def test_the_matrix_cells_can_be_chosen_with_the_keyboard(qtbot, full_window):
+    tab = full_window.train_tab
+    full_window.tabs.setCurrentWidget(tab)
+    matrix = tab.confusion
+    matrix.setFocus()
+    matrix.setCurrentCell(0, 0)
+    qtbot.keyClick(matrix, Qt.Key.Key_Right)  # to row 0, column 1: one mistake
+    assert "image(s)" in tab.mistakes_title.text() and tab.mistakes.count() == 1

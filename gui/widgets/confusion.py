@@ -92,6 +92,8 @@ class ConfusionMatrix(QTableWidget):
         self.setSizeAdjustPolicy(QAbstractItemView.SizeAdjustPolicy.AdjustToContents)
         self.names: list[str] = []
         self.cellClicked.connect(self._on_cell_clicked)
+        # Moving through the cells with the arrow keys shows their images too.
+        self.currentCellChanged.connect(lambda row, column, *_: self._on_cell_clicked(row, column))
 
     def show_matrix(self, names: list[str], matrix: list[list[int]]) -> None:
         theme = style.current()
@@ -144,7 +146,8 @@ class ConfusionMatrix(QTableWidget):
         return QSize(width, height)
 
     def _on_cell_clicked(self, row: int, column: int) -> None:
-        self.cell_chosen.emit(self.names[row], self.names[column])
+        if 0 <= row < len(self.names) and 0 <= column < len(self.names):
+            self.cell_chosen.emit(self.names[row], self.names[column])
 
 
 class _UpwardLabel(QWidget):
