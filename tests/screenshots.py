@@ -113,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
                 shot = window.grab()
                 shot.save(str(path))
                 print(path)
-                if (shot.width(), shot.height()) != (width, height):
+                logical = shot.deviceIndependentSize().toSize()  # pixels / the DPI scale
+                if (logical.width(), logical.height()) != (width, height):
                     needs = {n: t.minimumSizeHint().toTuple() for n, t in tabs}
                     print(f"  the window would not shrink to {width}x{height}: {needs}")
     engine.shutdown()

@@ -203,57 +203,25 @@ class LossChart(QWidget):
         theme = style.current()
         y_max = self._loss_range()
         self._frame(painter, rect, x_max, y_max, "Loss", ".2g")
-        self._line(
-            painter, rect, self.batch_points, x_max, y_max, theme.color("batch_curve"), 1.2, False
-        )
-        self._line(
-            painter, rect, self._series("loss"), x_max, y_max, theme.color("train_curve"), 2.2, True
-        )
-        self._line(
-            painter,
-            rect,
-            self._series("val_loss"),
-            x_max,
-            y_max,
-            theme.color("val_curve"),
-            2.2,
-            True,
-        )
-        self._legend(
-            painter,
-            rect,
-            [
-                ("batches (smoothed)", theme.color("batch_curve")),
-                ("training", theme.color("train_curve")),
-                ("validation", theme.color("val_curve")),
-            ],
-        )
+        batches = theme.color("batch_curve")
+        self._line(painter, rect, self.batch_points, x_max, y_max, batches, 1.2, False)
+        self._pair(painter, rect, x_max, y_max, "loss")
+        self._legend(painter, rect, [("batches (smoothed)", batches), *self._pair_legend()])
 
     def _draw_accuracy(self, painter: QPainter, rect: QRectF, x_max: float) -> None:
-        theme = style.current()
         self._frame(painter, rect, x_max, 1.0, "Accuracy", ".0%")
-        self._line(
-            painter,
-            rect,
-            self._series("accuracy"),
-            x_max,
-            1.0,
-            theme.color("train_curve"),
-            2.2,
-            True,
-        )
-        self._line(
-            painter,
-            rect,
-            self._series("val_accuracy"),
-            x_max,
-            1.0,
-            theme.color("val_curve"),
-            2.2,
-            True,
-        )
-        self._legend(
-            painter,
-            rect,
-            [("training", theme.color("train_curve")), ("validation", theme.color("val_curve"))],
-        )
+        self._pair(painter, rect, x_max, 1.0, "accuracy")
+        self._legend(painter, rect, self._pair_legend())
+
+    def _pair(
+        self, painter: QPainter, rect: QRectF, x_max: float, y_max: float, metric: str
+    ) -> None:
+        """The per-epoch training and validation curves of ``metric`` ("loss", "accuracy")."""
+        theme = style.current()
+        for key, role in ((metric, "train_curve"), (f"val_{metric}", "val_curve")):
+            self._line(painter, rect, self._series(key), x_max, y_max, theme.color(role), 2.2, True)
+
+    @staticmethod
+    def _pair_legend() -> list[tuple[str, QColor]]:
+        theme = style.current()
+        return [("training", theme.color("train_curve")), ("validation", theme.color("val_curve"))]
