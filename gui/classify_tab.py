@@ -57,7 +57,6 @@ class ClassifyTab(QWidget):
         self.open_model_button.clicked.connect(self.open_model_requested)
         self.open_button = QPushButton(style.icon("classify"), "Classify images…")
         style.primary(self.open_button)
-        self.open_button.setShortcut("Ctrl+I")
         self.open_button.setToolTip("Choose images to classify (Ctrl+I), or drop them here")
         self.open_button.clicked.connect(self.choose_images)
         self.csv_button = QPushButton(style.icon("save"), "Export CSV…")

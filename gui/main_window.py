@@ -140,6 +140,7 @@ class MainWindow(QMainWindow):
         menu.addAction(self._action("Clear cache…", self.clear_cache))
         menu.addSeparator()
         menu.addAction(self._action("Quit", self.close, QKeySequence.StandardKey.Quit))
+        self._build_model_menu()
         self._build_view_menu()
         help_menu = self.menuBar().addMenu("&Help")
         from gui import help_dialog  # the dialogs are made on first use, from the menu
@@ -161,6 +162,29 @@ class MainWindow(QMainWindow):
         help_menu.addSeparator()
         help_menu.addAction(self._action("About CNN Studio", self.about))
         self._refresh_recent()
+
+    def _build_model_menu(self) -> None:
+        """Model: the main actions, with keys that work from every tab (Ctrl+T, Ctrl+I)."""
+        menu = self.menuBar().addMenu("&Model")
+        self.train_action = self._action("Start training", self.start_training, "Ctrl+T", "train")
+        self.stop_action = self._action(
+            "Stop training (keep model)", self.engine.stop_training, None, "stop"
+        )
+        self.classify_action = self._action(
+            "Classify images…", self.classify_images, "Ctrl+I", "classify"
+        )
+        for action in (self.train_action, self.stop_action, self.classify_action):
+            menu.addAction(action)
+
+    def start_training(self) -> None:
+        """Turn to the Train tab and start a new run with the settings shown there."""
+        self.tabs.setCurrentWidget(self.train_tab)
+        self.train_tab.start()
+
+    def classify_images(self) -> None:
+        """Turn to the Classify tab and ask which images to classify."""
+        self.tabs.setCurrentWidget(self.classify_tab)
+        self.classify_tab.choose_images()
 
     def _build_view_menu(self) -> None:
         """View → Theme: follow the system (default), or always light or dark."""
@@ -202,6 +226,9 @@ class MainWindow(QMainWindow):
     def _on_state_changed(self, state: SessionState) -> None:
         """GUI thread: enable what the session allows now."""
         self.save_action.setEnabled(state.can_save)
+        self.train_action.setEnabled(state.can_train)
+        self.stop_action.setEnabled(state.activity == "training")
+        self.classify_action.setEnabled(state.can_classify)
         self.export_action.setEnabled(state.can_export)
         busy = state.activity or (state.queued[0] if state.queued else None)
         self.busy_label.setText(f"Working: {busy}…" if busy else "")

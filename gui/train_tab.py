@@ -229,7 +229,6 @@ class TrainTab(QWidget):
 
         self.start_button = QPushButton(style.icon("train"), "Start training")
         style.primary(self.start_button)
-        self.start_button.setShortcut("Ctrl+T")
         self.start_button.setToolTip("Train a new model from scratch (Ctrl+T)")
         self.start_button.clicked.connect(self.start)
         self.stop_button = QPushButton(style.icon("stop"), "Stop (keep model)")

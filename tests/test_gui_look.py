@@ -248,3 +248,22 @@ def test_the_matrix_cells_can_be_chosen_with_the_keyboard(qtbot, full_window):
     matrix.setCurrentCell(0, 0)
     qtbot.keyClick(matrix, Qt.Key.Key_Right)  # to row 0, column 1: one mistake
     assert "image(s)" in tab.mistakes_title.text() and tab.mistakes.count() == 1
+
+
+def test_ctrl_t_and_ctrl_i_work_from_every_tab(qtbot, full_window, engine, dialogs, monkeypatch):
+    """Before, they were the buttons' keys and did nothing unless their tab was in front."""
+    from PySide6.QtWidgets import QFileDialog
+
+    full_window.activateWindow()
+    full_window.tabs.setCurrentWidget(full_window.data_tab)
+    qtbot.keyClick(full_window, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    assert engine.called("train") and full_window.tabs.currentWidget() is full_window.train_tab
+    asked: list[str] = []
+    monkeypatch.setattr(
+        QFileDialog, "getOpenFileNames", lambda *a, **k: (asked.append("images"), ([], ""))[1]
+    )
+    full_window.tabs.setCurrentWidget(full_window.data_tab)
+    qtbot.keyClick(full_window, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
+    assert asked == ["images"] and full_window.tabs.currentWidget() is full_window.classify_tab
+    engine.set_state(model=None)
+    assert not full_window.classify_action.isEnabled()  # nothing to classify with
