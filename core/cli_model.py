@@ -24,7 +24,7 @@ from core.errors import CnnStudioError
 from core.plain import accuracy_in_words
 from core.precision import PRECISIONS
 from core.precision import describe as describe_precision
-from core.presets import DEFAULT_PRESET, PRESETS, PRETRAINED_PRESET
+from core.presets import DEFAULT_PRESET, PRESETS, PRETRAINED_PRESET, TITLES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -81,21 +81,25 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=d.val_split,
         metavar="SHARE",
-        help="share of each class held back to check the model on, 0 to 1 (default: %(default)s)",
+        help="share of each class held back to check the model on, from 0 up to (not "
+        "including) 1 (default: %(default)s)",
     )
     train.add_argument(
         "--preset",
         choices=sorted(PRESETS),
         default=None,
-        help=f"network architecture (default: chosen for the data, {DEFAULT_PRESET} for small "
-        f"images, {PRETRAINED_PRESET} for photos; from the model with --continue-from)",
+        help="the kind of network, by the images it suits: "
+        + "; ".join(f"{name} = {TITLES[name]}" for name in sorted(PRESETS))
+        + f" (default: chosen for the data, {DEFAULT_PRESET} for small images, "
+        f"{PRETRAINED_PRESET} for photos; from the model with --continue-from)",
     )
     train.add_argument(
         "--augment",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="random flips, rotation, zoom and contrast while training (default: chosen for "
-        "the data, on for the demo; from the model with --continue-from)",
+        help="random flips, rotation, zoom and contrast while training, so the model learns "
+        "the object rather than its exact pixels (default: off, on for the demo; from the "
+        "model with --continue-from)",
     )
     train.add_argument(
         "--seed",
@@ -143,7 +147,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--devices",
         choices=DEVICES,
         default=d.devices,
-        help="where to train: auto uses every GPU when there are several (MirroredStrategy), "
+        help="where to train: auto uses every GPU when there are several (each trains on "
+        "part of every batch), "
         "else the one GPU or the CPU; cpu the CPU only; all every GPU, or every logical CPU "
         "device when there is no GPU (default: %(default)s)",
     )
@@ -290,7 +295,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             flag
             for flag, value in (
                 ("--preset", args.preset),
-                ("--augment", args.augment),
+                ("--augment" if args.augment else "--no-augment", args.augment),
                 ("--image-size", args.image_size),
                 ("--color", args.color),
                 ("--crop", args.crop),
@@ -411,9 +416,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         out(json.dumps(report, indent=2, ensure_ascii=False))
         return 0
     total = sum(int(s["support"]) for s in evaluation.per_class.values())
-    # Held out unless the model trained on some of these images; a model file that does not
-    # list its training images (None) cannot tell, and the folder given is taken as new images.
-    words = accuracy_in_words(evaluation.accuracy, len(evaluation.class_names), held_out=not seen)
+    # Never seen (0), all seen, or a mix or unknown (a file that does not list its training
+    # images): the words say which, and a mix gets the note below.
+    held_out = True if seen == 0 else False if seen == total else None
+    words = accuracy_in_words(evaluation.accuracy, len(evaluation.class_names), held_out)
     out(f"Accuracy: {evaluation.accuracy:.2%} on {total} images, {words}")
     if seen and seen < total:
         out(

@@ -86,3 +86,13 @@ def display_width(text: str) -> int:
             continue
         width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
     return width
+
+
+def short_name(text: str, limit: int = 40) -> str:
+    """A name as people can read it on one line, at most ``limit`` characters: the middle of
+    a longer one is replaced by "…", so its start and end (often the telling parts) stay."""
+    text = one_line(readable(text))
+    if len(text) <= limit:
+        return text
+    keep = limit - 1
+    return f"{text[: (keep + 1) // 2]}…{text[len(text) - keep // 2 :]}"

@@ -38,27 +38,34 @@ TERMS: dict[str, str] = {
 def in_ten(share: float) -> str:
     """``share`` (0..1) as "about N in 10" (or "in 100" near the top, where tens hide a lot)."""
     share = min(max(share, 0.0), 1.0)
-    if share >= 0.95 and share < 1.0:
-        return f"about {round(share * 100)} in 100"
     if share == 1.0:
         return "every one"
+    if share == 0.0:
+        return "none"
+    if share >= 0.95:
+        return f"about {min(round(share * 100), 99)} in 100"  # 100 in 100 is "every one"
     tens = round(share * 10)
     if tens == 0:
         return "almost none"
     return f"about {tens} in 10"
 
 
-def accuracy_in_words(accuracy: float, classes: int, held_out: bool = True) -> str:
+def accuracy_in_words(accuracy: float, classes: int, held_out: bool | None = True) -> str:
     """The accuracy said the way a person would, against what guessing gets.
 
-    ``held_out``: measured on images the model never trained on (the validation set).
+    ``held_out``: True when measured on images the model never trained on (the validation
+    set), False on its training images, None when unknown or mixed.
     """
-    where = "on images it never saw" if held_out else "on its training images"
+    where = {True: "on images it never saw", False: "on its training images"}.get(
+        held_out, "on these images"
+    )
     said = in_ten(accuracy)
     right = f"{said} right {where}"
     if classes < 2:
         return right
     chance = 1 / classes
-    if accuracy <= chance + 0.1 * (1 - chance):
+    # Near chance: within a tenth of the way from guessing to perfect, and under twice what
+    # guessing gets (with thirty classes, 8 % is poor but clearly learnt something).
+    if accuracy <= min(chance + 0.1 * (1 - chance), 2 * chance):
         return f"{right}: no better than guessing, which gets 1 in {classes}"
     return f"{right}; guessing would get 1 in {classes}"

@@ -24,15 +24,18 @@ TITLES: dict[str, str] = {
 }
 #: Preset name -> when to choose it, for tooltips.
 WHEN: dict[str, str] = {
-    "article": "The CNN from the article, for small images such as digits, letters, icons or "
-    "drawings up to 28 px. Trains in seconds to minutes.",
-    "article-dropout": "The same network, with dropout (it ignores random units while "
-    "training). Choose it when training accuracy is far above validation accuracy "
-    "(the model memorises its images).",
+    "article": "The network from the TensorFlow article CNN Studio grew from, for small "
+    "images such as digits, letters, icons or drawings, up to about 32 px. Trains in seconds "
+    "to minutes.",
+    "article-dropout": "The same network, with dropout: while training, a random part of it "
+    "is switched off at each step, so it cannot lean on a few details. Choose it when the "
+    "training accuracy is far above the validation accuracy (the model memorises its "
+    "images).",
     "article-pooled": "The article's CNN with one more pooling step, so it stays small "
     "enough to learn from images of 32 px and more.",
-    "deeper-bn": "Six convolutions instead of two: often a few points more accurate on "
-    "harder small images (such as clothing), at several times the training time.",
+    "deeper-bn": "Three times as many layers that look for patterns: often a few points more "
+    "accurate on harder small images (such as clothing), at several times the training "
+    "time.",
     "photos-pretrained": "For photos of real things. A network that already learnt to see "
     "from a million photos (shipped with the app, no download) is reused; only its last "
     "layer learns your classes, in seconds. Needs colour at 224 px.",
@@ -54,8 +57,9 @@ def preset_warning(preset: str, size: int, color: bool) -> str | None:
     """Why ``preset`` does not suit inputs of ``size`` px (colour or not), or None."""
     if preset in ("article", "article-dropout") and size > ARTICLE_MAX_INPUT:
         return (
-            f"at {size} px the article's CNN often fails to learn (its dense layer gets too "
-            f"big); choose article-pooled, or an image size of {ARTICLE_MAX_INPUT} px or less"
+            f"at {size} px the article's CNN often fails to learn (its last layers get too "
+            f'big); choose "{TITLES["article-pooled"]}" (article-pooled), or an image size '
+            f"of {ARTICLE_MAX_INPUT} px or less"
         )
     if preset == PRETRAINED_PRESET:
         return pretrained_input_problem(size, color)

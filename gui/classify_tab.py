@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.names import readable
+from core.names import readable, short_name
 from core.predictions import Prediction, write_csv
 from core.state import SessionState
 from gui import style
@@ -118,7 +118,7 @@ class ClassifyTab(QWidget):
         if model is None:
             text = "No model yet: train one on the Train tab, or open a saved .cnnmodel file."
         else:
-            names = [readable(n) for n in model.class_names]
+            names = [short_name(n, 24) for n in model.class_names]
             size = model.spec.size
             saved = "" if model.saved else " — not saved yet"
             text = (
@@ -150,6 +150,10 @@ class ClassifyTab(QWidget):
             return
         self.show_message(note)
         self.engine.classify([str(p) for p in paths])
+
+    def restyle(self) -> None:
+        """Colour the message in the current theme (GUI thread)."""
+        self.message.setStyleSheet(f"color: {style.current().warning}")
 
     def show_message(self, text: str) -> None:
         self.message.setStyleSheet(f"color: {style.current().warning}")
@@ -193,6 +197,7 @@ class ClassifyTab(QWidget):
         start = self.table.rowCount()
         model = self.engine.state.model
         names = list(model.class_names) if model is not None else []
+        names += [r["label"] for p in predictions for r in p["predictions"]]
         name_width = name_column_width(names, self.fontMetrics())
         self.predictions += predictions
         self.table.setRowCount(start + len(predictions))
@@ -202,7 +207,7 @@ class ClassifyTab(QWidget):
             thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
             if prediction.get("thumbnail") is not None:
                 thumb.setPixmap(preview(prediction["thumbnail"], THUMB))
-            thumb.setAccessibleName(f"Preview of {Path(prediction['path']).name}")
+            thumb.setAccessibleName(f"Preview of {readable(Path(prediction['path']).name)}")
             self.table.setCellWidget(row, 0, thumb)
             shown = readable(prediction["path"])
             item = QTableWidgetItem(shown)

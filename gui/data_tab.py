@@ -7,6 +7,7 @@ load, size or colour re-renders the whole tab, including the grid of what the mo
 from __future__ import annotations
 
 import contextlib
+import html
 from collections.abc import Iterator
 
 import numpy as np
@@ -35,13 +36,15 @@ from PySide6.QtWidgets import (
 )
 
 from core.images import InputSpec
-from core.names import readable
+from core.names import readable, short_name
 from core.state import DatasetView, SessionState
 from gui import style
 from gui.engine_adapter import Engine
 from gui.widgets.images import array_icon
 
 THUMBNAILS_SHOWN = 120
+#: Problems and warnings shown in full above the skipped files (the rest are counted).
+NOTES_SHOWN = 4
 #: Shown size of the pictures of what the model sees (small inputs enlarged without blur).
 THUMBNAIL_PX = 64
 
@@ -146,7 +149,7 @@ class DataTab(QWidget):
         form.addRow("Image &size", self.size_spin)
         form.addRow("Colour", self.color_check)
         form.addRow("Crop", self.crop_check)
-        form.addRow("&Validation share", self.val_spin)
+        form.addRow("Va&lidation share", self.val_spin)  # Alt+V opens the View menu
 
         self.class_table = QTableWidget(0, 3)
         self.class_table.setHorizontalHeaderLabels(["Class", "Images", ""])
@@ -173,6 +176,7 @@ class DataTab(QWidget):
         left_layout.addWidget(self.class_table, 1)
 
         self.thumb_title = QLabel("What the model sees")
+        self.thumb_title.setWordWrap(True)
         self.thumbnails = QListWidget()
         self.thumbnails.setViewMode(QListView.ViewMode.IconMode)
         self.thumbnails.setIconSize(QSize(THUMBNAIL_PX, THUMBNAIL_PX))
@@ -335,7 +339,7 @@ class DataTab(QWidget):
         self.content.setVisible(True)
         counts = dict(zip(dataset.class_names, dataset.counts, strict=True))
         self.folder_label.setText(
-            f"<b>{readable(dataset.name)}</b> — {len(counts)} classes, "
+            f"<b>{html.escape(short_name(dataset.name, 60))}</b> — {len(counts)} classes, "
             f"{dataset.size} images, {len(dataset.skipped)} skipped"
         )
         self.folder_label.setToolTip(readable(dataset.root))
@@ -380,9 +384,16 @@ class DataTab(QWidget):
             self._show_notes(self._shown)
 
     def _show_notes(self, dataset: DatasetView) -> None:
-        lines = [f"<p>{style.rich('error', 'Cannot train', p)}</p>" for p in dataset.problems]
-        lines += [f"<p>{style.rich('warning', 'Warning', w)}</p>" for w in dataset.warnings]
+        """Problems and warnings: the first few in full, the count of the rest (a folder of
+        thirty tiny classes must not push the window off the screen); all in the tooltip."""
+        notes = [("error", "Cannot train", p) for p in dataset.problems]
+        notes += [("warning", "Warning", w) for w in dataset.warnings]
+        lines = [f"<p>{style.rich(kind, label, text)}</p>" for kind, label, text in notes]
+        if len(lines) > NOTES_SHOWN:
+            rest = len(lines) - NOTES_SHOWN + 1
+            lines = [*lines[: NOTES_SHOWN - 1], f"<p>… and {rest} more (hover to read them)</p>"]
         self.notes.setText("".join(lines))
+        self.notes.setToolTip("\n".join(f"{label}: {text}" for _, label, text in notes))
         self.notes.setVisible(bool(lines))
 
     def _on_class_selected(self) -> None:
@@ -393,7 +404,7 @@ class DataTab(QWidget):
             return
         label = rows[0].row()
         members = np.flatnonzero(dataset.labels == label)
-        name = readable(dataset.class_names[label])
+        name = short_name(dataset.class_names[label])
         shown = members[:THUMBNAILS_SHOWN]
         size = dataset.spec.size
         colour = "colour" if dataset.spec.color else "grayscale"

@@ -265,11 +265,6 @@ class ShortcutsDialog(QDialog):
 # --- the guide ----------------------------------------------------------------------------
 
 
-def _preset_title(name: str) -> str:
-    """The name the Train tab shows for preset ``name`` (its plain title where there is one)."""
-    return getattr(presets, "TITLES", {}).get(name, name)
-
-
 def guide_html(keys: dict[str, str] | None = None) -> str:
     """The Getting started guide as HTML, in plain words, with no links.
 
@@ -285,8 +280,8 @@ def guide_html(keys: dict[str, str] | None = None) -> str:
             return ""
         return f"{before}{keys[action]}" + (")" if before.endswith("(") else "")
 
-    pretrained = _preset_title(presets.PRETRAINED_PRESET)
-    dropout = _preset_title("article-dropout")
+    pretrained = presets.TITLES[presets.PRETRAINED_PRESET]  # as the Train tab names them
+    dropout = presets.TITLES["article-dropout"]
     return f"""
 <h2>Getting started</h2>
 <p>CNN Studio teaches a small neural network (a program that learns to recognise pictures

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from PySide6.QtCore import QEvent
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -208,9 +209,21 @@ class MainWindow(QMainWindow):
             style.apply(app, name)
         self.preferences.set_theme(name)
         self.theme_actions[name].setChecked(True)
-        # Rich-text messages carry their colours: draw them again in the new ones.
-        self.train_tab.restyle()
-        self.data_tab.restyle()
+        self._restyle()  # now, not when Qt's palette event comes round
+
+    def changeEvent(self, event: QEvent) -> None:
+        """A new palette (the system turning dark or light while the app runs follows here,
+        through Qt's palette event)."""
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self._restyle()
+
+    def _restyle(self) -> None:
+        """Rich-text messages carry their colours: draw them again in the theme's."""
+        if not hasattr(self, "classify_tab"):
+            return  # a palette event while the window is still being built
+        for tab in (self.data_tab, self.train_tab, self.classify_tab):
+            tab.restyle()
 
     def _refresh_recent(self) -> None:
         for menu, kind, opener in (

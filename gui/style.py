@@ -10,15 +10,20 @@ run on the GUI thread.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication, QStyle, QWidget
 
+from core.names import readable, short_name
+
 #: Space between related controls, and around groups (pixels at 1x; Qt scales for high DPI).
 SPACING = 8
 MARGIN = 12
+#: Longer words in a message (a path, a class name) are shortened in the middle with "…".
+LONGEST_WORD = 48
 #: Theme choices the user can make; "system" follows the operating system.
 THEMES = ("system", "light", "dark")
 
@@ -117,6 +122,18 @@ def _palette(theme: Theme) -> QPalette:
     }
     for color_role, value in pairs.items():
         palette.setColor(color_role, QColor(value))
+    # The shades Fusion draws frames, bevels and grid lines with, from the window colour.
+    window = QColor(theme.window)
+    dark = theme.name == "dark"
+    shades = {
+        role.Light: window.lighter(150 if dark else 120),
+        role.Midlight: window.lighter(125 if dark else 110),
+        role.Mid: window.lighter(160) if dark else window.darker(130),
+        role.Dark: window.darker(150) if dark else window.darker(160),
+        role.Shadow: window.darker(250),
+    }
+    for color_role, value in shades.items():
+        palette.setColor(color_role, value)
     disabled = QPalette.ColorGroup.Disabled
     for color_role in (role.WindowText, role.Text, role.ButtonText):
         palette.setColor(disabled, color_role, QColor(theme.muted))
@@ -173,7 +190,10 @@ def rich(kind: str, label: str, text: str) -> str:
     """Rich text for a message of ``kind`` ("warning", "error", "success"), e.g.
     ``<b>Warning:</b> …`` in the theme's colour for it."""
     colour = getattr(_current, kind)
-    return f"<span style='color:{colour}'><b>{label}:</b> {text}</span>"
+    # Class names and paths may hold < or &, or run on with no space to wrap at.
+    words = (short_name(word, LONGEST_WORD) for word in readable(text).split(" "))
+    shown = html.escape(" ".join(words))
+    return f"<span style='color:{colour}'><b>{label}:</b> {shown}</span>"
 
 
 #: Main actions -> the standard icon drawn for them (shipped with Qt: works offline, follows

@@ -8,6 +8,7 @@ it is, so no figure is ever shown beside data it does not describe.
 
 from __future__ import annotations
 
+import html
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -40,7 +41,7 @@ from PySide6.QtWidgets import (
 
 from core.config import OPTIMIZERS, TrainConfig
 from core.console import format_seconds
-from core.names import readable
+from core.names import readable, short_name
 from core.plain import TERMS, accuracy_in_words
 from core.precision import RESOLVED, native_bfloat16
 from core.precision import describe as describe_precision
@@ -165,7 +166,7 @@ class TrainTab(QWidget):
             "The method that corrects the network after each batch. Adam suits almost "
             "everything; change it only to compare."
         )
-        self.early_check = QCheckBox("Stop early when validation loss stalls")
+        self.early_check = QCheckBox("Stop early when the model stops improving")
         self.early_check.setChecked(defaults.early_stopping)
         self.early_check.setToolTip(
             "End training when the model stops improving on the validation images, and keep "
@@ -175,10 +176,9 @@ class TrainTab(QWidget):
         self.patience_spin.setToolTip(TERMS["patience"])
         self.fine_tune_check = QCheckBox("Fine-tune the pretrained network (slower)")
         self.fine_tune_check.setToolTip(
-            "Photos preset only. Off: only the small head is trained, on features computed "
-            "once (seconds). On: the top of the pretrained network learns too, from the images, "
-            "at a fiftieth of the learning rate: minutes, usually a few points more accurate. "
-            "Best used with Continue after a first training."
+            "Photos only. Off: only the last layer learns your classes (seconds). On: the top "
+            "of the pretrained network adjusts to your photos too, gently: minutes, usually a "
+            "few points more accurate. Best used with Continue after a first training."
         )
         self.augment_check = QCheckBox("Augment (flip, rotate, zoom, contrast)")
         self.augment_check.toggled.connect(self._describe)
@@ -212,7 +212,7 @@ class TrainTab(QWidget):
         form.addRow(self.augment_check)
         form.addRow(self.fine_tune_check)
         form.addRow("Random &seed", self.seed_spin)
-        form.addRow("Pre&cision", self.precision_combo)
+        form.addRow("Number &format", self.precision_combo)
         self.settings_widgets = [
             self.preset_combo,
             self.epochs_spin,
@@ -281,6 +281,7 @@ class TrainTab(QWidget):
         self.confusion = ConfusionMatrix()
         self.confusion.cell_chosen.connect(self.show_cell)
         self.mistakes_title = QLabel("Click a cell of the matrix to see its images.")
+        self.mistakes_title.setWordWrap(True)
         self.mistakes = QListWidget()
         self.mistakes.setIconSize(QSize(48, 48))
         self.mistakes.setWordWrap(True)
@@ -458,11 +459,12 @@ class TrainTab(QWidget):
         self._show_results(model)
 
     def restyle(self) -> None:
-        """Draw the coloured messages again after a theme change (GUI thread)."""
-        self._describe()
+        """Draw the coloured messages again after a theme change (GUI thread); nothing else
+        changes (the page shown, the chosen cell's images, the layers)."""
+        self._show_preset_text()
         model = self._state.model
         if self.views.isTabVisible(RESULTS_PAGE) and model is not None:
-            self._show_results(model)
+            self._show_metrics(model)
 
     def config(self, epochs: int | None = None) -> TrainConfig:
         return TrainConfig(
@@ -507,16 +509,24 @@ class TrainTab(QWidget):
         self.status.setText("Building the model…")
 
     def _describe(self) -> None:
+        """Say what the chosen preset is for, and ask the engine for its layers."""
+        self._show_preset_text()
+        self._enable_fine_tune(self.engine.state)
+        dataset = self.engine.state.dataset
+        if dataset is not None:
+            self.engine.describe_model(
+                self.preset_combo.currentData(), self.augment_check.isChecked()
+            )
+
+    def _show_preset_text(self) -> None:
         preset = self.preset_combo.currentData()
         dataset = self.engine.state.dataset
         unsuited = dataset and preset_warning(preset, dataset.spec.size, dataset.spec.color)
-        text = f"{PRESETS[preset]}. {WHEN[preset]}"
+        text = WHEN[preset]
         if unsuited:
             text += "<br>" + style.rich("warning", "Warning", unsuited)
         self.preset_text.setText(text)
-        self._enable_fine_tune(self.engine.state)
-        if dataset is not None:
-            self.engine.describe_model(preset, self.augment_check.isChecked())
+        self.preset_text.setToolTip(PRESETS[preset])  # the technical description
 
     # --- engine results (GUI thread) --------------------------------------------------------
 
@@ -586,6 +596,15 @@ class TrainTab(QWidget):
             self.metrics_label.setText("No validation images were held out, so no scores.")
             self.confusion.show_matrix([], [])
             return
+        self._show_metrics(model)
+        self.confusion.show_matrix(list(model.class_names), evaluation["confusion_matrix"])
+        self.mistakes_title.setText(
+            f"{len(evaluation.get('misclassified', []))} misclassified: click a matrix cell."
+        )
+
+    def _show_metrics(self, model: ModelView) -> None:
+        """The accuracy in numbers and words, the hardest class, and any warning."""
+        evaluation = model.evaluation
         worst = min(evaluation["per_class"].items(), key=lambda kv: kv[1]["f1"])
         precision = (model.config or {}).get("precision")
         # Files from before precision was recorded say "auto": nothing is known, so say nothing.
@@ -595,18 +614,15 @@ class TrainTab(QWidget):
         warnings = "<br>" + style.rich("error", "Warning", warning) if warning else ""
         accuracy = evaluation["accuracy"]
         words = accuracy_in_words(accuracy, len(model.class_names))
+        checked = sum(map(sum, evaluation["confusion_matrix"]))
+        hardest = html.escape(short_name(worst[0]))
         self.metrics_label.setText(
-            f"<b>Validation accuracy {accuracy:.1%}</b>: {words} "
-            f"({sum(map(sum, evaluation['confusion_matrix']))} held-out images, "
-            f"{model.display_name}). Hardest class: '{readable(worst[0])}' "
-            f"(F1 score {worst[1]['f1']:.2f} of 1).{trained_in}"
+            f"<b>Validation accuracy {accuracy:.1%}</b>: {html.escape(words)} ({checked} images "
+            f"held back for checking; {html.escape(short_name(model.display_name, 60))}). "
+            f"Hardest class: '{hardest}' (F1 score {worst[1]['f1']:.2f} of 1).{trained_in}"
             f"{warnings}"
         )
         self.metrics_label.setToolTip(f"{TERMS['validation']}\nF1 score: {TERMS['f1']}")
-        self.confusion.show_matrix(list(model.class_names), evaluation["confusion_matrix"])
-        self.mistakes_title.setText(
-            f"{len(evaluation.get('misclassified', []))} misclassified: click a matrix cell."
-        )
 
     def _show_results_page(self, shown: bool) -> None:
         """Show the Results page and turn to it, or hide it and turn back to the chart."""
@@ -624,7 +640,7 @@ class TrainTab(QWidget):
             for m in model.evaluation.get("misclassified", [])
             if m["true"] == true and m["predicted"] == predicted
         ]
-        shown_true, shown_predicted = readable(true), readable(predicted)
+        shown_true, shown_predicted = short_name(true), short_name(predicted)
         if true == predicted:
             self.mistakes_title.setText(f"'{shown_true}' predicted correctly: nothing to review.")
             return

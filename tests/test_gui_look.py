@@ -25,7 +25,6 @@ from gui import style
 from gui.main_window import MainWindow
 from gui.settings import MemoryStore, Preferences
 from gui.widgets.images import preview
-from gui.widgets.probability_bars import ProbabilityBars, name_column_width
 from tests.fake_engine import FakeEngine, model_view
 from tests.test_gui_widgets import evaluation_for, finished, prediction_rows
 
@@ -126,42 +125,41 @@ def test_results_say_the_accuracy_in_words_and_the_matrix_names_its_axes(full_wi
     assert any(getattr(child, "text", "") == "← Actual class" for child in panel.children())
 
 
-def test_ten_classes_fit_the_results_page_at_1024x640(qtbot, engine, dialogs, tmp_path):
-    """Before, the matrix scrolled both ways at 1280x800 and showed 4x4 at 1024x640."""
+CLOTHES = ["dress", "hat", "longsleeve", "outwear", "pants", "shirt", "shoes", "shorts"]
+
+
+def show_results_at_1024x640(qtbot, engine, tmp_path, names: list[str]) -> MainWindow:
+    """The window at 1024x640 on the Results page of a model with ``names`` as classes."""
     from core.dataset import load_dataset
     from core.images import InputSpec
     from tests.conftest import make_dataset
 
-    names = [
-        "dress",
-        "hat",
-        "longsleeve",
-        "outwear",
-        "pants",
-        "shirt",
-        "shoes",
-        "shorts",
-        "skirt",
-        "t-shirt",
-    ]
-    root = make_dataset(tmp_path / "ten", dict.fromkeys(names, 2))
+    names = sorted(names)  # as the scanner orders the class folders
+    root = make_dataset(tmp_path / "data", dict.fromkeys(names, 2))
     window = MainWindow(engine, Preferences(MemoryStore()))
     qtbot.addWidget(window)
     window.show()
     view = engine.load(load_dataset(root, InputSpec(16, False)))
+    count = len(names)
     evaluation = evaluation_for(names)
-    evaluation["confusion_matrix"] = [[15 if i == j else 1 for j in range(10)] for i in range(10)]
-    engine.set_state(
-        model=model_view(
-            names, view.spec, source_root=view.root, evaluation=evaluation, history=[{"loss": 1.0}]
-        ),
-        activity=None,
-        queued=(),
-    )
+    evaluation["confusion_matrix"] = [
+        [15 if i == j else 1 for j in range(count)] for i in range(count)
+    ]
+    evaluation["per_class"] = {
+        n: {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 14} for n in names
+    }
+    model = model_view(names, view.spec, source_root=view.root, evaluation=evaluation)
+    engine.set_state(model=model, activity=None, queued=())
     window.resize(1024, 640)
     window.tabs.setCurrentWidget(window.train_tab)
     qtbot.waitUntil(lambda: window.train_tab.results.isVisible())
     QApplication.processEvents()
+    return window
+
+
+def test_ten_classes_fit_the_results_page_at_1024x640(qtbot, engine, dialogs, tmp_path):
+    """Before, the matrix scrolled both ways at 1280x800 and showed 4x4 at 1024x640."""
+    window = show_results_at_1024x640(qtbot, engine, tmp_path, [*CLOTHES, "skirt", "t-shirt"])
     assert window.width() <= 1024 and window.height() <= 640  # nothing forces it wider
     matrix = window.train_tab.confusion
     assert matrix.rowCount() == 10
@@ -172,17 +170,68 @@ def test_ten_classes_fit_the_results_page_at_1024x640(qtbot, engine, dialogs, tm
     assert viewport.rect().contains(last), "the last cell is cut off"
 
 
-def test_themes_switch_and_are_remembered(full_window):
+@pytest.mark.parametrize(
+    "names",
+    [
+        [f"a rather long class name {i:02d}" for i in range(16)],
+        [f"class{i}" for i in range(30)],
+        ["x" * 200, "y"],  # one name with no space to break at
+    ],
+)
+def test_many_or_long_class_names_never_push_the_window_past_1024x640(
+    qtbot, engine, dialogs, tmp_path, names
+):
+    """The matrix scrolls, names are shortened with "…": the window keeps its size."""
+    window = show_results_at_1024x640(qtbot, engine, tmp_path, names)
+    tab = window.train_tab
+    tab.confusion.cellClicked.emit(1, 0)
+    QApplication.processEvents()
+    for page in (window.train_tab, window.data_tab):
+        window.tabs.setCurrentWidget(page)
+        QApplication.processEvents()
+        assert window.width() <= 1024 and window.height() <= 640, page
+
+
+@pytest.fixture
+def light_again():
+    """Themes are application-wide: every test after this one gets the light look back."""
+    yield
+    style.apply(QApplication.instance(), "light")
+
+
+def test_themes_switch_and_are_remembered(full_window, light_again):
     full_window.set_theme("dark")
     palette = QApplication.instance().palette()
     assert style.current().name == "dark"
     assert palette.color(palette.ColorRole.Window).lightness() < 80
+    assert palette.color(palette.ColorRole.Light).lightness() < 120  # frames drawn dark too
     assert full_window.preferences.theme() == "dark"
-    assert "color:" + style.DARK.warning in style.rich("warning", "Warning", "x").replace(" ", "")
+    # Messages that carry their colour are drawn again in the new one.
+    assert style.DARK.warning in full_window.classify_tab.message.styleSheet()
     full_window.set_theme("light")
     assert QApplication.instance().palette().color(palette.ColorRole.Window).lightness() > 200
+    assert style.LIGHT.warning in full_window.classify_tab.message.styleSheet()
+
+
+def test_the_system_turning_dark_is_followed(full_window, monkeypatch, light_again):
+    from PySide6.QtGui import QGuiApplication
+
     full_window.set_theme("system")
-    assert full_window.theme_actions["system"].isChecked()
+    assert full_window.theme_actions["system"].isChecked() and style.current().name == "light"
+    monkeypatch.setattr(style, "system_prefers_dark", lambda: True)
+    QGuiApplication.styleHints().colorSchemeChanged.emit(Qt.ColorScheme.Dark)
+    assert style.current().name == "dark"
+    QApplication.processEvents()  # Qt tells the widgets of a new palette by a posted event
+    assert style.DARK.warning in full_window.classify_tab.message.styleSheet()
+    full_window.set_theme("light")  # a chosen theme no longer follows the system
+    QGuiApplication.styleHints().colorSchemeChanged.emit(Qt.ColorScheme.Dark)
+    assert style.current().name == "light"
+
+
+def test_rich_messages_escape_and_shorten_what_they_quote():
+    text = style.rich("warning", "Warning", "class '<b>&' and " + "x" * 300)
+    assert "&lt;b&gt;&amp;" in text and "<b>&" not in text.replace("<b>Warning:</b>", "")
+    assert "x" * (style.LONGEST_WORD + 1) not in text and "…" in text
 
 
 def test_the_whole_window_is_highlighted_while_files_are_dragged_over_it(full_window, pattern_dir):
@@ -229,15 +278,20 @@ def test_small_previews_are_enlarged_sharp_and_large_ones_shrunk(qtbot):
     assert max(small.width(), small.height()) == 96
 
 
-def test_probability_bars_start_at_the_same_x_in_every_row(qtbot, full_window):
-    names = ["a", "a much longer class name"]
-    width = name_column_width(names, full_window.fontMetrics())
-    short = ProbabilityBars([("a", 0.9)], width)
-    long = ProbabilityBars([("a much longer class name", 0.9)], width)
-    assert short.name_width == long.name_width == width
-    rows = full_window.classify_tab.table
-    bars = [rows.cellWidget(r, 2) for r in range(rows.rowCount())]
-    assert len({b.name_width for b in bars}) == 1
+def test_probability_bars_start_at_the_same_x_in_every_row(qtbot, full_window, pattern_dir):
+    tab = full_window.classify_tab
+    tab.clear()
+    files = sorted(str(p) for p in (pattern_dir / "blob").glob("*.png"))[:2]
+    long_name = "a much longer class name than the others"
+    rows = [
+        {"path": files[0], "predictions": [{"label": "blob", "probability": 0.9}]},
+        {"path": files[1], "predictions": [{"label": long_name, "probability": 0.6}]},
+    ]
+    tab._on_classified(rows, [])
+    bars = [tab.table.cellWidget(r, 2) for r in range(tab.table.rowCount())]
+    assert len(bars) == 2 and bars[0].name_width == bars[1].name_width
+    needed = bars[0].fontMetrics().horizontalAdvance("vertical")  # the model's longest class
+    assert bars[0].name_width >= needed  # ... fits, though row 0 names only "blob"
 
 
 def test_the_matrix_cells_can_be_chosen_with_the_keyboard(qtbot, full_window):

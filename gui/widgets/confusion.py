@@ -29,7 +29,7 @@ CELL_HEIGHT = 24
 #: Column width from seven classes on, so ten fit beside the list of images.
 NARROW_CELL = 31
 #: Up to this size (pixels) the matrix is shown whole; a larger one scrolls.
-MAX_UNSCROLLED = (440, 360)
+MAX_UNSCROLLED = (400, 360)
 #: Longest class name shown in full (pixels); longer ones are elided (the tooltip has them).
 MAX_NAME = 90
 
@@ -91,6 +91,7 @@ class ConfusionMatrix(QTableWidget):
         self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Maximum)
         self.setSizeAdjustPolicy(QAbstractItemView.SizeAdjustPolicy.AdjustToContents)
         self.names: list[str] = []
+        self._last_chosen: tuple[int, int] | None = None
         self.cellClicked.connect(self._on_cell_clicked)
         # Moving through the cells with the arrow keys shows their images too.
         self.currentCellChanged.connect(lambda row, column, *_: self._on_cell_clicked(row, column))
@@ -98,6 +99,7 @@ class ConfusionMatrix(QTableWidget):
     def show_matrix(self, names: list[str], matrix: list[list[int]]) -> None:
         theme = style.current()
         self.names = list(names)
+        self._last_chosen = None
         names = [readable(n) for n in names]  # shown; self.names keeps the real ones for clicks
         self.clear()
         self.setRowCount(len(names))
@@ -146,7 +148,11 @@ class ConfusionMatrix(QTableWidget):
         return QSize(width, height)
 
     def _on_cell_clicked(self, row: int, column: int) -> None:
+        # A click both moves the current cell and clicks it: tell the listener once.
+        if (row, column) == self._last_chosen:
+            return
         if 0 <= row < len(self.names) and 0 <= column < len(self.names):
+            self._last_chosen = (row, column)
             self.cell_chosen.emit(self.names[row], self.names[column])
 
 
