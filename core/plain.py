@@ -23,10 +23,9 @@ TERMS: dict[str, str] = {
     "low and it crawls. The default suits most data.",
     "patience": "With early stopping: how many epochs in a row the validation loss may fail "
     "to improve before training stops (and the best model so far is kept).",
-    "precision": "Of the images the model called this class, the share that really were.",
-    "recall": "Of the images of this class, the share the model found.",
-    "f1": "One score from precision and recall (their harmonic mean): 1.00 is perfect, "
-    "0 means the class was never recognised.",
+    "f1": "One score per class, from 0 to 1: high only when the model finds the class's "
+    "images and seldom takes other images for it. 1.00 is perfect; 0 means the class was "
+    "never recognised.",
     "augmentation": "Random flips, turns, zoom and contrast changes applied to training "
     "images, so the model learns the object rather than its exact pixels. Helps with few "
     "images; slows training a little.",

@@ -20,7 +20,7 @@ import contextlib
 import os
 import re
 import sys
-import tempfile
+import threading
 import warnings
 from collections.abc import Iterator
 
@@ -75,35 +75,56 @@ def drop_chatter(text: str, level: int | None = None) -> str:
 
 @contextlib.contextmanager
 def native_logs_filtered() -> Iterator[None]:
-    """Run a block whose native code logs straight to file descriptor 2 (the TFLite converter):
-    what it writes is held back and written out afterwards without TensorFlow's info and
-    warning lines. If the block fails, everything it wrote is shown: the converter's reasons
-    are in there. Without a usable descriptor 2 (a windowed app) the block just runs.
+    """Run a block whose native code logs straight to file descriptor 2 (the TFLite converter)
+    without TensorFlow's info and warning lines reaching the terminal.
+
+    File descriptor 2 goes through a pipe for the block; a thread passes each line on as it
+    comes, holding back only TensorFlow's chatter. So our own lines and error lines show at
+    once, even if the native code then aborts the process. If the block fails, the held-back
+    lines are shown too: the converter's reasons may be in there. Without a usable descriptor
+    2 (a windowed app) the block just runs.
     """
     fd = _stderr_fd()
-    with contextlib.ExitStack() as stack:
-        try:
-            held = stack.enter_context(tempfile.TemporaryFile()) if fd >= 0 else None
-        except OSError:  # no room for a temporary file: let the lines through
-            held = None
+    try:
+        read_end, write_end = os.pipe() if fd >= 0 else (-1, -1)
+    except OSError:  # out of descriptors: let the lines through
+        read_end = write_end = -1
+    if read_end < 0:
+        yield
+        return
+    _flush_python_stderr()
+    saved = _redirect(fd, write_end)
+    os.close(write_end)  # fd is now the pipe's only writer: restoring it ends the pump
+    if saved < 0:
+        os.close(read_end)
+        yield
+        return
+    level = _min_log_level()
+    held: list[bytes] = []
+
+    def pump() -> None:
+        with os.fdopen(read_end, "rb") as reader:
+            for line in reader:
+                if drop_chatter(line.decode("utf-8", "replace"), level):
+                    _write_fd(saved, line)
+                else:
+                    held.append(line)
+
+    thread = threading.Thread(target=pump, name="tf-log-filter", daemon=True)
+    thread.start()
+    failed = False
+    try:
+        yield
+    except BaseException:
+        failed = True
+        raise
+    finally:
         _flush_python_stderr()
-        saved = _redirect(fd, held.fileno()) if held is not None else -1
-        if held is None or saved < 0:
-            yield
-            return
-        failed = False
-        try:
-            yield
-        except BaseException:
-            failed = True
-            raise
-        finally:
-            _flush_python_stderr()
-            os.dup2(saved, fd)
-            os.close(saved)
-            held.seek(0)
-            text = held.read().decode("utf-8", "replace")
-            _write_fd(fd, (text if failed else drop_chatter(text)).encode("utf-8"))
+        os.dup2(saved, fd)  # closes the pipe's write end: the pump reads to the end
+        thread.join(timeout=10)
+        if failed:
+            _write_fd(saved, b"".join(held))
+        os.close(saved)
 
 
 def _redirect(fd: int, target: int) -> int:

@@ -11,6 +11,8 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from gui.style import THEMES
+
 SETTINGS_VERSION = 1
 MAX_RECENT = 8
 
@@ -82,7 +84,7 @@ class Preferences:
     def theme(self) -> str:
         """The look chosen under View → Theme: "system" (the default), "light" or "dark"."""
         value = str(self.store.value("window/theme", "system") or "system")
-        return value if value in ("system", "light", "dark") else "system"
+        return value if value in THEMES else "system"
 
     def set_theme(self, theme: str) -> None:
         self.store.set_value("window/theme", theme)

@@ -467,6 +467,7 @@ class TrainTab(QWidget):
             self._show_metrics(model)
 
     def config(self, epochs: int | None = None) -> TrainConfig:
+        """The training settings on screen (``epochs`` instead of the Epochs box: Continue)."""
         return TrainConfig(
             epochs=epochs or self.epochs_spin.value(),
             batch_size=self.batch_spin.value(),

@@ -83,7 +83,9 @@ def animated_png(frames: int = 200, size: tuple[int, int] = (32, 32)) -> bytes:
     return encode(images[0], "PNG", save_all=True, append_images=images[1:])
 
 
-def draw_clean(shape: str, box: tuple[int, int, int, int], filled: bool, dark_ink: bool):
+def draw_clean(
+    shape: str, box: tuple[int, int, int, int], filled: bool, dark_ink: bool
+) -> Image.Image:
     """A shape as a person draws it in a paint program: one colour, straight, 64x64."""
     paper, ink = (255, 0) if dark_ink else (0, 255)
     image = Image.new("L", (64, 64), paper)

@@ -8,7 +8,7 @@ It opens the demo dataset, trains it with the settings the app chooses, classifi
 cleanly drawn shapes (a circle, a cross, a square and a triangle in both inks), then grabs the
 Data, Train and Classify tabs at 1400x900 and 1024x640 in the light and dark themes:
 ``{tab}-{width}x{height}-{theme}.png``. The demo is drawn in a temporary folder, so the user's
-own data folder is not touched. Takes about a minute.
+own data folder is not touched. Takes about half a minute.
 """
 
 from __future__ import annotations
@@ -17,7 +17,12 @@ import argparse
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gui.train_tab import TrainTab
 
 SIZES = ((1400, 900), (1024, 640))
 THEMES = ("light", "dark")
@@ -56,8 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("dataset_failed", "training_failed", "error"):
         getattr(engine, name).connect(lambda *a, n=name: sys.exit(f"{n}: {a}"))
 
-    def wait(name: str) -> None:
+    def wait(name: str, seconds: float = 600) -> None:
+        deadline = time.monotonic() + seconds
         while name not in seen:
+            if time.monotonic() > deadline:
+                sys.exit(f"gave up waiting for the engine's {name} signal after {seconds:.0f} s")
             app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 100)
 
     def settle() -> None:
@@ -121,9 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _show_worst_cell(tab: object) -> None:
+def _show_worst_cell(tab: TrainTab) -> None:
     """Click the matrix cell with the most mistakes, as a user reviewing errors would."""
-    matrix = tab.confusion  # type: ignore[attr-defined]
+    matrix = tab.confusion
     best, where = 0, None
     for row in range(matrix.rowCount()):
         for column in range(matrix.columnCount()):

@@ -14,6 +14,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from core.plain import TERMS
 from gui import style
 
 REDRAWS_PER_SECOND = 4
@@ -40,6 +41,11 @@ class LossChart(QWidget):
         super().__init__(parent)
         self.setMinimumSize(420, 300)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setAccessibleName("Training chart")
+        self.setToolTip(
+            f"Loss: {TERMS['loss']}\nValidation loss: {TERMS['validation loss']}\n"
+            f"Accuracy: {TERMS['accuracy']} The x axis counts {TERMS['epoch'].lower()}"
+        )
         self.batch_points: list[tuple[float, float]] = []
         self.epochs: list[dict[str, float]] = []
         self.epoch_offset = 0
