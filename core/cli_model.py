@@ -262,7 +262,11 @@ class ConsoleObserver:
         self.bar.close()
         if self.quiet:
             return
-        parts = [f"{k} {v:.4f}" for k, v in metrics.items()]
+        # Keras's names in words: "val_loss" means nothing to most people.
+        parts = [
+            f"{k.replace('val_', 'validation ').replace('_', ' ')} {v:.4f}"
+            for k, v in metrics.items()
+        ]
         err(f"Epoch {epoch + 1}/{self.total}: {', '.join(parts)} ({format_seconds(seconds)})")
 
 

@@ -272,6 +272,7 @@ def test_no_tensorflow_chatter_on_the_terminal(tmp_path):
         assert not TF_CHATTER.findall(result.stderr), (command, result.stderr)
     assert "validation accuracy" in runs["train"].stdout
     assert "Epoch 1/1:" in runs["train"].stderr  # our own lines still show
+    assert "validation loss" in runs["train"].stderr and "val_loss" not in runs["train"].stderr
     assert runs["export"].stderr.strip() == "Exporting and checking the file in a fresh process…"
 
 
