@@ -8,12 +8,11 @@ it is, so no figure is ever shown beside data it does not describe.
 
 from __future__ import annotations
 
-import html
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QSignalBlocker, QSize, Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -25,8 +24,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -41,16 +38,13 @@ from PySide6.QtWidgets import (
 
 from core.config import OPTIMIZERS, TrainConfig
 from core.console import format_seconds
-from core.names import readable, short_name
-from core.plain import TERMS, accuracy_in_words
-from core.precision import RESOLVED, native_bfloat16
-from core.precision import describe as describe_precision
+from core.plain import TERMS
+from core.precision import native_bfloat16
 from core.presets import DEFAULT_PRESET, PRESETS, PRETRAINED_PRESET, TITLES, WHEN, preset_warning
 from core.state import DatasetView, ModelView, SessionState
 from gui import style
 from gui.engine_adapter import Engine
-from gui.widgets.confusion import ConfusionMatrix, ConfusionPanel
-from gui.widgets.images import array_icon
+from gui.results_page import ResultsPage
 from gui.widgets.loss_chart import LossChart
 
 
@@ -276,51 +270,16 @@ class TrainTab(QWidget):
         self.status = QLabel("")
         self.status.setWordWrap(True)
 
-        self.metrics_label = QLabel()
-        self.metrics_label.setWordWrap(True)
-        self.confusion = ConfusionMatrix()
-        self.confusion.cell_chosen.connect(self.show_cell)
-        self.mistakes_title = QLabel("Click a cell of the matrix to see its images.")
-        self.mistakes_title.setWordWrap(True)
-        self.mistakes = QListWidget()
-        self.mistakes.setIconSize(QSize(48, 48))
-        self.mistakes.setWordWrap(True)
-        self.mistakes.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.mistakes.setAccessibleName("Misclassified images")
-        self.mistakes.setToolTip(
-            "The validation images of the chosen matrix cell, with what the model answered; "
-            "look for wrong labels and unusual pictures."
-        )
-        self.save_button = QPushButton(style.icon("save"), "Save model…")
-        self.save_button.setToolTip("Save the model to a .cnnmodel file (Ctrl+S)")
-        self.save_button.clicked.connect(self.save_requested)
-        self.export_button = QPushButton(style.icon("export"), "Export…")
-        self.export_button.setToolTip(
-            "Write the model for use outside CNN Studio (Keras or TensorFlow Lite) (Ctrl+E)"
-        )
-        self.export_button.clicked.connect(self.export_requested)
-        # The results page: the words on top, the matrix and the images of the chosen cell
-        # side by side, the buttons below. Ten classes fit a 1024x640 window.
-        results = QWidget()
-        results_layout = QVBoxLayout(results)
-        results_layout.addWidget(self.metrics_label)
-        middle = QHBoxLayout()
-        middle.addWidget(
-            ConfusionPanel(self.confusion),
-            0,
-            Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft,
-        )
-        list_side = QVBoxLayout()
-        list_side.addWidget(self.mistakes_title)
-        list_side.addWidget(self.mistakes, 1)
-        middle.addLayout(list_side, 1)
-        results_layout.addLayout(middle, 1)
-        save_row = QHBoxLayout()
-        save_row.addWidget(self.save_button)
-        save_row.addWidget(self.export_button)
-        save_row.addStretch(1)
-        results_layout.addLayout(save_row)
-        self.results = results
+        self.results = ResultsPage()
+        self.results.save_requested.connect(self.save_requested)
+        self.results.export_requested.connect(self.export_requested)
+        # The tests and the window reach these through the tab, as before the page was split off.
+        self.confusion = self.results.confusion
+        self.mistakes = self.results.mistakes
+        self.metrics_label = self.results.metrics_label
+        self.mistakes_title = self.results.mistakes_title
+        self.save_button = self.results.save_button
+        self.export_button = self.results.export_button
         self.model_note = QLabel()
         self.model_note.setWordWrap(True)
         self.model_note.setVisible(False)
@@ -337,7 +296,7 @@ class TrainTab(QWidget):
         self.views = QTabWidget()
         self.views.setDocumentMode(True)
         self.views.addTab(top, "Training progress")
-        self.views.addTab(results, "Results")
+        self.views.addTab(self.results, "Results")
         self.views.setTabVisible(RESULTS_PAGE, False)
         right = self.views
 
@@ -365,8 +324,7 @@ class TrainTab(QWidget):
         self.cancel_button.setEnabled(running)
         self.continue_button.setEnabled(state.can_continue)
         self.more_spin.setEnabled(state.can_continue)
-        self.save_button.setEnabled(state.can_save)
-        self.export_button.setEnabled(state.can_export)
+        self.results.follow(state)
         for widget in self.settings_widgets:
             widget.setEnabled(not training)
         self._enable_fine_tune(state)
@@ -464,7 +422,7 @@ class TrainTab(QWidget):
         self._show_preset_text()
         model = self._state.model
         if self.views.isTabVisible(RESULTS_PAGE) and model is not None:
-            self._show_metrics(model)
+            self.results.show_metrics(model)
 
     def config(self, epochs: int | None = None) -> TrainConfig:
         """The training settings on screen (``epochs`` instead of the Epochs box: Continue)."""
@@ -589,73 +547,10 @@ class TrainTab(QWidget):
         self._shown = None
 
     def _show_results(self, model: ModelView) -> None:
-        evaluation = model.evaluation
         self._show_results_page(True)
-        self.mistakes.clear()
-        self.mistakes_title.setText("Click a cell of the matrix to see its images.")
-        if not evaluation or "per_class" not in evaluation:
-            self.metrics_label.setText("No validation images were held out, so no scores.")
-            self.confusion.show_matrix([], [])
-            return
-        self._show_metrics(model)
-        self.confusion.show_matrix(list(model.class_names), evaluation["confusion_matrix"])
-        self.mistakes_title.setText(
-            f"{len(evaluation.get('misclassified', []))} misclassified: click a matrix cell."
-        )
-
-    def _show_metrics(self, model: ModelView) -> None:
-        """The accuracy in numbers and words, the hardest class, and any warning."""
-        evaluation = model.evaluation
-        worst = min(evaluation["per_class"].items(), key=lambda kv: kv[1]["f1"])
-        precision = (model.config or {}).get("precision")
-        # Files from before precision was recorded say "auto": nothing is known, so say nothing.
-        known = precision in RESOLVED
-        trained_in = f" Trained in {describe_precision(precision)}." if known else ""
-        warning = model.chance_warning
-        warnings = "<br>" + style.rich("error", "Warning", warning) if warning else ""
-        accuracy = evaluation["accuracy"]
-        words = accuracy_in_words(accuracy, len(model.class_names))
-        checked = sum(map(sum, evaluation["confusion_matrix"]))
-        hardest = html.escape(short_name(worst[0]))
-        self.metrics_label.setText(
-            f"<b>Validation accuracy {accuracy:.1%}</b>: {html.escape(words)} ({checked} images "
-            f"held back for checking; {html.escape(short_name(model.display_name, 60))}). "
-            f"Hardest class: '{hardest}' (F1 score {worst[1]['f1']:.2f} of 1).{trained_in}"
-            f"{warnings}"
-        )
-        self.metrics_label.setToolTip(f"{TERMS['validation']}\nF1 score: {TERMS['f1']}")
+        self.results.show_model(model)
 
     def _show_results_page(self, shown: bool) -> None:
         """Show the Results page and turn to it, or hide it and turn back to the chart."""
         self.views.setTabVisible(RESULTS_PAGE, shown)
         self.views.setCurrentIndex(RESULTS_PAGE if shown else 0)
-
-    def show_cell(self, true: str, predicted: str) -> None:
-        """List the validation images of one confusion-matrix cell (mistakes only)."""
-        self.mistakes.clear()
-        model, dataset = self._state.model, self._state.dataset
-        if model is None:
-            return
-        cases = [
-            m
-            for m in model.evaluation.get("misclassified", [])
-            if m["true"] == true and m["predicted"] == predicted
-        ]
-        shown_true, shown_predicted = short_name(true), short_name(predicted)
-        if true == predicted:
-            self.mistakes_title.setText(f"'{shown_true}' predicted correctly: nothing to review.")
-            return
-        self.mistakes_title.setText(
-            f"'{shown_true}' predicted as '{shown_predicted}': {len(cases)} image(s)"
-        )
-        for case in cases:
-            item = QListWidgetItem(
-                f"{readable(Path(case['path']).name)}\n{shown_predicted} "
-                f"{case['probability']:.0%}, {shown_true} "
-                f"{case['probabilities'].get(true, 0):.0%}"
-            )
-            item.setToolTip(readable(case["path"]))
-            row = dataset.row_of(case["path"]) if dataset is not None else None
-            if row is not None:
-                item.setIcon(array_icon(dataset.images[row], 48))
-            self.mistakes.addItem(item)
