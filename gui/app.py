@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import logging.handlers
 import sys
 import traceback
 from collections.abc import Sequence
@@ -33,11 +34,19 @@ def log_file() -> Path:
     return default_data_dir() / "logs" / "cnn-studio.log"
 
 
+#: The log file is rotated at this size, keeping this many older files beside it
+#: (cnn-studio.log.1 …): a year of daily use cannot fill the disk.
+LOG_MAX_BYTES = 2 * 1024 * 1024
+LOG_BACKUPS = 3
+
+
 def setup_logging() -> Path:
-    """Log to a file in the user's data folder (windowed builds have no console)."""
+    """Log to a rotating file in the user's data folder (windowed builds have no console)."""
     path = log_file()
     path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path, encoding="utf-8")
+    handler = logging.handlers.RotatingFileHandler(
+        path, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
+    )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.addHandler(handler)

@@ -36,16 +36,31 @@ class MemoryStore:
         self.data[key] = value
 
 
+#: Settings live under the one name the app uses on disk for its data, cache and logs too
+#: (``~/.config/cnn-studio/cnn-studio.conf`` on Linux).
+SETTINGS_NAME = "cnn-studio"
+#: Where versions before that kept them (``~/.config/CNN Studio/``); copied over once.
+OLD_SETTINGS_NAME = "CNN Studio"
+
+
 class QSettingsStore:
     """Settings in QSettings (the platform's usual place), or in an .ini file when given."""
 
     def __init__(self, path: Path | None = None) -> None:
         if path is None:
-            self._settings = QSettings("CNN Studio", "CNN Studio")
+            self._settings = QSettings(SETTINGS_NAME, SETTINGS_NAME)
+            if not self._settings.allKeys():
+                self._adopt(QSettings(OLD_SETTINGS_NAME, OLD_SETTINGS_NAME))
         else:
             self._settings = QSettings(str(path), QSettings.Format.IniFormat)
         if self._settings.value("version") is None:
             self._settings.setValue("version", SETTINGS_VERSION)
+
+    def _adopt(self, old: QSettings) -> None:
+        """Copy the settings an older version kept under its old name (the old file stays)."""
+        for key in old.allKeys():
+            self._settings.setValue(key, old.value(key))
+        self._settings.sync()
 
     def value(self, key: str, default: Any = None) -> Any:
         return self._settings.value(key, default)
