@@ -162,20 +162,14 @@ def _native_stderr_silenced() -> Iterator[None]:
     log level applies, so the variable above cannot stop them. Python-level errors still show.
     """
     fd = _stderr_fd()
-    try:
-        saved = os.dup(fd) if fd >= 0 else -1
-    except OSError:
-        saved = -1
-    if saved < 0:
-        yield
-        return
-    try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), fd)
+    with open(os.devnull, "wb") as devnull:
+        saved = _redirect(fd, devnull.fileno()) if fd >= 0 else -1
+        try:
             yield
-    finally:
-        os.dup2(saved, fd)
-        os.close(saved)
+        finally:
+            if saved >= 0:
+                os.dup2(saved, fd)
+                os.close(saved)
 
 
 with _native_stderr_silenced():

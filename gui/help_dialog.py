@@ -98,7 +98,7 @@ def collect_shortcuts(window: QMainWindow) -> list[ShortcutEntry]:
 
     Order: menu-bar mnemonics (Alt+F…), then each menu's actions in menu order, then each
     tab's buttons and shortcuts in tab order, then anything else by name. Widget shortcuts
-    (a button's Ctrl+T) work only while their tab is shown, hence the tab as their group.
+    (a button's key) work only while their tab is shown, hence the tab as their group.
     """
     entries: list[ShortcutEntry] = []
     menus = [a.menu() for a in window.menuBar().actions() if a.menu() is not None]
@@ -235,6 +235,8 @@ class ShortcutsDialog(QDialog):
             self.table.insertRow(row)
             self.table.setItem(row, 0, QTableWidgetItem("    " + entry.action))
             self.table.setItem(row, 1, QTableWidgetItem(entry.native()))
+        # The note is about tab shortcuts: said only when there are some.
+        self.note.setVisible(any(e.group.endswith(" tab") for e in self.entries))
         self.table.resizeRowsToContents()
         self.table.resizeColumnToContents(1)
         self.table.setColumnWidth(1, self.table.columnWidth(1) + 16)  # not flush with the edge
@@ -244,7 +246,7 @@ class ShortcutsDialog(QDialog):
         chrome = (
             self.table.horizontalHeader().sizeHint().height()
             + 2 * self.table.frameWidth()
-            + self.note.sizeHint().height()
+            + (self.note.sizeHint().height() if self.note.isVisibleTo(self) else 0)
             + self.buttons.sizeHint().height()
             + 2 * self.layout().spacing()
             + margins.top()

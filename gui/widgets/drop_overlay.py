@@ -53,6 +53,10 @@ class DropOverlay(QWidget):
         theme = style.current()
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        # The window shows through only faintly, so its own text cannot mix with the message.
+        veil = theme.color("window")
+        veil.setAlphaF(0.88)
+        painter.fillRect(self.rect(), veil)
         fill = theme.color("accent")
         fill.setAlphaF(0.12)
         frame = QRectF(self.rect()).adjusted(6, 6, -6, -6)
