@@ -56,6 +56,8 @@ class ModelBundle:
     versions: dict[str, str] = field(default_factory=dict)
     optimizer_name: str | None = None
     optimizer_weights: list[np.ndarray] = field(default_factory=list)
+    #: :meth:`core.calibration.Calibration.to_dict` ({} in files from before calibration).
+    calibration: dict[str, Any] = field(default_factory=dict)
     created: str = ""
     app_version: str = __version__
 
@@ -67,7 +69,7 @@ class ModelBundle:
                 "name": self.optimizer_name,
                 "variables": [_array_meta(a) for a in self.optimizer_weights],
             }
-        return {
+        meta: dict[str, Any] = {
             "format": FORMAT,
             "schema_version": SCHEMA_VERSION,
             "app_version": self.app_version,
@@ -89,6 +91,9 @@ class ModelBundle:
             "weights": [_array_meta(a) for a in self.weights],
             "optimizer": optimizer,
         }
+        if self.calibration:
+            meta["calibration"] = self.calibration
+        return meta
 
 
 def _array_meta(array: np.ndarray) -> dict[str, Any]:
@@ -250,6 +255,7 @@ def read_bundle(path: Path | str) -> ModelBundle:
         versions=meta.get("versions") or {},
         optimizer_name=(optimizer or {}).get("name"),
         optimizer_weights=opt_weights,
+        calibration=meta.get("calibration") or {},
         created=meta["created"],
         app_version=meta["app_version"],
     )

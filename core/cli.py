@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
-from core import __version__, cli_model
-from core.console import ProgressBar, err, out, silence_closed_stdout, table
+from core import __version__, cli_model, cli_report
+from core.console import ProgressBar, err, out, set_verbosity, silence_closed_stdout, table
 from core.dataset import LoadedDataset
 from core.demo import demo_dataset
 from core.errors import Cancelled, CnnStudioError
@@ -22,6 +25,7 @@ from core.session import Session
 from core.threads import set_thread_limit
 
 Handler = Callable[[argparse.Namespace], int]
+_log = logging.getLogger("cnnstudio.cli")
 
 
 def add_dataset_argument(parser: argparse.ArgumentParser) -> None:
@@ -97,10 +101,23 @@ def load_with_progress(
     """Load ``folder`` into ``session`` with progress bars on a terminal (``spec`` None: the
     input chosen for the data, with ``size``/``color``/``crop`` overriding its parts)."""
     bar = ProgressBar("Loading  ")
+    started = time.monotonic()
     session.load_dataset(folder, spec, progress=bar, size=size, color=color, crop=crop)
     bar.close()
-    assert session.dataset is not None
-    return session.dataset
+    dataset = session.dataset
+    assert dataset is not None
+    _log.info(
+        "%s: %d images in %d classes decoded as %s in %.1f s, %d skipped",
+        folder,
+        len(dataset),
+        len(dataset.class_names),
+        "x".join(map(str, dataset.spec.shape)),
+        time.monotonic() - started,
+        len(dataset.skipped),
+    )
+    for skipped in dataset.skipped:
+        _log.info("skipped %s: %s", skipped.path, skipped.reason)
+    return dataset
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -124,7 +141,20 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         return status
     counts = dataset.counts()
     out(f"{folder}: {len(counts)} classes, {len(dataset)} images")
-    for line in table([(name, str(count)) for name, count in counts.items()], indent="  "):
+    layout = dataset.layout_summary()
+    if layout is None:
+        rows = [(name, str(count)) for name, count in counts.items()]
+        header = None
+    else:  # a train/valid/test folder: each part's images per class beside the total
+        out(str(layout["note"]))
+        parts: dict[str, list[int]] = layout["counts"]  # type: ignore[assignment]
+        folders: dict[str, str] = layout["folders"]  # type: ignore[assignment]
+        rows = [
+            (name, str(count), *(str(n[k]) for n in parts.values()))
+            for k, (name, count) in enumerate(counts.items())
+        ]
+        header = ("class", "images", *(f"{folders[role]}/" for role in parts))
+    for line in table(rows, header=header, indent="  "):
         out(line)
     if advice is not None:
         out(f"Suggested: {advice.reason}")
@@ -194,7 +224,34 @@ def build_parser() -> argparse.ArgumentParser:
     cache.add_argument("--clear", action="store_true", help="remove every cached file")
     cache.set_defaults(handler=cmd_cache, parser=cache)
     cli_model.register(sub)  # train, evaluate, predict, export
+    cli_report.register(sub)  # report
+    add_verbosity_arguments(parser, default=0)
+    for command in sub.choices.values():  # also after the command: `cnn-studio train DIR -q`
+        add_verbosity_arguments(command, default=argparse.SUPPRESS)
     return parser
+
+
+def add_verbosity_arguments(parser: argparse.ArgumentParser, default: Any) -> None:
+    """``-v/--verbose`` and ``-q/--quiet``, accepted before or after the command.
+
+    A command's parser uses ``SUPPRESS`` as its default so that, when the option was given
+    before the command only, the command's parser does not overwrite it with its own default.
+    """
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=default,
+        help="say more: -v adds the app's log (skipped files, engine steps), -vv TensorFlow's",
+    )
+    group.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=default if default is argparse.SUPPRESS else False,
+        help="only results, warnings and errors: no progress bars or notes",
+    )
 
 
 def command_names() -> set[str]:
@@ -213,6 +270,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    if args.quiet and args.verbose:
+        args.parser.error("-q/--quiet and -v/--verbose cannot be used together")
+    set_verbosity(-1 if args.quiet else args.verbose)
     if getattr(args, "threads", 0):
         if args.threads < 0:
             args.parser.error("--threads must be 0 (all cores) or more")

@@ -18,8 +18,9 @@ from types import FrameType
 from typing import Any
 
 from core.atomic import check_target
+from core.calibration import calibration_in_words
 from core.config import DEVICES, MAX_SEED, OPTIMIZERS, TrainConfig
-from core.console import ProgressBar, err, format_seconds, out, table
+from core.console import ProgressBar, err, format_seconds, note, out, table, verbosity
 from core.errors import CnnStudioError
 from core.plain import accuracy_in_words
 from core.precision import PRECISIONS
@@ -201,32 +202,65 @@ def register(sub: argparse._SubParsersAction) -> None:
     predict.add_argument(
         "--csv", type=Path, metavar="FILE", help="also write the results to this CSV file"
     )
+    predict.add_argument(
+        "--min-confidence",
+        type=_share,
+        default=0.0,
+        metavar="P",
+        help="answer 'unsure' for an image whose likeliest class has a probability below P, "
+        "from 0 to 1; the probabilities are calibrated on the model's validation images, so "
+        "0.9 means right about 9 times in 10 (default: 0, always answer)",
+    )
     add_threads_argument(predict)
     predict.add_argument("--json", action="store_true", help="print JSON instead of text")
     predict.set_defaults(handler=cmd_predict, parser=predict)
 
+    from core.export_formats import FORMATS
+
     export = sub.add_parser(
         "export",
-        help="export a model as .keras or TFLite",
-        description="Write the model as a file other programs load without CNN Studio, then "
-        "check it in a fresh process; a file that does not give the app's answers is not kept.",
+        help="export a model as a folder other programs use without CNN Studio",
+        description="Write a folder holding the model in the chosen format, labels.txt, "
+        "preprocessing.json (how an image becomes the model's input), classify.py (runs "
+        "with Pillow, NumPy and the format's runtime only) and a README. The folder's "
+        "classify.py is then run in a fresh process on held-out images: a float export must "
+        "give the app's answer on at least 99.5%% of them, or it is not kept; the result is "
+        "stored as parity.json.",
     )
     export.add_argument("model", type=Path, metavar="MODEL", help="a .cnnmodel file")
     export.add_argument(
         "--format",
-        choices=("keras", "tflite"),
+        choices=tuple(FORMATS),
         required=True,
-        help="keras: a .keras file for Keras 3; tflite: a .tflite file for TensorFlow Lite "
-        "(phones and small devices)",
+        help="; ".join(f"{f.name}: {f.description}" for f in FORMATS.values()),
     )
     export.add_argument(
         "--out",
         type=Path,
         required=True,
-        metavar="FILE",
-        help="file to write (.keras or .tflite is added when the name lacks it)",
+        metavar="DIR",
+        help="folder to write: a new or empty one, or an earlier export (replaced)",
+    )
+    export.add_argument(
+        "--check",
+        type=Path,
+        metavar="DIR",
+        help="check the export on (up to 200) images of this folder, labelled by their class "
+        "subfolders if they have them (default: the model's validation files)",
     )
     export.set_defaults(handler=cmd_export, parser=export)
+    _register_explain(sub)
+
+
+def _share(text: str) -> float:
+    """An argparse type: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 1, not {text}")
+    return value
 
 
 def _seed(text: str) -> int:
@@ -323,7 +357,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
     advice = session.state().dataset.advice
     if not continuing and advice is not None and not args.json:
-        err(f"Chosen for this data: {advice.reason}")
+        note(f"Chosen for this data: {advice.reason}")
+    layout = dataset.layout_summary()
+    if layout is not None and not args.json:
+        note(str(layout["note"]))
     chosen = advice.config() if advice is not None and not continuing else TrainConfig()
     try:
         config = TrainConfig(
@@ -347,10 +384,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         err(f"Skipped {len(dataset.skipped)} file(s); `cnn-studio inspect` lists them.")
     control = TrainingControl()
     _install_interrupt(control)
-    observer = ConsoleObserver(quiet=args.json)
+    observer = ConsoleObserver(quiet=args.json or verbosity() < 0)
     if continuing:
         if not args.json:
-            err(session.layer_table())
+            note(session.layer_table())
         summary = session.continue_training(config, observer, control)
     else:
         preset = args.preset or (advice.preset if advice is not None else DEFAULT_PRESET)
@@ -358,7 +395,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if not args.json:
             from core.models import layer_table
 
-            err(layer_table(*session.describe(preset, augment)))
+            note(layer_table(*session.describe(preset, augment)))
         summary = session.train(config, preset, augment, observer, control)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     if summary.outcome == "stopped" and summary.epochs == 0:
@@ -389,10 +426,38 @@ def cmd_train(args: argparse.Namespace) -> int:
             words = accuracy_in_words(acc, len(dataset.class_names), held_out=True)
             shown = f", validation accuracy {acc:.2%}, {words}"
         where = f" on {len(summary.devices)} devices" if len(summary.devices) > 1 else ""
-        err(f"Trained in {describe_precision(summary.precision)}{where}")
+        note(f"Trained in {describe_precision(summary.precision)}{where}")
         epochs = f"{summary.epochs} epoch{'s' if summary.epochs != 1 else ''}"
         out(f"Saved {path} ({summary.outcome} after {epochs}{shown})")
+        if summary.test and layout is not None:
+            folders: dict[str, str] = layout["folders"]  # type: ignore[assignment]
+            _print_test(summary.test, folders["test"], len(dataset.class_names))
     return 1 if problem else 0
+
+
+def _print_test(test: dict[str, Any], folder: str, classes: int) -> None:
+    """The scores on a split dataset's test folder, labelled as such (stdout)."""
+    per_class: dict[str, dict[str, float]] = test["per_class"]
+    total = sum(int(s["support"]) for s in per_class.values())
+    words = accuracy_in_words(test["accuracy"], classes, held_out=True)
+    out(
+        f"Test set ({folder}/, {total} images never used in training): accuracy "
+        f"{test['accuracy']:.2%}, {words}"
+    )
+    out()
+    for line in table(_score_rows(per_class), header=_SCORE_HEADER):
+        out(line)
+
+
+_SCORE_HEADER = ("class", "precision", "recall", "f1", "images")
+
+
+def _score_rows(per_class: dict[str, dict[str, float]]) -> list[tuple[str, ...]]:
+    """One table row per class: precision, recall and F1 to three places, and the images."""
+    return [
+        (name, f"{s['precision']:.3f}", f"{s['recall']:.3f}", f"{s['f1']:.3f}", f"{s['support']}")
+        for name, s in per_class.items()
+    ]
 
 
 def _confirm_keep() -> bool:
@@ -430,6 +495,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             f"Note: the model was trained on {seen} of these {total} images, so this flatters "
             "it; only images it never saw give a fair score."
         )
+    error = evaluation.calibration_error
+    if error is not None:
+        out(f"Confidence: {calibration_in_words(error)} (expected calibration error {error:.3f})")
     out()
     rows = [
         (name, f"{s['precision']:.3f}", f"{s['recall']:.3f}", f"{s['f1']:.3f}", f"{s['support']}")
@@ -441,7 +509,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from core.predictions import check_csv_target, write_csv
+    from core.predictions import UNSURE, check_csv_target, write_csv
     from core.session import Session
 
     if args.top_k < 1:
@@ -456,23 +524,133 @@ def cmd_predict(args: argparse.Namespace) -> int:
     predictions, failures = session.classify(args.targets, args.top_k)
     for path, reason in failures:
         err(f"Skipped {path}: {reason}")
+    least = args.min_confidence
     if args.csv:
-        write_csv(predictions, args.csv, args.top_k)
+        write_csv(predictions, args.csv, args.top_k, least)
     if args.json:
-        out(json.dumps([p.to_dict() for p in predictions], indent=2, ensure_ascii=False))
+        report = [{**p.to_dict(), "answer": p.answer(least)} for p in predictions]
+        out(json.dumps(report, indent=2, ensure_ascii=False))
     else:
         for p in predictions:
             ranking = ", ".join(f"{n} {v:.1%}" for n, v in p.labels)
-            out(f"{p.path}: {ranking}")
+            unsure = f"{UNSURE} (under {least:.0%}): " if p.top[1] < least else ""
+            out(f"{p.path}: {unsure}{ranking}")
     return 1 if failures and not predictions else 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from core.export_formats import FORMATS
     from core.session import Session
 
     session = Session()
     session.open(args.model)
-    err("Exporting and checking the file in a fresh process…")
-    path = session.export(args.format, args.out)
-    out(f"Exported {path} (checked: loads on its own and gives the app's top-1 answers)")
+    note(f"Exporting to {FORMATS[args.format].title} and checking it in a fresh process…")
+    report = session.export(args.format, args.out, args.check)
+    out(f"Exported to {report.folder}")
+    out(f"Checked: {report.summary()}.")
     return 0
+
+
+#: Where ``explain`` writes its overlays without ``--out`` (in the current folder).
+EXPLAIN_FOLDER = "heatmaps"
+#: Overlays of smaller inputs are enlarged (nearest neighbour) to at least this many pixels.
+EXPLAIN_MIN_SIDE = 224
+#: Added to each source file's name for its overlay, so an overlay never replaces its source.
+EXPLAIN_SUFFIX = "-heatmap.png"
+
+
+def _register_explain(sub: argparse._SubParsersAction) -> None:
+    """Add ``explain`` to the ``cnn-studio`` parser."""
+    from core.cli import add_threads_argument
+
+    explain = sub.add_parser(
+        "explain",
+        help="show where a model looks in images (heat maps)",
+        description="For each image, find where the model saw the evidence for its answer "
+        "(Grad-CAM on its last convolutional layer) and write the image as the model sees it "
+        "with a heat map over it (bright: where it looked most) as a PNG.",
+    )
+    explain.add_argument("model", type=Path, metavar="MODEL", help="a .cnnmodel file")
+    explain.add_argument(
+        "targets",
+        type=Path,
+        nargs="+",
+        metavar="IMAGE|DIR",
+        help="image files, or folders of them (searched with their subfolders)",
+    )
+    explain.add_argument(
+        "--out",
+        type=Path,
+        default=Path(EXPLAIN_FOLDER),
+        metavar="DIR",
+        help=f"folder for the overlays, one NAME{EXPLAIN_SUFFIX} per image "
+        "(default: %(default)s, in the current folder)",
+    )
+    add_threads_argument(explain)
+    explain.add_argument(
+        "--json",
+        action="store_true",
+        help='also print [{"path", "label", "probability", "heatmap", "peak"}]: the map at '
+        "the model's input size (rows of values 0..1) and its hottest pixel [row, column]",
+    )
+    explain.set_defaults(handler=cmd_explain, parser=explain)
+
+
+def _overlay_folder(folder: Path) -> Path:
+    """Create the overlays' folder now (before any work), or say why it cannot be."""
+    if folder.exists() and not folder.is_dir():
+        raise CnnStudioError(f"{folder}: not a folder (--out names the folder for the overlays)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or exc
+        raise CnnStudioError(f"{folder}: cannot create the folder ({reason})") from None
+    return folder
+
+
+def _overlay_name(source: str, taken: set[str], sources: set[Path], folder: Path) -> Path:
+    """``folder/<source name>-heatmap.png``, numbered (``-2``, ``-3``...) when this run already
+    wrote that name or it would replace one of the images being explained."""
+    stem = Path(source).stem[:100] or "image"
+    number = 1
+    while True:
+        name = f"{stem}{EXPLAIN_SUFFIX}" if number == 1 else f"{stem}-{number}{EXPLAIN_SUFFIX}"
+        target = folder / name
+        if name.casefold() not in taken and target.resolve() not in sources:
+            taken.add(name.casefold())
+            return target
+        number += 1
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from PIL import Image
+
+    from core.atomic import atomic_path
+    from core.heatmap import enlarge, overlay
+    from core.session import Session
+
+    folder = _overlay_folder(args.out)
+    session = Session()
+    session.open(args.model)
+    explanations, failures = session.explain(args.targets)
+    for path, reason in failures:
+        err(f"Skipped {path}: {reason}")
+    sources = {Path(e.path).resolve() for e in explanations}
+    taken: set[str] = set()
+    for explanation in explanations:
+        assert explanation.image is not None
+        picture = overlay(enlarge(explanation.image, EXPLAIN_MIN_SIDE), explanation.heatmap)
+        target = _overlay_name(explanation.path, taken, sources, folder)
+        with atomic_path(target) as tmp:
+            Image.fromarray(picture, "RGB").save(tmp, format="PNG")
+        if not args.json:
+            row, col = explanation.peak
+            out(
+                f"{explanation.path}: {explanation.label} {explanation.probability:.1%}, "
+                f"looked most at row {row}, column {col} -> {target}"
+            )
+    if args.json:
+        out(json.dumps([e.to_dict() for e in explanations], ensure_ascii=False))
+    elif explanations:
+        note(f"Wrote {len(explanations)} overlay(s) to {folder}")
+    return 1 if failures or not explanations else 0

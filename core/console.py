@@ -14,6 +14,10 @@ from typing import TextIO
 
 from core.names import display_width, one_line, readable
 
+#: How much the command line says: -1 quiet (results, warnings and errors only), 0 normal,
+#: 1 verbose (the engine's log lines too), 2 very verbose (TensorFlow's own log as well).
+_verbosity = 0
+
 #: Widest name (in terminal columns) a table keeps on its row; a longer one gets a line of its
 #: own, so one long class name does not push every number off a normal terminal.
 MAX_NAME_COLUMNS = 40
@@ -42,6 +46,41 @@ def out(text: str = "") -> None:
 def err(text: str) -> None:
     """Print a line on stderr, if there is one (names that are not UTF-8 shown readably)."""
     _print(text, _stream("stderr"))
+
+
+def set_verbosity(level: int) -> None:
+    """Set how much the command line says (``-q`` gives -1, each ``-v`` adds one).
+
+    Verbose levels also send the app's log records (``cnnstudio.*``: which files were skipped
+    and why, what the engine did) to stderr; level 2 lets TensorFlow's C++ log through, which
+    only works before :mod:`core.runtime` is imported. Called on the main thread at start-up.
+    """
+    global _verbosity
+    _verbosity = max(-1, min(2, level))
+    if _verbosity >= 1:
+        import logging
+
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        root = logging.getLogger()
+        root.addHandler(handler)
+        root.setLevel(logging.DEBUG if _verbosity >= 2 else logging.INFO)
+    if _verbosity >= 2:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
+
+
+def verbosity() -> int:
+    """The level set by :func:`set_verbosity` (0 unless ``-q`` or ``-v`` was given)."""
+    return _verbosity
+
+
+def note(text: str) -> None:
+    """An informational line on stderr (what was chosen, what is happening); ``-q`` hides it.
+
+    Results go to stdout with :func:`out`; warnings and errors with :func:`err`, always shown.
+    """
+    if _verbosity >= 0:
+        _print(text, _stream("stderr"))
 
 
 def silence_closed_stdout() -> None:
@@ -117,7 +156,7 @@ class ProgressBar:
     def __init__(self, label: str = "", width: int = 28, enabled: bool | None = None) -> None:
         stream = _stream("stderr")
         tty = stream is not None and hasattr(stream, "isatty") and stream.isatty()
-        self.enabled = tty if enabled is None else enabled
+        self.enabled = (tty if enabled is None else enabled) and _verbosity >= 0
         self.label = label
         self.width = width
         self.start = time.monotonic()

@@ -25,6 +25,9 @@ import numpy as np
 from core.cache import CachedFolder, DatasetCache
 from core.errors import DatasetError, ImageError
 from core.images import InputSpec, load_input, read_file
+from core.layout import ROLES, SplitLayout, split_counts
+from core.layout import describe as describe_layout
+from core.layout import notes as layout_notes
 from core.progress import CancelToken, ProgressCallback, Throttle, no_progress
 from core.scan import DatasetIndex, FileEntry, Skipped, assess, scan_folder
 from core.split import stratified_split
@@ -58,6 +61,8 @@ class LoadedDataset:
     skipped: list[Skipped] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: Set when the folder is split into train/valid/test folders (see :mod:`core.layout`).
+    layout: SplitLayout | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -71,12 +76,27 @@ class LoadedDataset:
         per_class = np.bincount(self.labels, minlength=len(self.class_names))
         return {name: int(n) for name, n in zip(self.class_names, per_class, strict=True)}
 
+    def part_rows(self, role: str) -> np.ndarray:
+        """Indices of the images of one part (``"train"``, ``"valid"``, ``"test"``) of a split
+        dataset; without a layout every image is in ``"train"``."""
+        if self.layout is None:
+            return np.arange(len(self)) if role == "train" else np.zeros(0, np.int64)
+        return np.flatnonzero(self.layout.codes(self.paths) == ROLES.index(role))
+
     def split(self, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """Stratified (train indices, validation indices, warnings) for this dataset.
 
-        Warns when the same image content ends up on both sides.
+        A split dataset with validation images uses them as they are (``val_fraction`` does not
+        matter); otherwise validation images are drawn from the training part. Test images are
+        never in either. Warns when the same image content ends up on both sides (a given
+        split's overlap is already among the dataset's warnings).
         """
-        train, val = stratified_split(self.labels, val_fraction, seed)
+        rows = self.part_rows("train")
+        given = self.part_rows("valid")
+        if len(given):
+            return rows, given, []
+        train, val = stratified_split(self.labels[rows], val_fraction, seed)
+        train, val = rows[train], rows[val]
         train_hashes = {self.hashes[i] for i in train}
         shared = [self.paths[i] for i in val if self.hashes[i] in train_hashes]
         warnings = []
@@ -96,6 +116,19 @@ class LoadedDataset:
             "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
             "warnings": list(self.warnings),
             "problems": list(self.problems),
+            **({"layout": self.layout_summary()} if self.layout is not None else {}),
+        }
+
+    def layout_summary(self) -> dict[str, object] | None:
+        """A split dataset's parts as plain data: folder names, images per class in each part,
+        and the sentence that says how they are used (None without a layout)."""
+        if self.layout is None:
+            return None
+        counts = split_counts(self.layout, self.labels, self.paths, len(self.class_names))
+        return {
+            "folders": dict(self.layout.folders),
+            "counts": counts,
+            "note": describe_layout(self.layout, counts),
         }
 
 
@@ -157,8 +190,17 @@ def _cpu_count() -> int:
 
 
 def _duplicate_warnings(
-    hashes: list[str], labels: np.ndarray, paths: list[str], names: list[str]
+    hashes: list[str],
+    labels: np.ndarray,
+    paths: list[str],
+    names: list[str],
+    parts: np.ndarray | None = None,
 ) -> list[str]:
+    """Warnings for identical images with different labels, and for copies within a class.
+
+    ``parts``: each image's part of a split dataset; copies in different parts are left to
+    :func:`core.layout.notes`, which names them as leakage.
+    """
     if len(set(hashes)) == len(hashes):
         return []  # the usual case, found at once
     groups: dict[str, list[int]] = defaultdict(list)
@@ -173,8 +215,10 @@ def _duplicate_warnings(
         if len(classes) > 1:
             where = " and ".join(f"'{names[c]}'" for c in sorted(classes))
             across.append(f"{paths[members[0]]} (in {where})")
-        else:
+        elif parts is None:
             within += len(members) - 1
+        else:
+            within += len(members) - len({int(parts[i]) for i in members})
     warnings = []
     if across:
         shown = "; ".join(across[:5])
@@ -371,9 +415,15 @@ def _assemble(
     names = index.class_names
     counts = dict(zip(names, np.bincount(labels, minlength=len(names)).tolist(), strict=True))
     problems, warnings = assess(index.root, counts)
-    warnings += _duplicate_warnings(hashes, labels, paths, names)
+    layout = index.layout
+    parts = layout.codes(paths) if layout is not None else None
+    warnings += _duplicate_warnings(hashes, labels, paths, names, parts)
+    if layout is not None:
+        more_problems, more_warnings = layout_notes(layout, names, labels, paths, hashes)
+        problems += more_problems
+        warnings += more_warnings
     return LoadedDataset(
-        index.root, spec, names, images, labels, paths, hashes, skipped, problems, warnings
+        index.root, spec, names, images, labels, paths, hashes, skipped, problems, warnings, layout
     )
 
 

@@ -1,4 +1,5 @@
-"""Scoring predictions on labelled data: accuracy, per-class scores, confusion, mistakes.
+"""Scoring predictions on labelled data: accuracy, per-class scores, confusion, mistakes,
+calibration.
 
 Needs only NumPy; running a model to get the predictions is :mod:`core.classify`'s job.
 """
@@ -10,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from core.calibration import expected_calibration_error
 
 
 @dataclass
@@ -27,6 +30,8 @@ class Evaluation:
     confusion: list[list[int]]
     misclassified: list[dict[str, object]] = field(default_factory=list)
     seen_in_training: int | None = None
+    #: The expected calibration error of the probabilities (see :mod:`core.calibration`).
+    calibration_error: float | None = None
 
     def to_dict(self, with_mistakes: bool = False) -> dict[str, object]:
         data: dict[str, object] = {
@@ -35,6 +40,8 @@ class Evaluation:
             "confusion_matrix": self.confusion,
             "class_names": self.class_names,
         }
+        if self.calibration_error is not None:
+            data["calibration_error"] = self.calibration_error
         if with_mistakes:
             data["misclassified"] = self.misclassified
         return data
@@ -84,7 +91,15 @@ def evaluate_predictions(
                 },
             }
         )
-    return Evaluation(list(class_names), accuracy, per_class, confusion.tolist(), mistakes)
+    error = expected_calibration_error(probabilities, labels) if len(labels) else None
+    return Evaluation(
+        list(class_names),
+        accuracy,
+        per_class,
+        confusion.tolist(),
+        mistakes,
+        calibration_error=error,
+    )
 
 
 def chance_warning(evaluation: Mapping[str, Any]) -> str | None:

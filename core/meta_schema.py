@@ -6,7 +6,8 @@ classes, a mistake names known classes, a stored file path stays inside its data
 A failed check raises :class:`ModelFileError` naming the field; nothing downstream (the session,
 the Train tab, export) then needs to guard against a crafted value.
 
-Needs only the standard library (and the config and preset names), like :mod:`core.bundle`.
+Needs only the standard library (and the config, preset and calibration limits), like
+:mod:`core.bundle`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import math
 from pathlib import PurePath
 from typing import Any
 
+from core.calibration import MAX_TEMPERATURE, MIN_TEMPERATURE
 from core.config import OPTIMIZERS, TrainConfig
 from core.errors import ModelFileError
 from core.images import PREPROCESSING_VERSION
@@ -43,8 +45,9 @@ _TOP_FIELDS: dict[str, type | tuple[type, ...]] = {
     "versions": dict,
     "weights": list,
     "optimizer": (dict, type(None)),
+    "calibration": dict,
 }
-_OPTIONAL_TOP = {"metrics", "files", "versions", "optimizer"}
+_OPTIONAL_TOP = {"metrics", "files", "versions", "optimizer", "calibration"}
 
 
 def reject(where: str, what: str) -> ModelFileError:
@@ -111,8 +114,13 @@ def check_meta(meta: Any) -> dict[str, Any]:
     _text(meta["app_version"], "app_version")
     _text(meta["created"], "created")
     _check_training(meta["training"])
-    _check_metrics(meta.get("metrics") or {}, names)
+    metrics = dict(_dict(meta.get("metrics") or {}, "metrics"))
+    test = metrics.pop("test", None)  # the test folder's results (core.layout), when it had one
+    _check_metrics(metrics, names)
+    if test is not None:
+        _check_test_metrics(test, names)
     _check_files(meta.get("files") or {})
+    _check_calibration(meta.get("calibration") or {})
     for key, value in _dict(meta.get("versions") or {}, "versions").items():
         _text(value, f"versions.{_text(key, 'versions')}")
     _check_arrays(meta["weights"], "weights")
@@ -220,13 +228,22 @@ def _check_training(training: dict[str, Any]) -> None:
 
 def _check_metrics(metrics: dict[str, Any], names: list[str]) -> None:
     """Validation results as :meth:`core.evaluate.Evaluation.to_dict` writes them (or {})."""
-    allowed = {"accuracy", "per_class", "confusion_matrix", "class_names", "misclassified"}
+    allowed = {
+        "accuracy",
+        "per_class",
+        "confusion_matrix",
+        "class_names",
+        "misclassified",
+        "calibration_error",
+    }
     _dict(metrics, "metrics", allowed)
     if not metrics:
         return
     if not {"accuracy", "per_class", "confusion_matrix"} <= set(metrics):
         raise reject("metrics", "must hold accuracy, per_class and confusion_matrix")
     _fraction(metrics["accuracy"], "metrics.accuracy")
+    if "calibration_error" in metrics:
+        _fraction(metrics["calibration_error"], "metrics.calibration_error")
     if metrics.get("class_names", names) != names:
         raise reject("metrics.class_names", "differ from the model's class names")
     per_class = _dict(metrics["per_class"], "metrics.per_class")
@@ -255,17 +272,28 @@ def _check_metrics(metrics: dict[str, Any], names: list[str]) -> None:
             _fraction(value, f"{where}.probabilities.{name}")
 
 
+def _check_test_metrics(test: Any, names: list[str]) -> None:
+    """Results on a split dataset's test images: checked like the validation results, a fault
+    named under ``metrics.test``."""
+    if not _dict(test, "metrics.test"):
+        raise reject("metrics.test", "must not be empty")
+    try:
+        _check_metrics(test, names)
+    except ModelFileError as exc:
+        raise ModelFileError(str(exc).replace("'metrics", "'metrics.test", 1)) from None
+
+
 def _check_files(files: dict[str, Any]) -> None:
     """The dataset the model was trained on: an absolute root and relative [path, hash] pairs
     that stay inside it (export reads validation images through them)."""
-    _dict(files, "files", {"root", "hash", "train", "val"})
+    _dict(files, "files", {"root", "hash", "train", "val", "test"})
     if "root" in files:
         root = _text(files["root"], "files.root", empty=False)
         if not PurePath(root).is_absolute():
             raise reject("files.root", "must be an absolute folder path")
     if "hash" in files:
         _text(files["hash"], "files.hash")
-    for part in ("train", "val"):
+    for part in ("train", "val", "test"):
         for i, entry in enumerate(_list(files.get(part, []), f"files.{part}")):
             where = f"files.{part}[{i}]"
             path, digest = _list(entry, where, 2)
@@ -273,6 +301,44 @@ def _check_files(files: dict[str, Any]) -> None:
             if relpath.is_absolute() or ".." in relpath.parts or relpath.drive:
                 raise reject(where, "must be a path inside the dataset folder")
             _text(digest, where)
+
+
+def _check_calibration(calibration: dict[str, Any]) -> None:
+    """The temperature folded into the weights and what it did on the validation images (see
+    :class:`core.calibration.Calibration`); absent in files from before calibration."""
+    _dict(
+        calibration,
+        "calibration",
+        {"method", "temperature", "ece_before", "ece_after", "images", "bins", "costs", "note"},
+    )
+    if not calibration:
+        return
+    if calibration.get("method", "temperature") != "temperature":
+        raise reject("calibration.method", "must be 'temperature'")
+    temperature = calibration.get("temperature", 1.0)
+    if not _is_number(temperature) or not MIN_TEMPERATURE <= temperature <= MAX_TEMPERATURE:
+        raise reject(
+            "calibration.temperature",
+            f"must be a number from {MIN_TEMPERATURE} to {MAX_TEMPERATURE}",
+        )
+    for key in ("ece_before", "ece_after"):
+        if key in calibration:
+            _fraction(calibration[key], f"calibration.{key}")
+    _count(calibration.get("images", 0), "calibration.images")
+    _text(calibration.get("note", ""), "calibration.note")
+    for i, entry in enumerate(_list(calibration.get("bins", []), "calibration.bins")):
+        where = f"calibration.bins[{i}]"
+        _dict(entry, where, {"lower", "upper", "confidence", "accuracy", "count"})
+        for key in ("lower", "upper", "confidence", "accuracy"):
+            _fraction(entry.get(key), f"{where}.{key}")
+        _count(entry.get("count"), f"{where}.count")
+    for i, entry in enumerate(_list(calibration.get("costs", []), "calibration.costs")):
+        where = f"calibration.costs[{i}]"
+        _dict(entry, where, {"threshold", "answered", "accuracy"})
+        _fraction(entry.get("threshold"), f"{where}.threshold")
+        _fraction(entry.get("answered"), f"{where}.answered")
+        if entry.get("accuracy") is not None:
+            _fraction(entry["accuracy"], f"{where}.accuracy")
 
 
 def _check_arrays(listed: Any, where: str) -> None:

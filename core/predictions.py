@@ -12,6 +12,9 @@ from core.atomic import atomic_path
 from core.errors import SaveError
 from core.names import readable
 
+#: The answer when the top probability is below the confidence asked for ("don't know").
+UNSURE = "unsure"
+
 
 @dataclass(frozen=True)
 class Prediction:
@@ -23,6 +26,12 @@ class Prediction:
     @property
     def top(self) -> tuple[str, float]:
         return self.labels[0]
+
+    def answer(self, min_confidence: float = 0.0) -> str:
+        """The top label, or :data:`UNSURE` when its probability is below ``min_confidence``
+        (0..1; 0 always answers)."""
+        label, probability = self.top
+        return UNSURE if probability < min_confidence else label
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -63,23 +72,33 @@ def check_csv_target(path: Path) -> Path:
     return path
 
 
-def write_csv(predictions: Sequence[Prediction], path: Path | str, top_k: int = 3) -> Path:
+def write_csv(
+    predictions: Sequence[Prediction],
+    path: Path | str,
+    top_k: int = 3,
+    min_confidence: float = 0.0,
+) -> Path:
     """Write path, top label, probability and the top-k ranking to a CSV file (atomically).
 
-    Names and paths are written for people and spreadsheets (:func:`spreadsheet_text`).
+    With a ``min_confidence`` (0..1) the file gains an ``answer`` column: the top label, or
+    ``unsure`` when its probability is below it (see :meth:`Prediction.answer`); without one
+    the columns stay those of earlier versions. Names and paths are written for people and
+    spreadsheets (:func:`spreadsheet_text`).
     """
     path = Path(path)
+    answers = min_confidence > 0
     with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["path", "label", "probability", "top_k"])
+        writer.writerow(["path", "label", "probability", "top_k", *(["answer"] if answers else [])])
         for p in predictions:
             ranking = "; ".join(f"{n}={v:.4f}" for n, v in p.labels[:top_k])
-            writer.writerow(
-                [
-                    spreadsheet_text(p.path),
-                    spreadsheet_text(p.top[0]),
-                    f"{p.top[1]:.6f}",
-                    spreadsheet_text(ranking),
-                ]
-            )
+            row = [
+                spreadsheet_text(p.path),
+                spreadsheet_text(p.top[0]),
+                f"{p.top[1]:.6f}",
+                spreadsheet_text(ranking),
+            ]
+            if answers:
+                row.append(spreadsheet_text(p.answer(min_confidence)))
+            writer.writerow(row)
     return path

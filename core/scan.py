@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from core.errors import DatasetError
+from core.layout import SplitLayout, detect_layout
 from core.progress import CancelToken, ProgressCallback, no_progress
 
 #: Folders nested deeper than this below a class folder are not scanned.
@@ -72,6 +73,8 @@ class DatasetIndex:
     skipped: list[Skipped]
     problems: list[str]
     warnings: list[str]
+    #: Set when the folder is split into train/valid/test folders (see :mod:`core.layout`).
+    layout: SplitLayout | None = None
 
     @property
     def class_names(self) -> list[str]:
@@ -162,6 +165,25 @@ class _Scanner:
             if self.cancel is not None:
                 self.cancel.raise_if_cancelled()
             self.progress(0.0, f"Scanned {self.seen} entries")
+
+    def folders(self, entries: list[os.DirEntry[str]], parent_real: str) -> list[os.DirEntry[str]]:
+        """The entries that are class folders (or split folders); the rest are recorded as
+        skipped: junk, links, and files not inside a class folder."""
+        kept = []
+        for entry in entries:
+            self.tick()
+            is_link = entry.is_symlink()
+            is_dir = entry.is_dir(follow_symlinks=True)
+            reason = junk_reason(entry.name, is_dir)
+            if reason is None and is_link:
+                reason = self.link_problem(entry, parent_real)
+            if reason is None and not is_dir:
+                reason = "not inside a class folder: left out"
+            if reason is not None:
+                self.skip(entry.path, reason)
+            else:
+                kept.append(entry)
+        return kept
 
     def link_problem(self, entry: os.DirEntry[str], parent_real: str) -> str | None:
         """Reason to skip a symbolic link, or None when it is a file link inside the root."""
@@ -261,27 +283,42 @@ def scan_folder(
     if not root.is_dir():
         raise DatasetError(f"{root} is not a folder")
     scanner = _Scanner(root, progress, cancel)
-    classes: list[ClassFolder] = []
     try:
         top = sorted(os.scandir(root), key=lambda e: e.name)
     except OSError as exc:
         raise DatasetError(f"cannot open {root} ({exc.strerror or exc})") from exc
-    for entry in top:
-        scanner.tick()
-        is_link = entry.is_symlink()
-        is_dir = entry.is_dir(follow_symlinks=True)
-        reason = junk_reason(entry.name, is_dir)
-        if reason is None and is_link:
-            reason = scanner.link_problem(entry, scanner.root_real)
-        if reason is None and not is_dir:
-            reason = "not inside a class folder: left out"
-        if reason is not None:
-            scanner.skip(entry.path, reason)
-            continue
-        classes.append(ClassFolder(entry.name, scanner.walk_class(entry.path, entry.name)))
+    folders = scanner.folders(top, scanner.root_real)
+    layout = detect_layout((e.name, e.path) for e in folders)
+    if layout is None:
+        classes = [ClassFolder(e.name, scanner.walk_class(e.path, e.name)) for e in folders]
+    else:
+        classes = _split_classes(scanner, layout, folders)
     progress(1.0, f"Scanned {scanner.seen} entries")
     problems, warnings = assess(root, {c.name: len(c.files) for c in classes})
-    return DatasetIndex(root, classes, scanner.skipped, problems, warnings)
+    return DatasetIndex(root, classes, scanner.skipped, problems, warnings, layout)
+
+
+def _split_classes(
+    scanner: _Scanner, layout: SplitLayout, folders: list[os.DirEntry[str]]
+) -> list[ClassFolder]:
+    """The classes of a split dataset: the union of the class folders of its parts, each class
+    holding its images of every part (``train/cat/…`` and ``test/cat/…``), sorted by name."""
+    by_name: dict[str, ClassFolder] = {}
+    for part in folders:
+        if layout.role_of_folder(part.name) is None:
+            scanner.skip(part.path, layout.left_out_reason(part.name))
+            continue
+        try:
+            inside = sorted(os.scandir(part.path), key=lambda e: e.name)
+        except OSError as exc:
+            scanner.skip(part.path, f"cannot open folder ({exc.strerror or exc})")
+            continue
+        for entry in scanner.folders(inside, os.path.realpath(part.path)):
+            folder = by_name.setdefault(entry.name, ClassFolder(entry.name))
+            folder.files.extend(scanner.walk_class(entry.path, f"{part.name}/{entry.name}"))
+    for folder in by_name.values():
+        folder.files.sort()
+    return [by_name[name] for name in sorted(by_name)]
 
 
 def link_problem(path: str, root_real: str, parent_real: str, root_words: str) -> str | None:

@@ -14,6 +14,7 @@ objects and a trainer's :class:`~core.progress.TrainingControl` may be touched f
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from core.bundle import SUFFIX, ModelBundle, read_bundle, save_bundle
+from core.calibration import Calibration
 from core.config import TrainConfig
 from core.dataset import LoadedDataset, load_dataset
 from core.demo import default_data_dir
@@ -37,18 +39,24 @@ if TYPE_CHECKING:
     from core.advice import Advice
     from core.classify import Classifier
     from core.evaluate import Evaluation
+    from core.explain import Explainer
+    from core.export_check import CheckSet, ExportReport
+    from core.heatmap import Explanation
     from core.models import ModelSpec
     from core.predictions import Prediction
+    from core.report import ReportFiles
     from core.scan import DatasetIndex
     from core.training import OptimizerState, Trainer, TrainingObserver
 
 Listener = Callable[[SessionState], None]
-#: Held-out images an export is checked on (at most).
+#: Generated images an export is checked on when the model's validation files are not found.
 EXPORT_CHECK_IMAGES = 32
 #: What the hashes in a model file's ``files`` lists are (``files.hash``): the same key as the
 #: dataset's, so evaluation can tell which images the model was trained on.
 FILES_HASH = "sha1 of the preprocessed model input"
 
+#: Says why a trained model was not calibrated (the note is in its file too).
+_log = logging.getLogger("cnnstudio.calibration")
 
 #: Below the user data folder: where a trained model goes when its own target fails.
 RECOVERY_FOLDER = "recovered models"
@@ -74,7 +82,9 @@ class _Model:
     saved: bool = False
     warnings: list[str] = field(default_factory=list)
     classifier: Classifier | None = None
+    explainer: Explainer | None = None  # built on first use (Grad-CAM)
     devices: tuple[str, ...] = ()  # where its latest training run ran (not stored in files)
+    calibration: Calibration = field(default_factory=Calibration)  # folded into its weights
 
 
 @dataclass(frozen=True)
@@ -89,9 +99,12 @@ class TrainingSummary:
     threads: dict[str, int]
     precision: str = "float32"  # what the run computed in (see core.precision)
     devices: tuple[str, ...] = ()  # where it ran (several: one replica each)
+    #: Results on a split dataset's test images (core.layout), scored once after training.
+    test: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            **({"test": self.test} if self.test else {}),
             "outcome": self.outcome,
             "epochs": self.epochs,
             "history": self.history,
@@ -145,6 +158,7 @@ class Session:
             outcome=m.outcome,
             config=frozen_mapping(m.config.to_dict()) if m.config else None,
             warnings=tuple(m.warnings),
+            calibration=m.calibration,
         )
 
     def _changed(self) -> None:
@@ -336,6 +350,7 @@ class Session:
             threads=thread_pools(),
             precision=model.config.precision if model.config else "float32",
             devices=model.devices,
+            test=dict(model.evaluation.get("test") or {}),
         )
 
     def _train_model(
@@ -344,17 +359,24 @@ class Session:
         spec: ModelSpec,
         current: _Model | None,
     ) -> _Model:
-        """Run ``trainer`` and evaluate: the new current model (nothing is replaced here)."""
-        from core.classify import evaluate_validation
+        """Run ``trainer``, calibrate and evaluate: the new current model (nothing is replaced
+        here; a failed run leaves ``current``'s weights to the caller to restore)."""
+        from core.calibration import uncalibrate
 
         data = self._require_dataset()
         if current is None:
             result = trainer.run(spec)  # built in the run's precision, on its devices
         else:
+            # Training goes on from the weights it stopped at (its optimizer state belongs to
+            # them), not from the calibrated ones; the run is calibrated afresh below.
+            uncalibrate(current.keras_model, current.calibration)
             result = trainer.run(
                 spec, current.keras_model, current.history, current.optimizer_state
             )
-        evaluation = evaluate_validation(result.model, data, result.val_paths)
+        calibration, evaluation = _calibrate(result.model, data, result.val_paths)
+        test = [(data.paths[i], data.hashes[i]) for i in data.part_rows("test")]
+        if test:  # a split dataset's test folder: never trained on, scored once here
+            evaluation = {**evaluation, "test": _evaluate_test(result.model, data, test)}
         warnings = [*data.warnings, *result.warnings]
         unsuited = preset_warning(spec.preset, spec.input.size, spec.input.color)
         if unsuited:
@@ -389,12 +411,14 @@ class Session:
                     list(p) for p in zip(result.train_paths, result.train_hashes, strict=True)
                 ],
                 "val": [list(p) for p in zip(result.val_paths, result.val_hashes, strict=True)],
+                **({"test": [list(p) for p in test]} if test else {}),
             },
             optimizer_state=result.optimizer_state,
             # A continued model keeps its file name (Save proposes it) but is not saved yet.
             saved_path=current.saved_path if current is not None else None,
             warnings=warnings,
             devices=result.devices,
+            calibration=calibration,
         )
 
     # --- the cache --------------------------------------------------------------------------
@@ -442,6 +466,7 @@ class Session:
 
     def _bundle(self, model: _Model) -> ModelBundle:
         from core import __version__
+        from core.report import platform_versions
         from core.runtime import versions
 
         weights = [np.asarray(w, dtype=np.float32) for w in model.keras_model.get_weights()]
@@ -461,9 +486,10 @@ class Session:
             },
             metrics=model.evaluation,
             files=model.files,
-            versions={"cnn-studio": __version__, **versions()},
+            versions={"cnn-studio": __version__, **versions(), **platform_versions()},
             optimizer_name=state.name if state else None,
             optimizer_weights=list(state.variables) if state else [],
+            calibration=model.calibration.to_dict(),
         )
 
     def open(self, path: Path | str) -> ModelView:
@@ -494,52 +520,121 @@ class Session:
                 optimizer_state=optimizer_state_of(bundle),
                 saved_path=str(Path(path)),
                 saved=True,
+                calibration=Calibration.from_dict(bundle.calibration),
             )
         view = self._model_view()
         assert view is not None
         return view
 
-    def export(self, fmt: str, path: Path | str) -> Path:
-        """Export the current model (checked in a fresh process) and return the written path."""
-        from core.export import export_model
+    def export(
+        self, fmt: str, path: Path | str, check_dir: Path | str | None = None
+    ) -> ExportReport:
+        """Export the current model as a self-contained folder ``path`` in format ``fmt``.
+
+        The folder's own classify.py is run in a fresh process on held-out image files (those
+        of ``check_dir`` when given, else the model's validation files) and must give the app's
+        answers (see :mod:`core.export`); returns that check's report, also in parity.json.
+        """
+        from core.export import check_export_target, export_model
+        from core.export_check import folder_check_set
+        from core.export_formats import FORMATS, install_hint
 
         model = self._require_model()
+        if fmt not in FORMATS:
+            raise CnnStudioError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
+        if install_hint(fmt):
+            raise CnnStudioError(install_hint(fmt))
+        check_export_target(path)  # before reading any images
         with self._doing("exporting"):
+            if check_dir is not None:
+                checks = folder_check_set(Path(check_dir), model.class_names)
+            else:
+                checks = self._export_checks(model)
+            calibration = self._calibration_images(model) if fmt == "tflite-int8" else None
             return export_model(
-                model.keras_model, model.spec, fmt, path, self._export_checks(model)
+                model.keras_model, model.spec, model.class_names, fmt, path, checks, calibration
             )
 
-    def _export_checks(self, model: _Model) -> np.ndarray:
-        """Held-out images to check an export on: the model's validation images (from the
-        loaded dataset when it is the model's own, else from disk), or seeded noise."""
-        spec = model.spec.input
-        val = [relpath for relpath, _ in model.files.get("val", [])]
+    def _own_dataset(self, model: _Model) -> LoadedDataset | None:
+        """The loaded dataset when it is the one ``model`` was trained on (same folder and
+        input), else None."""
         data = self._dataset
         if (
             data is not None
-            and data.spec == spec
+            and data.spec == model.spec.input
             and Path(data.root).resolve() == Path(str(model.files.get("root", "")))
         ):
-            rows = {p: i for i, p in enumerate(data.paths)}
-            chosen = [rows[p] for p in val if p in rows][:EXPORT_CHECK_IMAGES]
-            if chosen:
-                return data.images[chosen]
-        checks = []
+            return data
+        return None
+
+    def _export_checks(self, model: _Model) -> CheckSet:
+        """Held-out images to check an export on: up to 200 of the model's validation files
+        (spread over the classes), else its validation images from the loaded dataset, else
+        seeded noise; the last two are written to temporary PNG files for the check."""
+        from core.export_check import CheckSet, label_of, spread
+
+        val = [relpath for relpath, _ in model.files.get("val", [])]
+        root = Path(str(model.files.get("root", "")))
+        if val and root.is_absolute() and root.is_dir():
+            base = root.resolve()
+            found = []
+            for relpath in (val[i] for i in spread(len(val))):
+                candidate = base / relpath
+                if base in candidate.resolve().parents and candidate.is_file():
+                    found.append((candidate, label_of(relpath, model.class_names)))
+            if found:  # only regular files inside the dataset folder
+                return CheckSet(
+                    tuple(p for p, _ in found),
+                    tuple(label for _, label in found),
+                    "validation files of the model's dataset",
+                )
+        data = self._own_dataset(model)
+        if data is not None:
+            index = {p: i for i, p in enumerate(data.paths)}
+            rows = np.array([index[p] for p in val if p in index], dtype=int)
+            if len(rows):
+                rows = rows[spread(len(rows))]
+                return CheckSet(
+                    (), (), "validation images of the model's dataset", data.images[rows]
+                )
+        rng = np.random.default_rng(0)
+        noise = rng.integers(0, 256, (EXPORT_CHECK_IMAGES, *model.spec.input.shape), np.uint8)
+        return CheckSet(
+            (), (), "generated noise images (the validation files were not found)", noise
+        )
+
+    def _calibration_images(self, model: _Model) -> np.ndarray | None:
+        """Up to 200 of the model's training images, for the int8 format's calibration (from
+        the loaded dataset when it is the model's own, else from disk); None when none."""
+        from core.export import CALIBRATION_IMAGES
+        from core.export_check import spread
+
+        train = [relpath for relpath, _ in model.files.get("train", [])]
+        data = self._own_dataset(model)
+        if data is not None:
+            index = {p: i for i, p in enumerate(data.paths)}
+            rows = np.array([index[p] for p in train if p in index], dtype=int)
+            if len(rows):
+                return data.images[rows[spread(len(rows), CALIBRATION_IMAGES)]]
+        images = []
         root = Path(str(model.files.get("root", "")))
         if root.is_absolute() and root.is_dir():
             base = root.resolve()
-            for relpath in val[: EXPORT_CHECK_IMAGES * 2]:
-                candidate = (base / relpath).resolve()
-                if base not in candidate.parents or not candidate.is_file():
-                    continue  # only regular files inside the dataset folder
-                with contextlib.suppress(ImageError):
-                    checks.append(to_model_input(candidate, spec))
-                if len(checks) == EXPORT_CHECK_IMAGES:
-                    break
-        if checks:
-            return np.stack(checks)
-        rng = np.random.default_rng(0)
-        return rng.integers(0, 256, (16, *spec.shape), dtype=np.uint8)
+            for relpath in (train[i] for i in spread(len(train), CALIBRATION_IMAGES)):
+                candidate = base / relpath
+                if base in candidate.resolve().parents and candidate.is_file():
+                    with contextlib.suppress(ImageError):
+                        images.append(to_model_input(candidate, model.spec.input))
+        return np.stack(images) if images else None
+
+    def write_report(self, folder: Path | str) -> ReportFiles:
+        """Write the current model's card (``model_card.html``) and ``reproduce.py`` into
+        ``folder`` (see :mod:`core.report`); works for an unsaved model too."""
+        from core.report import write_report
+
+        model = self._require_model()
+        with self._doing("reporting"):
+            return write_report(self._bundle(model), folder, model.saved_path)
 
     # --- using a model ----------------------------------------------------------------------
 
@@ -572,13 +667,18 @@ class Session:
         progress: ProgressCallback = no_progress,
         cancel: CancelToken | None = None,
     ) -> Evaluation:
-        """Score the current model on a labelled folder (its classes must be the model's)."""
+        """Score the current model on a labelled folder (its classes must be the model's).
+
+        ``seen_in_training`` of the result counts the images the model was trained on, so a
+        front end can warn that the score flatters it. A train/valid/test folder is scored
+        on all its images (choose its test folder to score only those).
+        """
         from core.evaluate import evaluate_predictions
 
         model = self._require_model()
         names = model.class_names
         classifier = self._classifier()
-        with self._doing("classifying"):
+        with self._doing("evaluating"):
             data = self._decode(folder, model.spec.input, progress, cancel)
             if not len(data):
                 raise CnnStudioError(
@@ -596,11 +696,108 @@ class Session:
             evaluation.seen_in_training = _seen_in_training(model.files, data.hashes)
             return evaluation
 
+    def explain(
+        self,
+        targets: Iterable[Path | str | np.ndarray],
+        cancel: CancelToken | None = None,
+        batch_size: int = 32,
+    ) -> tuple[list[Explanation], list[tuple[str, str]]]:
+        """Where the current model looked (Grad-CAM, :mod:`core.explain`) for its top answer
+        on image files, folders of them, or images given as pixel arrays (named
+        ``<image N>``, N their place in ``targets``): ``(explanations, [(path, reason)])`` for
+        the files that could not be used. Files are decoded as classification decodes them.
+        """
+        from core.explain import Explainer
+        from core.heatmap import Explanation, peak
+        from core.scan import image_files
+
+        model = self._require_model()
+        spec = model.spec.input
+        if model.explainer is None:
+            model.explainer = Explainer(model.keras_model)
+        explainer = model.explainer
+        explanations: list[Explanation] = []
+        failures: list[tuple[str, str]] = []
+        pending: list[tuple[str, np.ndarray]] = []
+
+        def flush() -> None:
+            if not pending:
+                return
+            maps, probs, chosen = explainer.explain(np.stack([p for _, p in pending]))
+            for (name, pixels), heat, row, k in zip(pending, maps, probs, chosen, strict=True):
+                label = model.class_names[int(k)]
+                explanations.append(
+                    Explanation(name, label, float(row[k]), heat, peak(heat), pixels)
+                )
+            pending.clear()
+
+        with self._doing("explaining"):
+            for n, target in enumerate(targets):
+                if isinstance(target, np.ndarray):
+                    sources: list[Path | np.ndarray] = [target]
+                else:
+                    files, skipped = image_files([Path(target)])
+                    failures.extend(skipped)
+                    sources = list(files)
+                for source in sources:
+                    if cancel is not None:
+                        cancel.raise_if_cancelled()
+                    name = f"<image {n}>" if isinstance(source, np.ndarray) else str(source)
+                    try:
+                        pending.append((name, to_model_input(source, spec)))
+                    except ImageError as exc:
+                        failures.append((name, exc.reason))
+                    if len(pending) >= batch_size:
+                        flush()
+            flush()
+        return explanations, failures
+
     def layer_table(self) -> str:
         """The current model's layers in plain words, as printable text."""
         from core.models import describe_text
 
         return describe_text(self._require_model().keras_model)
+
+
+def _calibrate(
+    model: Any, data: LoadedDataset, val_paths: list[str]
+) -> tuple[Calibration, dict[str, Any]]:
+    """Fit a temperature on the validation images of ``data``, fold it into ``model`` (see
+    :mod:`core.calibration`) and score the calibrated model on them: (calibration, the
+    evaluation as a plain dict with mistakes; empty without validation images).
+
+    The network runs over the validation images once; the calibrated probabilities are its
+    own under the folded temperature, computed from those in NumPy.
+    """
+    from core.calibration import calibrate
+    from core.classify import Classifier
+    from core.evaluate import evaluate_predictions
+
+    if not val_paths:
+        note = "not calibrated: no validation images were held out to fit it on"
+        _log.info(note)
+        return Calibration(note=note), {}
+    index = {p: i for i, p in enumerate(data.paths)}
+    rows = np.array([index[p] for p in val_paths])
+    labels = data.labels[rows]
+    classifier = Classifier(model, data.class_names, data.spec)
+    calibration, probabilities = calibrate(
+        model, classifier.probabilities_in_batches(data.images[rows]), labels
+    )
+    if calibration.note:
+        _log.info(calibration.note)
+    evaluation = evaluate_predictions(
+        labels, probabilities, data.class_names, list(val_paths), max_mistakes=200
+    )
+    return calibration, evaluation.to_dict(with_mistakes=True)
+
+
+def _evaluate_test(model: Any, data: LoadedDataset, test: list[tuple[str, str]]) -> dict[str, Any]:
+    """Score ``model`` (as it will be kept: calibrated) on a split dataset's test images, given
+    as (path, hash) pairs: the evaluation as a plain dict with the most confident mistakes."""
+    from core.classify import evaluate_validation
+
+    return evaluate_validation(model, data, [path for path, _ in test])
 
 
 def _seen_in_training(files: dict[str, Any], hashes: list[str]) -> int | None:

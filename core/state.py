@@ -19,6 +19,7 @@ import numpy as np
 
 from core.advice import Advice
 from core.bundle import SUFFIX
+from core.calibration import Calibration
 from core.dataset import LoadedDataset
 from core.evaluate import chance_warning
 from core.images import InputSpec
@@ -55,10 +56,17 @@ class DatasetView:
     problems: tuple[str, ...]
     warnings: tuple[str, ...]
     advice: Advice | None = None  # the settings chosen for this data, and why
+    #: A train/valid/test folder (core.layout): (part, folder name, images per class) for each
+    #: part present, and the sentence saying how they are used. Empty for plain class folders.
+    splits: tuple[tuple[str, str, tuple[int, ...]], ...] = ()
+    layout_note: str | None = None
 
     @classmethod
     def of(cls, dataset: LoadedDataset, advice: Advice | None = None) -> DatasetView:
         """A frozen view of ``dataset`` with a new generation number (no pixels are copied)."""
+        layout = dataset.layout_summary() or {}
+        folders: dict[str, str] = layout.get("folders", {})  # type: ignore[assignment]
+        counts: dict[str, list[int]] = layout.get("counts", {})  # type: ignore[assignment]
         return cls(
             generation=next_generation(),
             root=str(Path(dataset.root).resolve()),
@@ -72,6 +80,8 @@ class DatasetView:
             problems=tuple(dataset.problems),
             warnings=tuple(dataset.warnings),
             advice=advice,
+            splits=tuple((role, folders[role], tuple(n)) for role, n in counts.items()),
+            layout_note=layout.get("note"),  # type: ignore[arg-type]
         )
 
     @property
@@ -89,6 +99,11 @@ class DatasetView:
     @property
     def can_train(self) -> bool:
         return not self.problems
+
+    @property
+    def given_validation(self) -> bool:
+        """True when the folder's own validation images replace the random split."""
+        return any(role == "valid" and sum(n) for role, _, n in self.splits)
 
     def row_of(self, relpath: str) -> int | None:
         """Index of the image at ``relpath`` (relative to the root), or None."""
@@ -117,6 +132,9 @@ class ModelView:
     outcome: str
     config: MappingProxyType | None
     warnings: tuple[str, ...] = ()
+    #: The temperature folded into its weights, and what it and a confidence threshold do on
+    #: the validation images (frozen plain data).
+    calibration: Calibration = field(default_factory=Calibration)
 
     @property
     def chance_warning(self) -> str | None:

@@ -92,7 +92,8 @@ def run_app(argv: Sequence[str]) -> int:
     setup_logging()
     install_crash_handler()
     app = QApplication.instance() or QApplication(["cnn-studio"])
-    app.setApplicationName("CNN Studio")
+    app.setApplicationName("CNN Studio")  # X11 window class "CNN Studio" (StartupWMClass)
+    app.setDesktopFileName("cnn-studio")  # Wayland app id: the installed cnn-studio.desktop
     preferences = Preferences(QSettingsStore())
     style.apply(app, preferences.theme())
     icon = asset_path("icon.png")

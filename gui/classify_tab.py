@@ -2,6 +2,11 @@
 
 What model is in use comes from the session's state; results belong to one model, so they are
 cleared when another model (newly trained, continued or opened) takes its place.
+
+"Don't know": a slider sets how sure the model must be to answer (a remembered setting); below
+it an image's answer is "unsure", and a line says what that costs on the model's validation
+images (how many it still answers, and how many of those it gets right). The probabilities
+are calibrated (:mod:`core.calibration`), so "at least 80 % sure" means what it says.
 """
 
 from __future__ import annotations
@@ -16,22 +21,28 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSlider,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
+from core.calibration import cost_at, cost_in_words
 from core.names import readable, short_name
-from core.predictions import Prediction, write_csv
+from core.predictions import UNSURE, Prediction, write_csv
 from core.state import SessionState
 from gui import style
 from gui.engine_adapter import THUMBNAIL_SIZE, Engine
+from gui.settings import MemoryStore, Preferences
 from gui.widgets.images import preview
 from gui.widgets.probability_bars import ProbabilityBars, name_column_width
 
 THUMB = THUMBNAIL_SIZE
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
+#: The table's column with the answer: the top class, or "unsure" (shown while a minimum
+#: confidence is set).
+ANSWER_COLUMN = 3
 
 
 class ClassifyTab(QWidget):
@@ -39,9 +50,10 @@ class ClassifyTab(QWidget):
 
     open_model_requested = Signal()
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, preferences: Preferences | None = None) -> None:
         super().__init__()
         self.engine = engine
+        self.preferences = preferences or Preferences(MemoryStore())
         self.predictions: list[dict] = []
         self._model_generation = 0  # the model whose results are listed
         self._build()
@@ -82,22 +94,45 @@ class ClassifyTab(QWidget):
             "on this window, or press <i>Classify images</i> (Ctrl+I).</p>"
         )
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.table = QTableWidget(0, 3)
+        self.table = QTableWidget(0, 4)
         self.table.setAccessibleName("Results")
         self.table.setToolTip("Each image with the classes the model finds most likely")
-        self.table.setHorizontalHeaderLabels(["Image", "File", "Prediction"])
+        self.table.setHorizontalHeaderLabels(["Image", "File", "Prediction", "Answer"])
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Fixed)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(ANSWER_COLUMN, QHeaderView.ResizeMode.Interactive)
         self.table.setColumnWidth(0, THUMB + 8)
         self.table.setColumnWidth(1, 380)
+        self.table.setColumnWidth(ANSWER_COLUMN, 120)
         self.table.verticalHeader().setDefaultSectionSize(THUMB + 8)
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setVisible(False)
+        self.confidence_label = QLabel()
+        self.confidence = QSlider(Qt.Orientation.Horizontal)
+        self.confidence.setRange(0, 99)
+        self.confidence.setPageStep(10)
+        self.confidence.setAccessibleName("Minimum confidence")
+        self.confidence.setToolTip(
+            "Below this probability the answer is 'unsure' instead of a class. The "
+            "probabilities are calibrated on the validation images: of the images the model "
+            "is 80% sure about, about 80% are right. 0% always answers."
+        )
+        self.confidence_label.setBuddy(self.confidence)
+        self.confidence_cost = QLabel()
+        self.confidence_cost.setWordWrap(True)
+        self.confidence.setValue(self.preferences.min_confidence())
+        self.confidence.valueChanged.connect(self._on_confidence_changed)
+        self.confidence.sliderReleased.connect(self._remember_confidence)
+        sure = QHBoxLayout()
+        sure.addWidget(self.confidence_label)
+        sure.addWidget(self.confidence, 1)
+        sure.addWidget(self.confidence_cost, 2)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addLayout(sure)
         layout.addWidget(self.message)
         layout.addWidget(self.hint, 1)
         layout.addWidget(self.table, 1)
@@ -129,7 +164,58 @@ class ClassifyTab(QWidget):
             if state.training:
                 text += ". Training is running: images dropped now are classified when it ends."
         self.model_label.setText(text)
+        self._show_confidence()
         self._update()
+
+    # --- "don't know" -----------------------------------------------------------------------
+
+    @property
+    def min_confidence(self) -> float:
+        """The probability (0..1) an answer needs; below it the answer is "unsure"."""
+        return self.confidence.value() / 100
+
+    def _on_confidence_changed(self, value: int) -> None:
+        """GUI thread: re-mark the answers and say what the threshold costs."""
+        if not self.confidence.isSliderDown():  # a drag is remembered once, on release
+            self._remember_confidence()
+        self._show_confidence()
+        for row, prediction in enumerate(self.predictions):
+            self._show_answer(row, prediction)
+
+    def _remember_confidence(self) -> None:
+        self.preferences.set_min_confidence(self.confidence.value())
+
+    def _show_confidence(self) -> None:
+        """The slider's words, and its cost on the current model's validation images."""
+        value = self.confidence.value()
+        self.confidence_label.setText(f"Answer only when at least {value}% sure:")
+        self.table.setColumnHidden(ANSWER_COLUMN, value == 0)
+        model = self.engine.state.model
+        if model is None:
+            self.confidence_cost.setText("")
+            return
+        cost = cost_at(model.calibration.costs, value / 100)
+        if value == 0:
+            text = "answers every image."
+        elif cost is None:
+            text = "this model has no validation results to say what that costs."
+        else:
+            text = cost_in_words(cost) + "."
+        self.confidence_cost.setText(text)
+
+    def _show_answer(self, row: int, prediction: dict) -> None:
+        """Fill the answer cell of ``row``: the top class, or "unsure" below the threshold."""
+        top = prediction["predictions"][0]
+        label, probability = top["label"], top["probability"]
+        unsure = probability < self.min_confidence
+        item = QTableWidgetItem(UNSURE if unsure else readable(label))
+        if unsure:
+            item.setForeground(style.current().color("warning"))
+            item.setToolTip(
+                f"Best guess: {readable(label)} at {probability:.0%}, under the "
+                f"{self.confidence.value()}% asked for"
+            )
+        self.table.setItem(row, ANSWER_COLUMN, item)
 
     def _update(self) -> None:
         self.open_button.setEnabled(self.has_model)
@@ -178,7 +264,12 @@ class ClassifyTab(QWidget):
             self.write_csv(Path(path))
 
     def write_csv(self, path: Path) -> None:
-        write_csv([Prediction.from_dict(p) for p in self.predictions], path, top_k=10)
+        write_csv(
+            [Prediction.from_dict(p) for p in self.predictions],
+            path,
+            top_k=10,
+            min_confidence=self.min_confidence,
+        )
 
     # --- engine results (GUI thread) --------------------------------------------------------
 
@@ -215,5 +306,6 @@ class ClassifyTab(QWidget):
             self.table.setItem(row, 1, item)
             ranked = [(r["label"], r["probability"]) for r in prediction["predictions"]]
             self.table.setCellWidget(row, 2, ProbabilityBars(ranked, name_width))
+            self._show_answer(row, prediction)
         self.table.scrollToBottom()
         self._update()

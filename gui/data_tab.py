@@ -47,6 +47,10 @@ THUMBNAILS_SHOWN = 120
 NOTES_SHOWN = 4
 #: Shown size of the pictures of what the model sees (small inputs enlarged without blur).
 THUMBNAIL_PX = 64
+VALIDATION_SHARE_TIP = (
+    "Share of each class held back from training to check the model fairly (0.2 = one image "
+    "in five). The accuracy you see is measured on these images."
+)
 
 
 @contextlib.contextmanager
@@ -137,10 +141,7 @@ class DataTab(QWidget):
             "photos); unticked, the whole image is squeezed into a square"
         )
         self.val_spin = QDoubleSpinBox(minimum=0.0, maximum=0.5, singleStep=0.05, value=0.2)
-        self.val_spin.setToolTip(
-            "Share of each class held back from training to check the model fairly (0.2 = "
-            "one image in five). The accuracy you see is measured on these images."
-        )
+        self.val_spin.setToolTip(VALIDATION_SHARE_TIP)
         for widget in (self.size_spin, self.color_check, self.crop_check):
             signal = widget.valueChanged if isinstance(widget, QSpinBox) else widget.toggled
             signal.connect(self._schedule_reload)
@@ -344,8 +345,12 @@ class DataTab(QWidget):
         )
         self.folder_label.setToolTip(readable(dataset.root))
         advice = dataset.advice
-        self.advice_label.setText(f"Chosen for this data: {advice.reason}" if advice else "")
-        self.advice_label.setVisible(advice is not None)
+        lines = [f"Chosen for this data: {advice.reason}"] if advice else []
+        if dataset.layout_note:  # a train/valid/test folder: say how its parts are used
+            lines.append(dataset.layout_note)
+        self.advice_label.setText("\n".join(lines))
+        self.advice_label.setVisible(bool(lines))
+        self._show_validation_share(dataset)
         self._show_spec(dataset)
         biggest = max(counts.values(), default=1) or 1
         self.class_table.clearSelection()
@@ -354,6 +359,10 @@ class DataTab(QWidget):
             self.class_table.setItem(row, 0, QTableWidgetItem(readable(name)))
             number = QTableWidgetItem(str(count))
             number.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            if dataset.splits:  # how many of them are in each of train/, valid/, test/
+                number.setToolTip(
+                    ", ".join(f"{folder}/: {n[row]}" for _, folder, n in dataset.splits)
+                )
             self.class_table.setItem(row, 1, number)
             self.class_table.setCellWidget(row, 2, _bar_cell(count, biggest))
         self._show_notes(dataset)
@@ -370,6 +379,17 @@ class DataTab(QWidget):
         if counts:
             self.class_table.selectRow(0)
         self._on_class_selected()  # even when row 0 was already selected: new pictures
+
+    def _show_validation_share(self, dataset: DatasetView) -> None:
+        """The validation share does nothing when the folder brings its own validation
+        images: disabled, and its tooltip says why."""
+        given = dataset.given_validation
+        self.val_spin.setEnabled(not given)
+        self.val_spin.setToolTip(
+            "Not used: the folder's own validation images check the model."
+            if given
+            else VALIDATION_SHARE_TIP
+        )
 
     def _show_spec(self, dataset: DatasetView) -> None:
         """Put ``dataset``'s input settings on screen without it counting as a user change."""

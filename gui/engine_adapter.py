@@ -57,7 +57,7 @@ log = logging.getLogger("cnnstudio.engine")
 #: Size in pixels of the previews sent with classification results.
 THUMBNAIL_SIZE = 96
 #: Kinds of task where a new request replaces the previous one.
-SUPERSEDING = ("loading", "describing")
+SUPERSEDING = ("loading", "describing", "evaluating")
 #: At most this many batch_ended signals a second reach the GUI.
 BATCH_SIGNALS_PER_SECOND = 10
 
@@ -161,10 +161,17 @@ class Engine(QObject):
     training_cancelled = Signal()
     model_opened = Signal(object)  # core.state.ModelView
     model_saved = Signal(str)
-    model_exported = Signal(str)
+    model_exported = Signal(dict)  # core.export_check.ExportReport.to_dict()
+    report_written = Signal(str)  # the model card's path (reproduce.py is beside it)
     cache_cleared = Signal(int, int)  # files and bytes freed
     # Python objects, not Qt lists: Qt would drop the escaped bytes of names that are not UTF-8.
     classified = Signal(object, object)  # [Prediction.to_dict() + "thumbnail"], [(path, reason)]
+    # Evaluating the current model on a labelled folder (Model → Evaluate on a folder…).
+    evaluation_progress = Signal(float, str)
+    # Evaluation.to_dict(with_mistakes=True) + "folder", "images", "seen_in_training", "model"
+    folder_evaluated = Signal(object)
+    evaluation_failed = Signal(str)
+    evaluation_cancelled = Signal()
 
     # Worker -> GUI thread: results of superseding tasks travel with their task, so the GUI
     # thread can drop those of a task that was replaced in the meantime.
@@ -239,6 +246,14 @@ class Engine(QObject):
             self._classifying.discard(task)
         elif event == "described":
             self.model_described.emit(*payload)  # type: ignore[misc]
+        elif event == "eval-progress":
+            self.evaluation_progress.emit(*payload)  # type: ignore[misc]
+        elif event == "evaluated":
+            self.folder_evaluated.emit(payload)
+        elif event == "eval-failed":
+            self.evaluation_failed.emit(readable(str(payload)))
+        elif event == "eval-cancelled":
+            self.evaluation_cancelled.emit()
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -430,12 +445,23 @@ class Engine(QObject):
         self._submit("opening", "Opening the model", job)
 
     def export_model(self, fmt: str, path: Path | str) -> None:
-        """Export the current model and check it in a fresh process."""
+        """Export the current model as a folder (format ``fmt``) and check it by running the
+        folder's classify.py in a fresh process; ``model_exported`` carries the check's report
+        (its ``folder`` and its ``summary`` line among the keys)."""
 
         def job() -> None:
-            self.model_exported.emit(str(self._session.export(fmt, path)))
+            self.model_exported.emit(self._session.export(fmt, path).to_dict())
 
         self._submit("exporting", "Exporting the model", job)
+
+    def write_report(self, folder: Path | str) -> None:
+        """Write the current model's card and reproduce.py into ``folder`` on the worker (it
+        reads the model's weights); ``report_written`` carries the card's path."""
+
+        def job() -> None:
+            self.report_written.emit(str(self._session.write_report(folder).card))
+
+        self._submit("reporting", "Writing the model report", job)
 
     def clear_cache(self) -> None:
         """Empty the cache on the worker (so no load is writing to it meanwhile)."""
@@ -444,6 +470,48 @@ class Engine(QObject):
             self.cache_cleared.emit(*self._session.clear_cache())
 
         self._submit("clearing", "Clearing the cache", job)
+
+    # --- evaluation -------------------------------------------------------------------------
+
+    def evaluate_folder(self, folder: Path | str) -> None:
+        """Score the current model on a labelled folder (superseding an evaluation in
+        progress): ``evaluation_progress`` while its images are read, then
+        ``folder_evaluated``, ``evaluation_failed`` or ``evaluation_cancelled``."""
+        task = self._new_task("evaluating")
+
+        def job() -> None:
+            def progress(fraction: float, message: str) -> None:
+                self._task_event.emit(task, "eval-progress", (fraction, message))
+
+            try:
+                task.token.raise_if_cancelled()  # cancelled while it waited in the queue
+                evaluation = self._session.evaluate_folder(folder, progress, task.token)
+                model = self._session.state().model
+            except Cancelled:
+                self._task_event.emit(task, "eval-cancelled", None)
+                return
+            except CnnStudioError as exc:
+                self._task_event.emit(task, "eval-failed", str(exc))
+                return
+            except Exception as exc:  # an engine bug: end the evaluation visibly, then report
+                self._task_event.emit(task, "eval-failed", f"{type(exc).__name__}: {exc}")
+                raise
+            result = {
+                **evaluation.to_dict(with_mistakes=True),
+                "folder": str(folder),
+                "images": sum(map(sum, evaluation.confusion)),
+                "seen_in_training": evaluation.seen_in_training,
+                "model": model.display_name if model is not None else "",
+            }
+            self._task_event.emit(task, "evaluated", result)
+
+        self._submit("evaluating", "Evaluating the model", job)
+
+    def cancel_evaluating(self) -> None:
+        """Cancel the latest evaluation of a folder (GUI thread); its result is dropped."""
+        task = self._tasks.get("evaluating")
+        if task is not None:
+            task.token.cancel()
 
     # --- classification ---------------------------------------------------------------------
 

@@ -15,11 +15,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.interrupt import exit_on_ctrl_c, restore_ctrl_c
+from gui.trimmed import install_stand_ins
 
 #: The subcommands of :func:`core.cli.build_parser` (a test keeps the two in step; importing the
 #: parser here would slow the app's start).
-COMMANDS = {"inspect", "train", "evaluate", "predict", "export", "cache"}
+COMMANDS = {"inspect", "train", "evaluate", "predict", "export", "explain", "report", "cache"}
 HEADLESS_OPTIONS = {"-h", "--help", "--version"}
+#: Options that may come before the command (``cnn-studio -q train DIR``).
+VERBOSITY_OPTIONS = {"-q", "--quiet", "-v", "-vv", "--verbose"}
 
 
 def _ensure_streams() -> None:
@@ -59,6 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     multiprocessing.freeze_support()
     _ensure_streams()
     exit_on_ctrl_c()
+    install_stand_ins()  # the packaged app: before anything imports TensorFlow
     try:
         return _dispatch(list(sys.argv[1:] if argv is None else argv))
     except KeyboardInterrupt:
@@ -69,15 +73,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: list[str]) -> int:
-    if args[:1] == ["--check-export"]:  # the frozen app checking an export it just wrote
-        from core.export_check import main as check_main
+    if args[:1] == ["--run-script"]:  # the frozen app running an export's classify.py
+        from core.export_check import run_script_main
 
-        return check_main(args[1:])
+        restore_ctrl_c()
+        return run_script_main(args[1:])
+    if args[:1] in (["--add-to-menu"], ["--remove-from-menu"]):
+        from gui.desktop import run_command
+
+        return run_command(add=args[0] == "--add-to-menu")
     if "--self-test" in args:
         from core.selftest import run
 
         return run()
-    if args and _is_command_line(args[0]):
+    first = next((arg for arg in args if arg not in VERBOSITY_OPTIONS), "")
+    if first and _is_command_line(first):
         from core.cli import main as cli_main
 
         restore_ctrl_c()

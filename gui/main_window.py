@@ -6,14 +6,16 @@ model would be lost come from the engine's latest :class:`~core.state.SessionSta
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEvent
+from PySide6.QtCore import QEvent, QUrl
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
     QCloseEvent,
+    QDesktopServices,
     QDragEnterEvent,
     QDragLeaveEvent,
     QDropEvent,
@@ -22,6 +24,7 @@ from PySide6.QtGui import (
     QResizeEvent,
 )
 from PySide6.QtWidgets import (
+    QDialog,
     QFileDialog,
     QInputDialog,
     QLabel,
@@ -31,12 +34,15 @@ from PySide6.QtWidgets import (
 )
 
 from core.bundle import SUFFIX
+from core.export_formats import FORMATS
 from core.state import SessionState
 from gui import style
 from gui.classify_tab import ClassifyTab
 from gui.data_tab import DataTab
 from gui.drops import route_drop
 from gui.engine_adapter import Engine
+from gui.evaluation_dialog import EvaluationDialog
+from gui.export_dialog import ExportDialog
 from gui.resources import asset_path
 from gui.settings import Preferences
 from gui.train_tab import TrainTab
@@ -54,6 +60,7 @@ class MainWindow(QMainWindow):
         self.preferences = preferences
         # What to do once the save the user asked for (in an "unsaved model" question) is done.
         self._after_save: Callable[[], None] | None = None
+        self.evaluation_dialog: EvaluationDialog | None = None  # Model → Evaluate, on first use
         self.setWindowTitle("CNN Studio")
         icon = asset_path("icon.png")
         if icon is not None:
@@ -62,7 +69,7 @@ class MainWindow(QMainWindow):
 
         self.data_tab = DataTab(engine)
         self.train_tab = TrainTab(engine, lambda: self.data_tab.val_spin.value())
-        self.classify_tab = ClassifyTab(engine)
+        self.classify_tab = ClassifyTab(engine, preferences)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.data_tab, "1  Data")
         self.tabs.addTab(self.train_tab, "2  Train")
@@ -86,9 +93,8 @@ class MainWindow(QMainWindow):
         engine.training_finished.connect(self._on_training_finished)
         engine.cache_cleared.connect(self._on_cache_cleared)
         engine.model_saved.connect(self._on_model_saved)
-        engine.model_exported.connect(
-            lambda path: self.statusBar().showMessage(f"Exported {path} (checked: same answers)")
-        )
+        engine.model_exported.connect(self._on_model_exported)
+        engine.report_written.connect(self._on_report_written)
         engine.model_opened.connect(self._on_model_opened)
         engine.operation_failed.connect(self._on_operation_failed)
         engine.error.connect(self._on_error)
@@ -139,6 +145,11 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         menu.addAction(self._action("CPU threads…", self.choose_threads))
         menu.addAction(self._action("Clear cache…", self.clear_cache))
+        if sys.platform.startswith("linux"):
+            self.desktop_action = self._action(
+                "Add to applications menu", self.add_to_applications_menu
+            )
+            menu.addAction(self.desktop_action)
         menu.addSeparator()
         menu.addAction(self._action("Quit", self.close, QKeySequence.StandardKey.Quit))
         self._build_model_menu()
@@ -164,6 +175,31 @@ class MainWindow(QMainWindow):
         help_menu.addAction(self._action("About CNN Studio", self.about))
         self._refresh_recent()
 
+    def add_to_applications_menu(self) -> None:
+        """Install the launcher, icon and .cnnmodel type for this user (Linux; GUI thread:
+        a few small files, no engine work), after saying exactly what will be written."""
+        from gui import desktop
+
+        home = desktop.data_home()
+        answer = QMessageBox.question(
+            self,
+            "Add to applications menu",
+            "CNN Studio will appear in your applications menu, and double-clicked .cnnmodel "
+            f"files will open in it. This writes four small files under {home} (for you "
+            "only; File → Add to applications menu again updates them).",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        icon = asset_path("icon.png")
+        try:
+            if icon is None:
+                raise OSError("the app's icon is missing from its folder")
+            done = desktop.install(icon)
+        except OSError as exc:
+            QMessageBox.warning(self, "Add to applications menu", f"Could not add it: {exc}")
+            return
+        QMessageBox.information(self, "Add to applications menu", done.describe())
+
     def _build_model_menu(self) -> None:
         """Model: the main actions, with keys that work from every tab (Ctrl+T, Ctrl+I)."""
         menu = self.menuBar().addMenu("&Model")
@@ -174,7 +210,24 @@ class MainWindow(QMainWindow):
         self.classify_action = self._action(
             "Classify images…", self.classify_images, "Ctrl+I", "classify"
         )
-        for action in (self.train_action, self.stop_action, self.classify_action):
+        self.evaluate_action = self._action(
+            "Evaluate on a folder…", self.evaluate_folder, "Ctrl+Shift+E"
+        )
+        self.evaluate_action.setToolTip(
+            "Score the model on a folder of labelled images (one subfolder per class)"
+        )
+        self.report_action = self._action("Write model report…", self.write_report)
+        self.report_action.setToolTip(
+            "Write the model card (a web page: data, settings, curves, scores, versions) and "
+            "reproduce.py, a plain Keras script that trains the model again"
+        )
+        for action in (
+            self.train_action,
+            self.stop_action,
+            self.classify_action,
+            self.evaluate_action,
+            self.report_action,
+        ):
             menu.addAction(action)
 
     def start_training(self) -> None:
@@ -186,6 +239,25 @@ class MainWindow(QMainWindow):
         """Turn to the Classify tab and ask which images to classify."""
         self.tabs.setCurrentWidget(self.classify_tab)
         self.classify_tab.choose_images()
+
+    def evaluate_folder(self) -> None:
+        """Ask for a labelled folder and score the current model on it, in a dialog beside
+        the window (the engine reads the folder on its thread)."""
+        state = self.engine.state
+        if state.model is None or state.training:
+            return
+        folder = QFileDialog.getExistingDirectory(
+            self, "Evaluate the model on a folder (one subfolder per class)"
+        )
+        if not folder:
+            return
+        if self.evaluation_dialog is None:
+            self.evaluation_dialog = EvaluationDialog(self.engine, self)
+            self.evaluation_dialog.another_requested.connect(self.evaluate_folder)
+        dialog = self.evaluation_dialog
+        dialog.start(folder, state.model.display_name)
+        dialog.show()
+        dialog.raise_()
 
     def _build_view_menu(self) -> None:
         """View → Theme: follow the system (default), or always light or dark."""
@@ -242,6 +314,8 @@ class MainWindow(QMainWindow):
         self.train_action.setEnabled(state.can_train)
         self.stop_action.setEnabled(state.activity == "training")
         self.classify_action.setEnabled(state.can_classify)
+        self.evaluate_action.setEnabled(state.model is not None and not state.training)
+        self.report_action.setEnabled(state.model is not None and not state.training)
         self.export_action.setEnabled(state.can_export)
         busy = state.activity or (state.queued[0] if state.queued else None)
         self.busy_label.setText(f"Working: {busy}…" if busy else "")
@@ -293,17 +367,71 @@ class MainWindow(QMainWindow):
         self.engine.save_model(path)
 
     def export_model(self) -> None:
+        """Ask for a format and a folder (:class:`~gui.export_dialog.ExportDialog`), then let
+        the engine export and check on its worker thread."""
         state = self.engine.state
         if not state.can_export or state.model is None:
             return
-        start = Path(state.model.suggested_filename).stem
-        path, chosen = QFileDialog.getSaveFileName(
-            self, "Export model", start, "Keras model (*.keras);;TensorFlow Lite (*.tflite)"
+        recent = self.preferences.recent("exports")
+        if recent:
+            folder = Path(recent[0]).parent
+        elif state.model.saved_path:
+            folder = Path(state.model.saved_path).parent
+        else:
+            folder = Path.home()
+        dialog = ExportDialog(Path(state.model.suggested_filename).stem, folder, self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        fmt, target = dialog.choice()
+        self.preferences.add_recent("exports", str(target))
+        self.statusBar().showMessage(f"Exporting to {FORMATS[fmt].title} and checking it…")
+        self.engine.export_model(fmt, target)
+
+    def _on_model_exported(self, report: dict) -> None:
+        """The export was written and checked: say where, and how it compared with the app."""
+        folder, summary = str(report.get("folder", "")), str(report.get("summary", ""))
+        self.statusBar().showMessage(f"Exported to {folder}", 15_000)
+        QMessageBox.information(
+            self, "Model exported", f"Exported to {folder}\n\nChecked: {summary}."
         )
-        if path:
-            fmt = "tflite" if "tflite" in chosen or path.endswith(".tflite") else "keras"
-            self.statusBar().showMessage(f"Exporting to {fmt} and checking it…")
-            self.engine.export_model(fmt, path)
+
+    def write_report(self) -> None:
+        """Ask for a folder, then let the engine write the model card and reproduce.py into it
+        (on its worker thread: it reads the model's weights)."""
+        from core.report import CARD_NAME, SCRIPT_NAME
+
+        state = self.engine.state
+        if state.model is None or state.training:
+            return
+        saved = state.model.saved_path
+        start = str(Path(saved).parent) if saved else str(Path.home())
+        folder = QFileDialog.getExistingDirectory(
+            self, f"Folder for the model card and {SCRIPT_NAME}", start
+        )
+        if not folder:
+            return
+        existing = [n for n in (CARD_NAME, SCRIPT_NAME) if (Path(folder) / n).exists()]
+        if existing:
+            answer = QMessageBox.question(
+                self,
+                "Replace the report?",
+                f"{folder} already holds {' and '.join(existing)}. Replace them?",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.statusBar().showMessage("Writing the model report…")
+        self.engine.write_report(folder)
+
+    def _on_report_written(self, card: str) -> None:
+        """GUI thread: the card and reproduce.py are written; offer to open the card."""
+        self.statusBar().showMessage(f"Wrote {card}", 15_000)
+        answer = QMessageBox.question(
+            self,
+            "Model report written",
+            f"Wrote {card} and reproduce.py beside it.\n\nOpen the model card now?",
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(card))
 
     def choose_threads(self) -> None:
         """Let the user cap the CPU threads training uses (applies at the next start)."""
@@ -403,7 +531,9 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Loaded {dataset.size} images from {dataset.root}", 8000)
 
     def _on_training_finished(self, summary: dict) -> None:
-        self.statusBar().showMessage("Training finished: save the model to keep it.", 8000)
+        test = summary.get("test") or {}
+        scored = f" (test accuracy {test['accuracy']:.1%})" if "accuracy" in test else ""
+        self.statusBar().showMessage(f"Training finished{scored}: save the model to keep it.", 8000)
 
     def _on_model_saved(self, path: str) -> None:
         self.preferences.add_recent("models", path)

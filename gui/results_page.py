@@ -1,5 +1,8 @@
 """The Train tab's Results page: the accuracy in numbers and words, the confusion matrix, the
-images behind a chosen cell, and Save / Export.
+images behind a chosen cell, each class's scores, and Save / Export.
+
+A model trained on a train/valid/test folder also has scores on its test images; a choice at
+the top switches the page between the validation and the test images.
 
 Laid out so ten classes fit a 1024x640 window: the words on top, the matrix and the images of
 the chosen cell side by side, the buttons below. It shows the model it is given and reads the
@@ -9,27 +12,34 @@ dataset's pictures from the latest session state (:meth:`ResultsPage.follow`). G
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from core.calibration import calibration_in_words
 from core.names import readable, short_name
 from core.plain import TERMS, accuracy_in_words
 from core.precision import RESOLVED
 from core.precision import describe as describe_precision
 from core.state import ModelView, SessionState
 from gui import style
+from gui.widgets.class_metrics import ClassMetricsTable
 from gui.widgets.confusion import ConfusionMatrix, ConfusionPanel
 from gui.widgets.images import array_icon
+from gui.widgets.reliability import ReliabilityDiagram
 
 PICK_A_CELL = "Click a cell of the matrix to see its images."
 
@@ -43,6 +53,16 @@ class ResultsPage(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self._state: SessionState | None = None
+        self._model: ModelView | None = None
+        self.set_choice = QComboBox()
+        self.set_choice.setAccessibleName("Scores on")
+        self.set_choice.setToolTip(
+            "Which images the scores below come from: the validation images (checked after "
+            "every epoch) or the test folder's (scored once, after training)"
+        )
+        self.set_choice.setVisible(False)  # only for models with test results
+        self.set_choice.currentIndexChanged.connect(self._show_set)
+        self.scores = ClassMetricsTable()
         self.metrics_label = QLabel()
         self.metrics_label.setWordWrap(True)
         self.confusion = ConfusionMatrix()
@@ -55,7 +75,7 @@ class ResultsPage(QWidget):
         self.mistakes.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.mistakes.setAccessibleName("Misclassified images")
         self.mistakes.setToolTip(
-            "The validation images of the chosen matrix cell, with what the model answered; "
+            "The images of the chosen matrix cell, with what the model answered; "
             "look for wrong labels and unusual pictures."
         )
         self.save_button = QPushButton(style.icon("save"), "Save model…")
@@ -68,17 +88,28 @@ class ResultsPage(QWidget):
         self.export_button.clicked.connect(self.export_requested)
 
         layout = QVBoxLayout(self)
-        layout.addWidget(self.metrics_label)
+        top = QHBoxLayout()
+        top.addWidget(self.metrics_label, 1)
+        top.addWidget(self.set_choice, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(top)
         middle = QHBoxLayout()
         middle.addWidget(
             ConfusionPanel(self.confusion),
             0,
             Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft,
         )
-        list_side = QVBoxLayout()
+        images = QWidget()
+        list_side = QVBoxLayout(images)
+        list_side.setContentsMargins(0, 0, 0, 0)
         list_side.addWidget(self.mistakes_title)
         list_side.addWidget(self.mistakes, 1)
-        middle.addLayout(list_side, 1)
+        self.details = QTabWidget()
+        # Its own minimum (the tab bar's, over 200 px) would push a ten-class page past 1024 px.
+        self.details.setMinimumWidth(140)
+        self.details.addTab(images, "Images")
+        self.details.addTab(self.scores, "Per class")
+        self.details.addTab(self._confidence_page(), "Confidence")
+        middle.addWidget(self.details, 1)
         layout.addLayout(middle, 1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.save_button)
@@ -94,16 +125,91 @@ class ResultsPage(QWidget):
         self.export_button.setEnabled(state.can_export)
 
     def show_model(self, model: ModelView) -> None:
-        """Show ``model``'s scores and matrix; the list waits for a cell to be chosen."""
-        evaluation = model.evaluation
+        """Show ``model``'s scores and matrix (on its validation images when it has them, else
+        its test images); the list waits for a cell to be chosen."""
+        self._model = model
+        has_test = bool(model.evaluation.get("test"))
+        blocked = self.set_choice.blockSignals(True)
+        self.set_choice.clear()
+        self.set_choice.addItem("Validation images", "validation")
+        if has_test:
+            self.set_choice.addItem("Test images", "test")
+            if "per_class" not in model.evaluation:
+                self.set_choice.setCurrentIndex(1)
+        self.set_choice.blockSignals(blocked)
+        self.set_choice.setVisible(has_test)
+        self._show_confidence(model)
+        self._show_set()
+
+    def _confidence_page(self) -> QWidget:
+        """The Confidence tab: how far to trust the probabilities, in words and a diagram."""
+        self.reliability = ReliabilityDiagram()
+        self.confidence_label = QLabel()
+        self.confidence_label.setWordWrap(True)
+        self.confidence_label.setAlignment(Qt.AlignmentFlag.AlignTop)
+        page = QWidget()
+        layout = QHBoxLayout(page)
+        layout.addWidget(self.reliability, 1)
+        layout.addWidget(self.confidence_label, 1)
+        return page
+
+    def _show_confidence(self, model: ModelView) -> None:
+        """The calibration of ``model`` on its validation images: words and diagram."""
+        calibration = model.calibration
+        self.reliability.show_bins(calibration.bins)
+        error = calibration.ece_after
+        if error is None:
+            error = model.evaluation.get("calibration_error")
+        if error is None:
+            words = html.escape(calibration.note or "No validation images, so nothing to show.")
+        else:
+            count = f"{calibration.images} " if calibration.images else ""
+            words = (
+                f"<b>When the model says it is 80% sure, how often is it right?</b> On the "
+                f"{count}validation images "
+                f"{html.escape(calibration_in_words(error))} (expected calibration error "
+                f"{error:.3f})."
+            )
+            if calibration.ece_before is not None and calibration.ece_after is not None:
+                words += (
+                    f" Before calibration it was off by {calibration.ece_before * 100:.1f} "
+                    f"points: its probabilities were adjusted (temperature "
+                    f"{calibration.temperature:.2f}) so that they mean what they say."
+                )
+            elif calibration.note:
+                words += " " + html.escape(calibration.note[:1].upper() + calibration.note[1:])
+            words += (
+                "<br><br>The Classify tab can answer 'unsure' below a confidence you choose, "
+                "and says what that costs."
+            )
+        self.confidence_label.setText(words)
+
+    def shown_set(self) -> str:
+        """Which images the page shows scores for: ``"validation"`` or ``"test"``."""
+        return self.set_choice.currentData() or "validation"
+
+    def shown_evaluation(self, model: ModelView) -> Mapping[str, Any]:
+        """The evaluation on show: the model's validation results, or its test results."""
+        if self.shown_set() == "test":
+            return model.evaluation.get("test") or {}
+        return model.evaluation
+
+    def _show_set(self) -> None:
+        """Render the scores, matrix and table of the chosen images for the model on show."""
+        model = self._model
+        if model is None:
+            return
+        evaluation = self.shown_evaluation(model)
         self.mistakes.clear()
         self.mistakes_title.setText(PICK_A_CELL)
         if not evaluation or "per_class" not in evaluation:
             self.metrics_label.setText("No validation images were held out, so no scores.")
             self.confusion.show_matrix([], [])
+            self.scores.show_scores({})
             return
         self.show_metrics(model)
         self.confusion.show_matrix(list(model.class_names), evaluation["confusion_matrix"])
+        self.scores.show_scores(evaluation["per_class"])
         self.mistakes_title.setText(
             f"{len(evaluation.get('misclassified', []))} misclassified: click a matrix cell."
         )
@@ -111,7 +217,7 @@ class ResultsPage(QWidget):
     def show_metrics(self, model: ModelView) -> None:
         """The accuracy in numbers and words, the hardest class, and any warning (also after a
         theme change: the warning carries its colour)."""
-        evaluation = model.evaluation
+        evaluation = self.shown_evaluation(model)
         if not evaluation or "per_class" not in evaluation:
             return
         worst = min(evaluation["per_class"].items(), key=lambda kv: kv[1]["f1"])
@@ -125,9 +231,13 @@ class ResultsPage(QWidget):
         words = accuracy_in_words(accuracy, len(model.class_names))
         checked = sum(map(sum, evaluation["confusion_matrix"]))
         hardest = html.escape(short_name(worst[0]))
+        if self.shown_set() == "test":
+            title, images = "Test accuracy", "test images, never used in training"
+        else:
+            title, images = "Validation accuracy", "images held back for checking"
         self.metrics_label.setText(
-            f"<b>Validation accuracy {accuracy:.1%}</b>: {html.escape(words)} ({checked} images "
-            f"held back for checking; {html.escape(short_name(model.display_name, 60))}). "
+            f"<b>{title} {accuracy:.1%}</b>: {html.escape(words)} ({checked} {images}; "
+            f"{html.escape(short_name(model.display_name, 60))}). "
             f"Hardest class: '{hardest}' (F1 score {worst[1]['f1']:.2f} of 1).{trained_in}"
             f"{warnings}"
         )
@@ -141,9 +251,10 @@ class ResultsPage(QWidget):
         if model is None:
             return
         dataset = state.dataset if state is not None else None
+        self.details.setCurrentIndex(0)  # the images of the chosen cell
         cases = [
             m
-            for m in model.evaluation.get("misclassified", [])
+            for m in self.shown_evaluation(model).get("misclassified", [])
             if m["true"] == true and m["predicted"] == predicted
         ]
         shown_true, shown_predicted = short_name(true), short_name(predicted)

@@ -96,6 +96,17 @@ class Preferences:
     def set_threads(self, threads: int) -> None:
         self.store.set_value("engine/threads", int(threads))
 
+    def min_confidence(self) -> int:
+        """The Classify tab's "answer only when at least N % sure" (0 = always answer)."""
+        try:
+            value = int(self.store.value("classify/min_confidence", 0) or 0)
+        except (TypeError, ValueError):
+            return 0
+        return min(max(value, 0), 99)
+
+    def set_min_confidence(self, percent: int) -> None:
+        self.store.set_value("classify/min_confidence", int(percent))
+
     def theme(self) -> str:
         """The look chosen under View → Theme: "system" (the default), "light" or "dark"."""
         value = str(self.store.value("window/theme", "system") or "system")

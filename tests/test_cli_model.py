@@ -106,12 +106,16 @@ def test_evaluate_json(cli_model, pattern_dir):
     assert sum(map(sum, data["confusion_matrix"])) == 72
 
 
-def test_export_both_formats(cli_model, tmp_path):
-    for fmt in ("keras", "tflite"):
-        result = cli("export", cli_model, "--format", fmt, "--out", tmp_path / "m")
+def test_export_writes_a_checked_folder(cli_model, tmp_path):
+    for fmt, model_file in (("tflite", "model.tflite"), ("onnx", "model.onnx")):
+        result = cli("export", cli_model, "--format", fmt, "--out", tmp_path / fmt)
         assert result.returncode == 0, result.stderr
-        assert (tmp_path / f"m.{fmt}").stat().st_size > 10_000
-        assert "loads on its own" in result.stdout
+        assert (tmp_path / fmt / model_file).stat().st_size > 10_000
+        lines = result.stdout.splitlines()
+        assert lines[0] == f"Exported to {tmp_path / fmt}"
+        assert lines[1].startswith("Checked: classify.py, run in a fresh process on ")
+        parity = json.loads((tmp_path / fmt / "parity.json").read_text(encoding="utf-8"))
+        assert parity["passed"] and parity["source"] == "validation files of the model's dataset"
 
 
 def test_failures_are_one_line_without_traceback(cli_model, tmp_path):
@@ -273,7 +277,9 @@ def test_no_tensorflow_chatter_on_the_terminal(tmp_path):
     assert "validation accuracy" in runs["train"].stdout
     assert "Epoch 1/1:" in runs["train"].stderr  # our own lines still show
     assert "validation loss" in runs["train"].stderr and "val_loss" not in runs["train"].stderr
-    assert runs["export"].stderr.strip() == "Exporting and checking the file in a fresh process…"
+    assert runs["export"].stderr.strip() == (
+        "Exporting to TensorFlow Lite / LiteRT (.tflite) and checking it in a fresh process…"
+    )
 
 
 def test_tflite_export_is_quiet_even_where_the_converter_ignores_the_log_level(cli_model, tmp_path):
@@ -287,12 +293,12 @@ def test_tflite_export_is_quiet_even_where_the_converter_ignores_the_log_level(c
         "from core.cli import main\n"
         "sys.exit(main(sys.argv[1:]))\n"
     )
-    target = tmp_path / "m.tflite"
+    target = tmp_path / "m"
     result = subprocess.run(
         [sys.executable, "-c", script, "export", str(cli_model), "--format", "tflite",
          "--out", str(target)],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert target.stat().st_size > 10_000
+    assert (target / "model.tflite").stat().st_size > 10_000
     assert not TF_CHATTER.findall(result.stderr), result.stderr

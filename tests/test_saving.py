@@ -171,11 +171,13 @@ def test_predict_never_overwrites_a_model_or_an_image_with_its_csv(saved_model, 
 
 
 @pytest.mark.parametrize("out", [".", "..", "/dev/null", "folder"])
-def test_export_refuses_a_folder_or_device_before_adding_its_suffix(
+def test_export_refuses_a_device_or_a_folder_in_use(
     saved_model, tmp_path, monkeypatch, capsys, out
 ):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "folder").mkdir()
+    (tmp_path / "folder" / "notes.txt").write_text("mine")
     assert main(["export", str(saved_model), "--format", "keras", "--out", out]) == 1
     assert "Traceback" not in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
+    assert [p.name for p in (tmp_path / "folder").iterdir()] == ["notes.txt"]
