@@ -67,7 +67,7 @@ def evaluate_validation(
     classifier = Classifier(model, dataset.class_names, dataset.spec)
     probs = classifier.probabilities_in_batches(dataset.images[rows])
     evaluation = evaluate_predictions(
-        dataset.labels[rows], probs, dataset.class_names, list(val_paths), max_mistakes=200
+        dataset.labels[rows], probs, dataset.class_names, list(val_paths)
     )
     return evaluation.to_dict(with_mistakes=True)
 

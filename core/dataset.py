@@ -2,7 +2,8 @@
 
 Every candidate file is read once, judged by content, decoded and preprocessed through
 :func:`core.images.load_input` (the same function classification uses). Files that fail are
-listed with their reason; identical images are found by content hash and reported.
+listed with their reason; identical images are found by content hash and reported, and
+near-identical ones (shifted, re-saved) by perceptual hash (:mod:`core.near_duplicates`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from core.images import InputSpec, load_input, read_file
 from core.layout import ROLES, SplitLayout, split_counts
 from core.layout import describe as describe_layout
 from core.layout import notes as layout_notes
+from core.near_duplicates import near_duplicate_warning, near_pairs, phash
 from core.progress import CancelToken, ProgressCallback, Throttle, no_progress
 from core.scan import DatasetIndex, FileEntry, Skipped, assess, scan_folder
 from core.split import stratified_split
@@ -418,6 +420,8 @@ def _assemble(
     layout = index.layout
     parts = layout.codes(paths) if layout is not None else None
     warnings += _duplicate_warnings(hashes, labels, paths, names, parts)
+    near = near_pairs(phash(images), exact=hashes)
+    warnings += near_duplicate_warning(near, paths, labels, names)
     if layout is not None:
         more_problems, more_warnings = layout_notes(layout, names, labels, paths, hashes)
         problems += more_problems

@@ -52,9 +52,13 @@ def evaluate_predictions(
     probabilities: np.ndarray,
     class_names: Sequence[str],
     paths: Sequence[str] | None = None,
-    max_mistakes: int = 1000,
+    max_mistakes: int | None = None,
 ) -> Evaluation:
-    """Score ``probabilities`` (N x classes) against true ``labels`` (N,)."""
+    """Score ``probabilities`` (N x classes) against true ``labels`` (N,).
+
+    Keeps at most ``max_mistakes`` mistakes (default :func:`mistakes_to_keep`), chosen by
+    :func:`pick_mistakes`; the confusion matrix always counts them all.
+    """
     labels = np.asarray(labels, dtype=np.int64)
     predicted = np.argmax(probabilities, axis=1) if len(labels) else np.zeros(0, np.int64)
     n = len(class_names)
@@ -77,9 +81,11 @@ def evaluate_predictions(
     accuracy = float((predicted == labels).mean()) if len(labels) else 0.0
     mistakes: list[dict[str, object]] = []
     wrong = np.flatnonzero(predicted != labels)
-    # Most confident mistakes first: those are the ones worth a look.
-    wrong = wrong[np.argsort(-probabilities[wrong, predicted[wrong]], kind="stable")]
-    for i in wrong[:max_mistakes]:
+    if max_mistakes is None:
+        max_mistakes = mistakes_to_keep(n)
+    confidence = probabilities[wrong, predicted[wrong]]
+    picked = pick_mistakes(labels[wrong] * n + predicted[wrong], confidence, max_mistakes)
+    for i in wrong[picked]:
         mistakes.append(
             {
                 "path": paths[i] if paths is not None else str(i),
@@ -100,6 +106,37 @@ def evaluate_predictions(
         mistakes,
         calibration_error=error,
     )
+
+
+def mistakes_to_keep(classes: int) -> int:
+    """How many mistakes an evaluation keeps for ``classes`` classes: 1,000 for up to 20
+    classes, fewer for more (each mistake carries every class's probability, and they are
+    saved in the model file), never under 200."""
+    return max(200, min(1000, 20_000 // max(classes, 1)))
+
+
+def pick_mistakes(cells: np.ndarray, confidence: np.ndarray, limit: int) -> np.ndarray:
+    """Which of the mistakes to keep, most confident first: their indices, at most ``limit``.
+
+    ``cells`` names each mistake's confusion-matrix cell (any integer per cell) and
+    ``confidence`` is the probability of its wrong answer. When there are more than ``limit``,
+    every cell keeps its most confident mistake before any cell keeps a second one, and so on,
+    so a small cell is never emptied by a large one (its images are what a user clicks on).
+    """
+    cells = np.asarray(cells, dtype=np.int64)
+    order = np.argsort(-np.asarray(confidence, dtype=np.float64), kind="stable")
+    if len(order) <= limit:
+        return order
+    by_cell = order[np.argsort(cells[order], kind="stable")]  # confidence order within a cell
+    sorted_cells = cells[by_cell]
+    starts = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
+    sizes = np.diff(np.r_[starts, len(by_cell)])
+    rank = np.empty(len(by_cell), np.int64)
+    rank[by_cell] = np.arange(len(by_cell)) - np.repeat(starts, sizes)
+    kept = order[np.argsort(rank[order], kind="stable")[:limit]]  # round by round
+    position = np.empty(len(order), np.int64)
+    position[order] = np.arange(len(order))
+    return kept[np.argsort(position[kept])]  # back to most confident first
 
 
 def chance_warning(evaluation: Mapping[str, Any]) -> str | None:

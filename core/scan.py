@@ -37,6 +37,8 @@ _JUNK_FOLDERS = {
     "__macosx": "macOS archive metadata folder",
     "$recycle.bin": "Windows recycle bin",
     "system volume information": "Windows system folder",
+    # Where CNN Studio puts the files the user excluded (core.dataset_edit.EXCLUDED).
+    "_excluded": "files excluded from training in CNN Studio (move them back to use them)",
 }
 
 

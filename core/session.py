@@ -14,6 +14,7 @@ objects and a trainer's :class:`~core.progress.TrainingControl` may be touched f
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from core.bundle import SUFFIX, ModelBundle, read_bundle, save_bundle
 from core.calibration import Calibration
 from core.config import TrainConfig
 from core.dataset import LoadedDataset, load_dataset
+from core.dataset_edit import Edit, copy_in, create_class, exclude, move_to_class, rename_class
 from core.demo import default_data_dir
 from core.errors import Cancelled, CnnStudioError, DatasetError, ImageError, SaveError
 from core.evaluate import chance_warning
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     from core.export_check import CheckSet, ExportReport
     from core.heatmap import Explanation
     from core.models import ModelSpec
+    from core.network_views import NetworkView
     from core.predictions import Prediction
     from core.report import ReportFiles
     from core.scan import DatasetIndex
@@ -60,6 +63,16 @@ _log = logging.getLogger("cnnstudio.calibration")
 
 #: Below the user data folder: where a trained model goes when its own target fails.
 RECOVERY_FOLDER = "recovered models"
+#: The edits of a dataset folder :meth:`Session.edit` offers (core.dataset_edit).
+EDIT_OPERATIONS: dict[str, Callable[..., Edit]] = {
+    "move_to_class": move_to_class,
+    "exclude": exclude,
+    "create_class": create_class,
+    "rename_class": rename_class,
+    "copy_in": copy_in,
+}
+#: Edits kept for undo.
+MAX_UNDO = 100
 
 
 @dataclass
@@ -127,6 +140,8 @@ class Session:
         self._dataset_view: DatasetView | None = None
         self._model: _Model | None = None
         self._activity: str | None = None
+        self._edits: list[Edit] = []  # edits of the loaded folder, latest last (undo stack)
+        self._edit_count = 0
 
     # --- state ------------------------------------------------------------------------------
 
@@ -256,8 +271,70 @@ class Session:
         return self.load_dataset(folder, spec, progress, cancel)
 
     def _set_dataset(self, dataset: LoadedDataset, advice: Advice | None = None) -> None:
+        previous = self._dataset
+        if previous is None or Path(previous.root).resolve() != Path(dataset.root).resolve():
+            self._edits.clear()  # another folder: the edits of the last one cannot be undone here
+            self._edit_count = 0
         self._dataset = dataset
         self._dataset_view = DatasetView.of(dataset, advice)
+
+    # --- editing the dataset folder ---------------------------------------------------------
+
+    def edit(self, operation: str, *args: Any) -> Edit:
+        """Edit the loaded dataset's folder on disk and bring the dataset up to date without a
+        rescan; the edit goes on the undo stack and the new state is published.
+
+        ``operation`` is one of :data:`EDIT_OPERATIONS` (:mod:`core.dataset_edit`), ``args``
+        its arguments after the root: ``edit("move_to_class", "cat/1.png", "dog")``. Raises
+        :class:`~core.dataset_edit.EditError` (the disk and the dataset unchanged).
+        """
+        from core.dataset_edit import EditError
+        from core.dataset_edit import undo as undo_on_disk
+        from core.dataset_update import apply_edit
+
+        data = self._require_dataset()
+        if data.layout is not None:
+            raise EditError("editing a train/valid/test folder is not supported yet")
+        if operation not in EDIT_OPERATIONS:
+            raise EditError(f"unknown edit {operation!r}")
+        edit = EDIT_OPERATIONS[operation](data.root, *args)
+        try:
+            updated = apply_edit(data, edit)
+        except BaseException:
+            undo_on_disk(edit)
+            raise
+        self._edits.append(edit)
+        del self._edits[:-MAX_UNDO]
+        self._edit_count += 1
+        self._show_edited(updated)
+        return edit
+
+    def undo_edit(self) -> Edit:
+        """Reverse the latest edit (disk first, then the loaded dataset) and publish the new
+        state; returns what undoing did. Raises :class:`~core.dataset_edit.EditError` when
+        there is nothing to undo or the way back is blocked (the edit stays undoable)."""
+        from core.dataset_edit import EditError, undo
+        from core.dataset_update import apply_edit
+
+        data = self._require_dataset()
+        if not self._edits:
+            raise EditError("nothing to undo")
+        reverted = undo(self._edits[-1])
+        self._edits.pop()
+        self._edit_count += 1
+        self._show_edited(apply_edit(data, reverted))
+        return reverted
+
+    def _show_edited(self, dataset: LoadedDataset) -> None:
+        """Make an edited ``dataset`` current (same advice) and publish it."""
+        advice = self._dataset_view.advice if self._dataset_view is not None else None
+        self._dataset = dataset
+        self._dataset_view = dataclasses.replace(
+            DatasetView.of(dataset, advice),
+            undo=self._edits[-1].description if self._edits else None,
+            edits=self._edit_count,
+        )
+        self._changed()
 
     # --- models -----------------------------------------------------------------------------
 
@@ -646,6 +723,29 @@ class Session:
             model.classifier = Classifier(model.keras_model, model.class_names, model.spec.input)
         return model.classifier
 
+    def losses(self, batch_size: int = 256) -> np.ndarray:
+        """How surprised the current model is by each loaded image's label: its loss (the
+        cross-entropy, -ln p(label)), in dataset order, float32; high = a likely label error
+        or an unusual picture. Images of a class the model does not know get NaN. Runs the
+        network over every image in batches (the engine thread in the GUI)."""
+        model = self._require_model()
+        data = self._require_dataset()
+        if model.spec.input != data.spec:
+            raise CnnStudioError(
+                f"the model reads {model.spec.input.size} px images and the dataset is loaded at "
+                f"{data.spec.size} px; load it at the model's size first"
+            )
+        classifier = self._classifier()
+        with self._doing("scoring"):
+            probabilities = classifier.probabilities_in_batches(data.images, batch_size)
+        known = {name: k for k, name in enumerate(model.class_names)}
+        columns = np.array([known.get(n, -1) for n in data.class_names])[data.labels]
+        rows = np.arange(len(data))
+        chosen = probabilities[rows, np.maximum(columns, 0)].astype(np.float64)
+        losses = -np.log(np.clip(chosen, 1e-12, 1.0))
+        losses[columns < 0] = np.nan
+        return losses.astype(np.float32)
+
     def classify(
         self,
         targets: Iterable[Path | str],
@@ -752,6 +852,31 @@ class Session:
             flush()
         return explanations, failures
 
+    def network_view(
+        self, image: Path | str | np.ndarray, max_maps: int = 16, name: str | None = None
+    ) -> NetworkView:
+        """What each layer of the current model computes for one image (an image file, or
+        pixels, resized to the model's input as classification does): the feature maps,
+        filters, units and probabilities of :mod:`core.network_view`. ``name`` names the image
+        in the result (default: its path, or "the image")."""
+        from core.network_view import network_view
+
+        model = self._require_model()
+        source = name or (str(image) if not isinstance(image, np.ndarray) else "the image")
+        with self._doing("looking inside"):
+            try:
+                pixels = to_model_input(image, model.spec.input)
+            except ImageError as exc:
+                raise CnnStudioError(f"{source}: {exc.reason}") from None
+            return network_view(
+                model.keras_model,
+                pixels,
+                source,
+                max_maps,
+                model.class_names,
+                model.generation,
+            )
+
     def layer_table(self) -> str:
         """The current model's layers in plain words, as printable text."""
         from core.models import describe_text
@@ -786,9 +911,7 @@ def _calibrate(
     )
     if calibration.note:
         _log.info(calibration.note)
-    evaluation = evaluate_predictions(
-        labels, probabilities, data.class_names, list(val_paths), max_mistakes=200
-    )
+    evaluation = evaluate_predictions(labels, probabilities, data.class_names, list(val_paths))
     return calibration, evaluation.to_dict(with_mistakes=True)
 
 

@@ -60,6 +60,10 @@ class DatasetView:
     #: part present, and the sentence saying how they are used. Empty for plain class folders.
     splits: tuple[tuple[str, str, tuple[int, ...]], ...] = ()
     layout_note: str | None = None
+    #: What Undo would reverse (the latest edit of the folder in this session, in words), and
+    #: how many edits were made since the folder was loaded (core.dataset_edit).
+    undo: str | None = None
+    edits: int = 0
 
     @classmethod
     def of(cls, dataset: LoadedDataset, advice: Advice | None = None) -> DatasetView:

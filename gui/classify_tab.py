@@ -35,6 +35,13 @@ from core.state import SessionState
 from gui import style
 from gui.engine_adapter import THUMBNAIL_SIZE, Engine
 from gui.settings import MemoryStore, Preferences
+from gui.widgets.heatmap_view import (
+    TOGGLE_TEXT,
+    TOGGLE_TIP,
+    HeatmapView,
+    open_on_enter,
+    overlay_pixmap,
+)
 from gui.widgets.images import preview
 from gui.widgets.probability_bars import ProbabilityBars, name_column_width
 
@@ -43,6 +50,10 @@ IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff);;All
 #: The table's column with the answer: the top class, or "unsure" (shown while a minimum
 #: confidence is set).
 ANSWER_COLUMN = 3
+#: Key of the "Show where it looked" toggle.
+WHERE_KEY = "Ctrl+G"
+#: Who asks the engine for this tab's explanations (see Engine.explain).
+REQUESTER = "classify"
 
 
 class ClassifyTab(QWidget):
@@ -56,8 +67,14 @@ class ClassifyTab(QWidget):
         self.preferences = preferences or Preferences(MemoryStore())
         self.predictions: list[dict] = []
         self._model_generation = 0  # the model whose results are listed
+        self.explanations: dict[str, dict] = {}  # path -> explanation row (heat map), this model
+        self._asked: set[str] = set()  # paths of the explanation request in flight
+        self._no_map: dict[str, str] = {}  # path -> why its map could not be made
+        self.view: HeatmapView | None = None  # the enlarged view, made on first use
         self._build()
         engine.classified.connect(self._on_classified)
+        engine.explained.connect(self._on_explained)
+        engine.explanation_failed.connect(self._on_explanation_failed)
         engine.state_changed.connect(self._on_state_changed)
         self._on_state_changed(engine.state)
 
@@ -77,11 +94,17 @@ class ClassifyTab(QWidget):
         self.clear_button = QPushButton(style.icon("clear"), "Clear")
         self.clear_button.setToolTip("Empty the results")
         self.clear_button.clicked.connect(self.clear)
+        self.where_button = QPushButton(TOGGLE_TEXT)
+        self.where_button.setCheckable(True)
+        self.where_button.setShortcut(WHERE_KEY)
+        self.where_button.setToolTip(f"{TOGGLE_TIP} ({WHERE_KEY})")
+        self.where_button.toggled.connect(self._on_where_toggled)
         top = QHBoxLayout()
         top.addWidget(self.model_label, 1)
         for button in (
             self.open_model_button,
             self.open_button,
+            self.where_button,
             self.csv_button,
             self.clear_button,
         ):
@@ -110,6 +133,8 @@ class ClassifyTab(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setVisible(False)
+        self.table.cellDoubleClicked.connect(lambda row, _column: self.open_view(row))
+        open_on_enter(self.table, self.open_view)
         self.confidence_label = QLabel()
         self.confidence = QSlider(Qt.Orientation.Horizontal)
         self.confidence.setRange(0, 99)
@@ -219,6 +244,7 @@ class ClassifyTab(QWidget):
 
     def _update(self) -> None:
         self.open_button.setEnabled(self.has_model)
+        self.where_button.setEnabled(self.has_model)
         self.csv_button.setEnabled(bool(self.predictions))
         self.clear_button.setEnabled(bool(self.predictions))
 
@@ -249,6 +275,12 @@ class ClassifyTab(QWidget):
     def clear(self) -> None:
         """Empty the table and drop classifications still waiting or running."""
         self.engine.cancel_classifying()
+        self.engine.cancel_explaining(REQUESTER)
+        self.explanations.clear()
+        self._asked.clear()
+        self._no_map.clear()
+        if self.view is not None:
+            self.view.close()
         self.predictions = []
         self.table.setRowCount(0)
         self.table.setVisible(False)
@@ -296,10 +328,9 @@ class ClassifyTab(QWidget):
             row = start + offset
             thumb = QLabel()
             thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            if prediction.get("thumbnail") is not None:
-                thumb.setPixmap(preview(prediction["thumbnail"], THUMB))
             thumb.setAccessibleName(f"Preview of {readable(Path(prediction['path']).name)}")
             self.table.setCellWidget(row, 0, thumb)
+            self._show_thumbnail(row)
             shown = readable(prediction["path"])
             item = QTableWidgetItem(shown)
             item.setToolTip(shown)
@@ -309,3 +340,98 @@ class ClassifyTab(QWidget):
             self._show_answer(row, prediction)
         self.table.scrollToBottom()
         self._update()
+        if self.where_button.isChecked():
+            self._ask_for_explanations()
+
+    # --- where the model looked (GUI thread) ------------------------------------------------
+
+    def _show_thumbnail(self, row: int) -> None:
+        """The preview of ``row``: with its heat map while the toggle is on and the map is
+        here, else the picture as the file shows it."""
+        thumb = self.table.cellWidget(row, 0)
+        if not isinstance(thumb, QLabel):
+            return
+        prediction = self.predictions[row]
+        explanation = self.explanations.get(prediction["path"])
+        if self.where_button.isChecked() and explanation is not None:
+            thumb.setPixmap(overlay_pixmap(explanation, THUMB))
+            thumb.setToolTip(
+                f"Where the model looked for '{readable(explanation['label'])}' "
+                "(bright: counted most); double-click to enlarge"
+            )
+        elif prediction.get("thumbnail") is not None:
+            thumb.setPixmap(preview(prediction["thumbnail"], THUMB))
+            thumb.setToolTip("")
+
+    def _on_where_toggled(self, checked: bool) -> None:
+        """Show or hide the heat maps, asking the engine for those not yet made."""
+        if checked:
+            self._ask_for_explanations()
+        for row in range(self.table.rowCount()):
+            self._show_thumbnail(row)
+
+    def _ask_for_explanations(self, also: str | None = None) -> None:
+        """Ask for the maps still missing: every result's while the toggle is on, and
+        ``also``'s. A request replaces the one before, so it lists all that are missing."""
+        wanted = [p["path"] for p in self.predictions] if self.where_button.isChecked() else []
+        if also is not None:
+            wanted.append(also)
+        known = self.explanations.keys() | self._no_map
+        missing = list(dict.fromkeys(p for p in wanted if p not in known))
+        if missing and not set(missing) <= self._asked:
+            self._asked = set(missing)
+            self.engine.explain(missing, REQUESTER)
+
+    def open_view(self, row: int) -> None:
+        """Open result ``row`` enlarged, with its heat map (asked for if not here yet)."""
+        if not 0 <= row < len(self.predictions):
+            return
+        prediction = self.predictions[row]
+        path = prediction["path"]
+        top = prediction["predictions"][0]
+        if self.view is None:
+            self.view = HeatmapView(self)
+        self.view.show_result(
+            path,
+            top["label"],
+            top["probability"],
+            picture=prediction.get("thumbnail"),
+            explanation=self.explanations.get(path),
+        )
+        if path in self._no_map:
+            self.view.show_failure(path, self._no_map[path])
+        elif path not in self.explanations:
+            self._ask_for_explanations(also=path)
+
+    def _on_explained(self, requester: str, rows: list, failures: list) -> None:
+        """Keep the maps that arrived and redraw the previews (GUI thread)."""
+        if requester != REQUESTER:
+            return
+        self._asked.clear()
+        for explanation in rows:
+            self.explanations[explanation["path"]] = explanation
+            if self.view is not None:
+                self.view.show_explanation(explanation)
+        for row in range(self.table.rowCount()):
+            self._show_thumbnail(row)
+        for path, reason in failures:
+            self._no_map[path] = reason
+            if self.view is not None:
+                self.view.show_failure(path, reason)
+        if failures:
+            notes = [f"{readable(Path(path).name)}: {reason}" for path, reason in failures]
+            self.show_message(
+                "No heat map for "
+                + "; ".join(notes[:5])
+                + (f" and {len(notes) - 5} more" if len(notes) > 5 else "")
+            )
+
+    def _on_explanation_failed(self, requester: str, message: str) -> None:
+        """The model could not be explained: say why and turn the toggle off."""
+        if requester != REQUESTER:
+            return
+        self._asked.clear()
+        self.where_button.setChecked(False)
+        if self.view is not None and self.view.path is not None:
+            self.view.show_failure(self.view.path, message)
+        self.show_message(f"Cannot show where the model looked: {message}")

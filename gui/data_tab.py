@@ -11,7 +11,8 @@ import html
 from collections.abc import Iterator
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QFileInfo, QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -21,10 +22,12 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QListView,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -39,6 +42,7 @@ from core.images import InputSpec
 from core.names import readable, short_name
 from core.state import DatasetView, SessionState
 from gui import style
+from gui.data_actions import ImageActions, comparison_line
 from gui.engine_adapter import Engine
 from gui.widgets.images import array_icon
 
@@ -76,10 +80,13 @@ def _bar_cell(count: int, biggest: int) -> QWidget:
 
 
 class DataTab(QWidget):
-    """Emits ``dataset_requested(path)`` when the user picks a folder; shows engine results."""
+    """Emits ``dataset_requested(path)`` when the user picks a folder; shows engine results.
+    ``retrain_requested`` asks the window to train again with the Train tab's settings (after
+    the folder was edited)."""
 
     dataset_requested = Signal(str)
     demo_requested = Signal()
+    retrain_requested = Signal()
 
     def __init__(self, engine: Engine) -> None:
         super().__init__()
@@ -91,6 +98,12 @@ class DataTab(QWidget):
         engine.dataset_failed.connect(self._on_failed)
         engine.dataset_cancelled.connect(self._on_cancelled)
         engine.state_changed.connect(self._on_state_changed)
+        engine.dataset_edited.connect(self._on_edited)
+        engine.losses_computed.connect(self._on_losses)
+        # Each image's loss under the model (path -> loss), and the model it came from.
+        self._losses: dict[str, float] = {}
+        self._losses_model = 0
+        self._compare_with: tuple[int, dict] | None = None  # (model generation, evaluation)
         self._reload_timer = QTimer(self, singleShot=True, interval=400)
         self._reload_timer.timeout.connect(self._reload)
 
@@ -175,6 +188,21 @@ class DataTab(QWidget):
         left_layout.addWidget(settings)
         left_layout.addWidget(QLabel("Classes"))
         left_layout.addWidget(self.class_table, 1)
+        self.new_class_button = QPushButton("New class…")
+        self.new_class_button.setToolTip("Create an empty class folder in the dataset folder")
+        self.new_class_button.clicked.connect(self.new_class)
+        self.rename_class_button = QPushButton("Rename class…")
+        self.rename_class_button.setToolTip("Rename the chosen class's folder on disk")
+        self.rename_class_button.clicked.connect(self.rename_class)
+        class_buttons = QHBoxLayout()
+        class_buttons.addWidget(self.new_class_button)
+        class_buttons.addWidget(self.rename_class_button)
+        self.new_class_button.setEnabled(False)
+        self.rename_class_button.setEnabled(False)
+        left_layout.addLayout(class_buttons)
+        # Image files dropped on a class's row are copied into its folder.
+        self.class_table.viewport().setAcceptDrops(True)
+        self.class_table.viewport().installEventFilter(self)
 
         self.thumb_title = QLabel("What the model sees")
         self.thumb_title.setWordWrap(True)
@@ -188,8 +216,35 @@ class DataTab(QWidget):
         self.thumbnails.setAccessibleName("What the model sees")
         self.thumbnails.setToolTip(
             "The chosen class's images at the size and colour the model gets them. If you "
-            "cannot tell the classes apart here, neither can the model: raise the size."
+            "cannot tell the classes apart here, neither can the model: raise the size. "
+            "Right-click an image (or press M, Delete) to move it to another class or "
+            "exclude it; Ctrl+Z undoes."
         )
+        self.image_actions = ImageActions(
+            self.thumbnails,
+            self.engine,
+            lambda: self._shown,
+            lambda item: item.data(Qt.ItemDataRole.UserRole),
+            keys=True,
+            undo_scope=self,
+        )
+        self.edit_label = QLabel()
+        self.edit_label.setWordWrap(True)
+        self.edit_label.setVisible(False)
+        self.surprise_check = QCheckBox("Most surprising first")
+        self.surprise_check.setToolTip(
+            "Sort the class's images by the current model's loss on them: the images whose "
+            "label surprises the model most come first. Wrong labels gather there."
+        )
+        self.surprise_check.setEnabled(False)
+        self.surprise_check.toggled.connect(self._on_surprise_toggled)
+        self.retrain_button = QPushButton(style.icon("train"), "Retrain")
+        self.retrain_button.setToolTip(
+            "Train a new model on the changed folder with the Train tab's settings, then "
+            "compare it with the current one"
+        )
+        self.retrain_button.setVisible(False)
+        self.retrain_button.clicked.connect(self._on_retrain)
 
         self.notes = QLabel()
         self.notes.setWordWrap(True)
@@ -211,8 +266,15 @@ class DataTab(QWidget):
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.thumb_title)
+        title_row = QHBoxLayout()
+        title_row.addWidget(self.thumb_title, 1)
+        title_row.addWidget(self.surprise_check)
+        right_layout.addLayout(title_row)
         right_layout.addWidget(self.thumbnails, 3)
+        edit_row = QHBoxLayout()
+        edit_row.addWidget(self.edit_label, 1)
+        edit_row.addWidget(self.retrain_button)
+        right_layout.addLayout(edit_row)
         right_layout.addWidget(self.notes)
         right_layout.addWidget(self.skipped_title)
         right_layout.addWidget(self.skipped_table, 2)
@@ -305,6 +367,7 @@ class DataTab(QWidget):
         self.cancel_button.setVisible(loading)
         if state.dataset is not self._shown:
             self._show(state.dataset)
+        self._follow_model(state)
 
     def _on_progress(self, fraction: float, message: str) -> None:
         self.progress.setValue(int(fraction * 100))
@@ -332,6 +395,8 @@ class DataTab(QWidget):
         """Render everything for ``dataset`` (a new load, size or colour)."""
         self._shown = dataset
         self.thumbnails.clear()
+        self.new_class_button.setEnabled(dataset is not None and not dataset.splits)
+        self.rename_class_button.setEnabled(dataset is not None and not dataset.splits)
         if dataset is None:
             self.empty_hint.setVisible(True)
             self.content.setVisible(False)
@@ -353,6 +418,7 @@ class DataTab(QWidget):
         self._show_validation_share(dataset)
         self._show_spec(dataset)
         biggest = max(counts.values(), default=1) or 1
+        chosen = self.chosen_class()
         self.class_table.clearSelection()
         self.class_table.setRowCount(len(counts))
         for row, (name, count) in enumerate(counts.items()):
@@ -376,8 +442,9 @@ class DataTab(QWidget):
         for row, (path, reason) in enumerate(dataset.skipped):
             self.skipped_table.setItem(row, 0, QTableWidgetItem(readable(path)))
             self.skipped_table.setItem(row, 1, QTableWidgetItem(reason))
-        if counts:
-            self.class_table.selectRow(0)
+        if counts:  # the class on show before an edit stays on show
+            names = list(counts)
+            self.class_table.selectRow(names.index(chosen) if chosen in names else 0)
         self._on_class_selected()  # even when row 0 was already selected: new pictures
 
     def _show_validation_share(self, dataset: DatasetView) -> None:
@@ -424,6 +491,10 @@ class DataTab(QWidget):
             return
         label = rows[0].row()
         members = np.flatnonzero(dataset.labels == label)
+        losses = self._losses if self.surprise_check.isChecked() else {}
+        if losses:  # highest loss first; images without one (new since) last
+            scores = np.array([losses.get(dataset.paths[i], np.nan) for i in members])
+            members = members[np.argsort(-np.nan_to_num(scores, nan=-np.inf), kind="stable")]
         name = short_name(dataset.class_names[label])
         shown = members[:THUMBNAILS_SHOWN]
         size = dataset.spec.size
@@ -435,4 +506,137 @@ class DataTab(QWidget):
         for i in shown:
             item = QListWidgetItem(array_icon(dataset.images[i], THUMBNAIL_PX), "")
             item.setToolTip(dataset.paths[i])
+            item.setData(Qt.ItemDataRole.UserRole, dataset.paths[i])  # for ImageActions
+            if dataset.paths[i] in losses:
+                item.setToolTip(f"{dataset.paths[i]}\nloss {losses[dataset.paths[i]]:.3g}")
             self.thumbnails.addItem(item)
+
+    # --- changing the folder (GUI thread; the engine does the work) ---------------------------
+
+    def chosen_class(self) -> str | None:
+        """The name of the class chosen in the table, or None."""
+        rows = self.class_table.selectionModel().selectedRows()
+        dataset = self._shown
+        if not rows or dataset is None or rows[0].row() >= len(dataset.class_names):
+            return None
+        return dataset.class_names[rows[0].row()]
+
+    def new_class(self) -> None:
+        """Ask for a name, then create that class's (empty) folder."""
+        if self._shown is None:
+            return
+        name, ok = QInputDialog.getText(
+            self, "New class", f"Name of the new class folder in {self._shown.root}:"
+        )
+        if ok and name:
+            self.engine.edit_dataset("create_class", name)
+
+    def rename_class(self) -> None:
+        """Ask for a new name, then rename the chosen class's folder."""
+        old = self.chosen_class()
+        if old is None or self._shown is None:
+            return
+        name, ok = QInputDialog.getText(
+            self, "Rename class", f"New name of the folder {old} in {self._shown.root}:", text=old
+        )
+        if ok and name and name != old:
+            self.engine.edit_dataset("rename_class", old, name)
+
+    def _follow_model(self, state: SessionState) -> None:
+        """Sorting by loss needs a model that reads this dataset's input; Retrain shows once
+        the folder was edited; a model trained after Retrain is compared with the one before."""
+        model, dataset = state.model, state.dataset
+        usable = model is not None and dataset is not None and model.spec == dataset.spec
+        self.surprise_check.setEnabled(usable and not state.training)
+        if model is None or model.generation != self._losses_model:
+            self._losses = {}
+        self.retrain_button.setVisible(
+            dataset is not None and dataset.edits > 0 and model is not None
+        )
+        self.retrain_button.setEnabled(state.can_train)
+        compare = self._compare_with
+        if (
+            compare is not None
+            and model is not None
+            and not state.training
+            and model.generation != compare[0]
+        ):
+            line = comparison_line(compare[1], model.evaluation)
+            self._compare_with = None
+            self.edit_label.setText(f"After your changes: {line}." if line else "")
+            self.edit_label.setVisible(bool(line))
+
+    def _on_retrain(self) -> None:
+        """Remember the current model's results, then ask the window to train again."""
+        model = self.engine.state.model
+        if model is not None:
+            self._compare_with = (model.generation, dict(model.evaluation))
+        self.retrain_requested.emit()
+
+    def _on_surprise_toggled(self, checked: bool) -> None:
+        state = self.engine.state
+        if checked and not self._losses and state.model is not None:
+            self._losses_model = state.model.generation
+            self.thumb_title.setText("Scoring each image with the model…")
+            self.engine.compute_losses()
+        else:
+            self._on_class_selected()
+
+    def _on_losses(self, generation: int, paths: object, losses: object) -> None:
+        """The engine's losses for the images at ``paths`` of the dataset of ``generation``
+        (GUI thread). Kept by path, so they still sort the images an edit left in place."""
+        if not isinstance(losses, np.ndarray) or not isinstance(paths, tuple | list):
+            return
+        self._losses = {p: float(v) for p, v in zip(paths, losses.tolist(), strict=True)}
+        if self.surprise_check.isChecked():
+            self._on_class_selected()
+
+    def _on_edited(self, description: str) -> None:
+        self.edit_label.setText(f"{readable(description)} (Ctrl+Z undoes)")
+        self.edit_label.setVisible(True)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Files dragged onto a class's row: accept them; dropped: copy them in (asked
+        first). Other drops (a folder to load) go on to the window."""
+        if watched is self.class_table.viewport() and self._shown is not None:
+            if event.type() in (QEvent.Type.DragEnter, QEvent.Type.DragMove):
+                assert isinstance(event, QDragEnterEvent)  # DragMove derives from it
+                if self._dropped_files(event) and self._row_at(event) is not None:
+                    event.acceptProposedAction()
+                    return True
+            elif event.type() == QEvent.Type.Drop:
+                assert isinstance(event, QDropEvent)
+                files, row = self._dropped_files(event), self._row_at(event)
+                if files and row is not None:
+                    event.acceptProposedAction()
+                    self._copy_in(self._shown.class_names[row], files)
+                    return True
+        return super().eventFilter(watched, event)
+
+    @staticmethod
+    def _dropped_files(event: QDropEvent) -> list[str]:
+        """The local files (not folders) an event carries."""
+        mime = event.mimeData()
+        urls = mime.urls() if mime is not None and mime.hasUrls() else []
+        paths = [u.toLocalFile() for u in urls if u.isLocalFile()]
+        return [p for p in paths if p and not QFileInfo(p).isDir()]
+
+    def _row_at(self, event: QDropEvent) -> int | None:
+        row = self.class_table.rowAt(event.position().toPoint().y())
+        shown = self._shown
+        return row if shown is not None and 0 <= row < len(shown.class_names) else None
+
+    def _copy_in(self, class_name: str, files: list[str]) -> None:
+        assert self._shown is not None
+        listed = ", ".join(QFileInfo(f).fileName() for f in files[:5])
+        more = f" and {len(files) - 5} more" if len(files) > 5 else ""
+        answer = QMessageBox.question(
+            self,
+            "Copy images in",
+            f"Copy {len(files)} file(s) ({readable(listed)}{more}) into {readable(class_name)}/ "
+            f"inside {readable(self._shown.root)}? A name that is taken gets -2, -3…; nothing "
+            "is overwritten and the files you dropped stay where they are.",
+            QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Ok:
+            self.engine.edit_dataset("copy_in", class_name, files)

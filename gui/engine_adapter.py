@@ -13,7 +13,9 @@ description supersedes the previous one of its kind. The superseded task is canc
 its token, and whatever it still reports is dropped on the GUI thread, so a stale result can
 never overwrite a newer one. Classifications are tasks too, but a new drop queues behind the
 previous one instead of replacing it (a user who drops two folders expects both);
-:meth:`Engine.cancel_classifying` (Clear, or another model) cancels them all.
+:meth:`Engine.cancel_classifying` (Clear, or another model) cancels them all. Explanations
+(where the model looked) supersede per requester: the Classify tab's new request replaces its
+previous one, never the Results page's.
 
 ``state_changed`` carries the session's :class:`~core.state.SessionState` after every change,
 with ``queued`` listing the requests not yet finished. Widgets derive what they show and enable
@@ -42,10 +44,12 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from core.config import TrainConfig
 from core.errors import Cancelled, CnnStudioError
+from core.heatmap import Explanation
 from core.images import InputSpec
 from core.names import readable
 from core.progress import CancelToken, ProgressCallback, TrainingControl
@@ -57,7 +61,7 @@ log = logging.getLogger("cnnstudio.engine")
 #: Size in pixels of the previews sent with classification results.
 THUMBNAIL_SIZE = 96
 #: Kinds of task where a new request replaces the previous one.
-SUPERSEDING = ("loading", "describing", "evaluating")
+SUPERSEDING = ("loading", "describing", "evaluating", "looking inside")
 #: At most this many batch_ended signals a second reach the GUI.
 BATCH_SIGNALS_PER_SECOND = 10
 
@@ -164,6 +168,8 @@ class Engine(QObject):
     model_exported = Signal(dict)  # core.export_check.ExportReport.to_dict()
     report_written = Signal(str)  # the model card's path (reproduce.py is beside it)
     cache_cleared = Signal(int, int)  # files and bytes freed
+    dataset_edited = Signal(str)  # what a change to the dataset's folder (or its undo) did
+    losses_computed = Signal(int, object, object)  # dataset generation, paths, float32 losses
     # Python objects, not Qt lists: Qt would drop the escaped bytes of names that are not UTF-8.
     classified = Signal(object, object)  # [Prediction.to_dict() + "thumbnail"], [(path, reason)]
     # Evaluating the current model on a labelled folder (Model → Evaluate on a folder…).
@@ -172,6 +178,13 @@ class Engine(QObject):
     folder_evaluated = Signal(object)
     evaluation_failed = Signal(str)
     evaluation_cancelled = Signal()
+    # Inside the network: a core.network_views.NetworkView (frozen, read-only arrays).
+    network_viewed = Signal(object)
+    network_view_failed = Signal(str)
+    # Where the model looked (Grad-CAM), for one requester ("classify", "results"): the
+    # requester, [explanation_row(...)] (NumPy arrays inside), [(path, reason)].
+    explained = Signal(str, object, object)
+    explanation_failed = Signal(str, str)  # requester, message
 
     # Worker -> GUI thread: results of superseding tasks travel with their task, so the GUI
     # thread can drop those of a task that was replaced in the meantime.
@@ -254,6 +267,14 @@ class Engine(QObject):
             self.evaluation_failed.emit(readable(str(payload)))
         elif event == "eval-cancelled":
             self.evaluation_cancelled.emit()
+        elif event == "network-viewed":
+            self.network_viewed.emit(payload)
+        elif event == "network-failed":
+            self.network_view_failed.emit(readable(str(payload)))
+        elif event == "explained":
+            self.explained.emit(*payload)  # type: ignore[misc]
+        elif event == "explain-failed":
+            self.explanation_failed.emit(*payload)  # type: ignore[misc]
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -471,6 +492,42 @@ class Engine(QObject):
 
         self._submit("clearing", "Clearing the cache", job)
 
+    # --- editing the dataset folder ------------------------------------------------------------
+
+    def edit_dataset(self, operation: str, *args: object) -> None:
+        """Change the loaded dataset's folder on disk (``operation`` and ``args`` as in
+        :meth:`core.session.Session.edit`: move a file to another class, exclude it, create
+        or rename a class, copy files in) on the worker, since it changes the session's
+        dataset; the new state follows, then ``dataset_edited`` with what was done, or
+        ``operation_failed`` with why nothing was (the disk unchanged)."""
+
+        def job() -> None:
+            self.dataset_edited.emit(self._session.edit(operation, *args).description)
+
+        self._submit("editing", "Changing the dataset folder", job)
+
+    def undo_edit(self) -> None:
+        """Undo the latest change to the dataset's folder (on the worker); ``dataset_edited``
+        says what undoing did, ``operation_failed`` why it could not."""
+
+        def job() -> None:
+            self.dataset_edited.emit(self._session.undo_edit().description)
+
+        self._submit("editing", "Undoing the change to the dataset folder", job)
+
+    def compute_losses(self) -> None:
+        """Each loaded image's loss under the current model (Session.losses) on the worker;
+        ``losses_computed`` carries (the dataset's generation, its paths, the losses) so a
+        widget can tell whether they still belong to the dataset it shows."""
+
+        def job() -> None:
+            losses = self._session.losses()
+            view = self._session.state().dataset
+            if view is not None:
+                self.losses_computed.emit(view.generation, view.paths, losses)
+
+        self._submit("scoring", "Scoring each image with the model", job)
+
     # --- evaluation -------------------------------------------------------------------------
 
     def evaluate_folder(self, folder: Path | str) -> None:
@@ -513,6 +570,32 @@ class Engine(QObject):
         if task is not None:
             task.token.cancel()
 
+    # --- inside the network -----------------------------------------------------------------
+
+    def view_network(
+        self, image: str | np.ndarray, name: str | None = None, max_maps: int = 16
+    ) -> None:
+        """Compute what each layer of the current model makes of one image (a file path, or
+        pixels from the loaded dataset) on the worker, superseding the previous request:
+        ``network_viewed`` carries a :class:`core.network_views.NetworkView`, or
+        ``network_view_failed`` says why not (a bad file, no model)."""
+        task = self._new_task("looking inside")
+
+        def job() -> None:
+            if task.stale:
+                return
+            try:
+                view = self._session.network_view(image, max_maps, name)
+            except CnnStudioError as exc:
+                self._task_event.emit(task, "network-failed", str(exc))
+                return
+            except Exception as exc:  # an engine bug: say so in the tab, then report it
+                self._task_event.emit(task, "network-failed", f"{type(exc).__name__}: {exc}")
+                raise
+            self._task_event.emit(task, "network-viewed", view)
+
+        self._submit("looking inside", "Looking inside the network", job)
+
     # --- classification ---------------------------------------------------------------------
 
     def classify(self, paths: list[str], top_k: int = 3) -> None:
@@ -548,3 +631,47 @@ class Engine(QObject):
         for task in self._classifying:
             task.supersede()
         self._classifying.clear()
+
+    # --- explanations -----------------------------------------------------------------------
+
+    def explain(self, paths: list[str], requester: str) -> None:
+        """Find where the current model looked (Grad-CAM) on image files, for ``requester``
+        (a name: "classify", "results"); a new request of the same requester supersedes the
+        one before, whose result is dropped. Emits ``explained(requester, rows, failures)``
+        with :func:`explanation_row` dicts, or ``explanation_failed(requester, message)``."""
+        task = self._new_task(f"explaining:{requester}")
+
+        def job() -> None:
+            try:
+                task.token.raise_if_cancelled()  # superseded while it waited in the queue
+                explanations, failures = self._session.explain(paths, task.token)
+            except Cancelled:
+                return
+            except CnnStudioError as exc:
+                self._task_event.emit(task, "explain-failed", (requester, readable(str(exc))))
+                return
+            rows = [explanation_row(e) for e in explanations]
+            self._task_event.emit(task, "explained", (requester, rows, failures))
+
+        self._submit("explaining", "Finding where the model looked", job)
+
+    def cancel_explaining(self, requester: str) -> None:
+        """Cancel ``requester``'s explanation request, if any (GUI thread); its result is
+        dropped."""
+        task = self._tasks.pop(f"explaining:{requester}", None)
+        if task is not None:
+            task.supersede()
+
+
+def explanation_row(explanation: Explanation) -> dict[str, object]:
+    """One explanation as plain data for the GUI: ``path``, ``label`` and ``probability`` (the
+    top answer the map explains), ``heatmap`` (float32 rows x columns, 0..1), ``peak`` (row,
+    column) and ``image`` (uint8, the image as the model saw it)."""
+    return {
+        "path": explanation.path,
+        "label": explanation.label,
+        "probability": float(explanation.probability),
+        "heatmap": explanation.heatmap,
+        "peak": tuple(explanation.peak),
+        "image": explanation.image,
+    }

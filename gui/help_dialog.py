@@ -298,8 +298,12 @@ window, or try the demo (<i>Use demo dataset</i>{key("Open demo dataset", ", or 
 <li><b>Train</b>: on the Train tab press <i>Start training</i>{key("Start training")} and
 watch the loss fall. Save the model when it is done{key("Save model")}.</li>
 <li><b>Classify</b>: drop images on the window, or press <i>Classify images</i> on the
-Classify tab{key("Classify images")}. Each image gets its most likely classes.</li>
+Classify tab{key("Classify images")}. Each image gets its most likely classes;
+<i>Show where it looked</i> colours the part of the image that decided the answer.</li>
 </ol>
+<p>To see what the network computes, layer by layer, open the <b>Inside the network</b> tab:
+the 3x3 filters it learnt, the feature maps each convolution makes and what max pooling keeps.
+</p>
 
 <h3>What a good dataset looks like</h3>
 <ul>
@@ -322,7 +326,10 @@ model does on pictures it has never seen. <b>Accuracy</b> is the share classifie
 <ul>
 <li>Add more images, and more varied ones (angles, lighting, backgrounds).</li>
 <li>Check the confusion matrix on the Train tab (which classes get mixed up) and click its
-cells to see the misclassified images: a picture in the wrong folder is a common cause.</li>
+cells to see the misclassified images: a picture in the wrong folder is a common cause.
+Right-click one to move it to the right class or exclude it (Ctrl+Z undoes), then
+<i>Retrain</i> on the Data tab. <i>Most surprising first</i> there lists the images the model
+finds least likely first.</li>
 <li>Few images? Tick <i>Augment</i>: the model also learns from flipped, rotated and
 zoomed copies.</li>
 <li>Photos? Use the <i>{pretrained}</i> architecture.</li>

@@ -1,4 +1,4 @@
-"""The main window: assembles the three tabs, menus, status bar, drops and closing.
+"""The main window: assembles the four tabs, menus, status bar, drops and closing.
 
 It keeps no state of its own about the model or the engine: what is enabled and whether a
 model would be lost come from the engine's latest :class:`~core.state.SessionState`.
@@ -43,6 +43,7 @@ from gui.drops import route_drop
 from gui.engine_adapter import Engine
 from gui.evaluation_dialog import EvaluationDialog
 from gui.export_dialog import ExportDialog
+from gui.network_tab import NetworkTab
 from gui.resources import asset_path
 from gui.settings import Preferences
 from gui.train_tab import TrainTab
@@ -74,6 +75,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.data_tab, "1  Data")
         self.tabs.addTab(self.train_tab, "2  Train")
         self.tabs.addTab(self.classify_tab, "3  Classify")
+        self.network_tab = NetworkTab(engine)
+        self.tabs.addTab(self.network_tab, "4  Inside the network")
         self.setCentralWidget(self.tabs)
         self.drop_overlay = DropOverlay(self)
         self._build_menus()
@@ -84,6 +87,7 @@ class MainWindow(QMainWindow):
 
         self.data_tab.dataset_requested.connect(self.open_dataset)
         self.data_tab.demo_requested.connect(self.open_demo)
+        self.data_tab.retrain_requested.connect(self.start_training)
         self.train_tab.save_requested.connect(self.save_model)
         self.train_tab.export_requested.connect(self.export_model)
         self.classify_tab.open_model_requested.connect(self.open_model)
@@ -294,7 +298,7 @@ class MainWindow(QMainWindow):
         """Rich-text messages carry their colours: draw them again in the theme's."""
         if not hasattr(self, "classify_tab"):
             return  # a palette event while the window is still being built
-        for tab in (self.data_tab, self.train_tab, self.classify_tab):
+        for tab in (self.data_tab, self.train_tab, self.classify_tab, self.network_tab):
             tab.restyle()
 
     def _refresh_recent(self) -> None:
@@ -490,7 +494,12 @@ class MainWindow(QMainWindow):
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls() or event.mimeData().hasText():
             event.acceptProposedAction()
-            self.drop_overlay.show_for(drop_text(route_drop(event.mimeData())))
+            action = route_drop(event.mimeData())
+            if action.kind == "images" and self.tabs.currentWidget() is self.network_tab:
+                text = f"Drop to look inside the network at {Path(action.paths[0]).name}"
+            else:
+                text = drop_text(action)
+            self.drop_overlay.show_for(text)
 
     def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
         self.drop_overlay.hide()
@@ -507,6 +516,8 @@ class MainWindow(QMainWindow):
             self.open_dataset(action.paths[0])
         elif action.kind == "model":
             self.open_model_file(action.paths[0])
+        elif action.kind == "images" and self.tabs.currentWidget() is self.network_tab:
+            self.network_tab.look_at_file(action.paths[0])  # the first, if several
         elif action.kind == "images":
             self.tabs.setCurrentWidget(self.classify_tab)
             self.classify_tab.classify(action.paths, action.message)

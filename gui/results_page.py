@@ -1,5 +1,7 @@
 """The Train tab's Results page: the accuracy in numbers and words, the confusion matrix, the
-images behind a chosen cell, each class's scores, and Save / Export.
+images behind a chosen cell (with where the model looked, on request), each class's scores,
+and Save / Export. How many images were misclassified is counted on the matrix, so a cell whose
+images the model file does not all list says "showing 50 of 431".
 
 A model trained on a train/valid/test folder also has scores on its test images; a choice at
 the top switches the page between the validation and the test images.
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -36,12 +39,27 @@ from core.precision import RESOLVED
 from core.precision import describe as describe_precision
 from core.state import ModelView, SessionState
 from gui import style
+from gui.data_actions import ImageActions
+from gui.engine_adapter import Engine
 from gui.widgets.class_metrics import ClassMetricsTable
 from gui.widgets.confusion import ConfusionMatrix, ConfusionPanel
+from gui.widgets.heatmap_view import (
+    TOGGLE_TEXT,
+    TOGGLE_TIP,
+    HeatmapView,
+    open_on_enter,
+    overlay_pixmap,
+)
 from gui.widgets.images import array_icon
 from gui.widgets.reliability import ReliabilityDiagram
 
 PICK_A_CELL = "Click a cell of the matrix to see its images."
+#: Key of the list's "Show where it looked" toggle (the Classify tab's is Ctrl+G).
+WHERE_KEY = "Ctrl+Shift+G"
+#: Who asks the engine for this page's explanations (see Engine.explain).
+REQUESTER = "results"
+#: Icon size of the chosen cell's images.
+ICON = 48
 
 
 class ResultsPage(QWidget):
@@ -50,10 +68,31 @@ class ResultsPage(QWidget):
     save_requested = Signal()
     export_requested = Signal()
 
-    def __init__(self) -> None:
+    def __init__(self, engine: Engine | None = None) -> None:
         super().__init__()
         self._state: SessionState | None = None
         self._model: ModelView | None = None
+        # Heat maps of the listed images (engine.explain), for the model of this generation.
+        self.engine = engine
+        self.explanations: dict[str, dict] = {}
+        self._no_map: dict[str, str] = {}  # path -> why its map could not be made
+        self._asked: set[str] = set()
+        self._listed_as: dict[str, str] = {}  # file asked for -> its path in the evaluation
+        self._explained_generation = 0
+        self.cases: list[dict] = []  # the listed images (the chosen cell's mistakes)
+        self._truth = ""
+        self.view: HeatmapView | None = None
+        self.mistakes_total = QLabel()
+        self.mistakes_total.setWordWrap(True)
+        self.where_button = QPushButton(TOGGLE_TEXT)
+        self.where_button.setCheckable(True)
+        self.where_button.setShortcut(WHERE_KEY)
+        self.where_button.setToolTip(f"{TOGGLE_TIP} ({WHERE_KEY})")
+        self.where_button.setVisible(engine is not None)
+        self.where_button.toggled.connect(self._on_where_toggled)
+        if engine is not None:
+            engine.explained.connect(self._on_explained)
+            engine.explanation_failed.connect(self._on_explanation_failed)
         self.set_choice = QComboBox()
         self.set_choice.setAccessibleName("Scores on")
         self.set_choice.setToolTip(
@@ -70,13 +109,29 @@ class ResultsPage(QWidget):
         self.mistakes_title = QLabel(PICK_A_CELL)
         self.mistakes_title.setWordWrap(True)
         self.mistakes = QListWidget()
-        self.mistakes.setIconSize(QSize(48, 48))
+        self.mistakes.setIconSize(QSize(ICON, ICON))
+        self.mistakes.itemDoubleClicked.connect(
+            lambda item: self.open_view(self.mistakes.row(item))
+        )
+        open_on_enter(self.mistakes, self.open_view)
         self.mistakes.setWordWrap(True)
         self.mistakes.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.mistakes.setAccessibleName("Misclassified images")
         self.mistakes.setToolTip(
             "The images of the chosen matrix cell, with what the model answered; "
-            "look for wrong labels and unusual pictures."
+            "look for wrong labels and unusual pictures. Right-click one to show it larger, "
+            "move it to another class or exclude it."
+        )
+        # Fixing a label from here: a context menu (the Data tab has the keys and Ctrl+Z).
+        self.image_actions = (
+            ImageActions(
+                self.mistakes,
+                engine,
+                lambda: self._state.dataset if self._state is not None else None,
+                lambda item: (self._case_of(item) or {}).get("path"),
+            )
+            if engine is not None
+            else None
         )
         self.save_button = QPushButton(style.icon("save"), "Save model…")
         self.save_button.setToolTip("Save the model to a .cnnmodel file (Ctrl+S)")
@@ -101,8 +156,10 @@ class ResultsPage(QWidget):
         images = QWidget()
         list_side = QVBoxLayout(images)
         list_side.setContentsMargins(0, 0, 0, 0)
+        list_side.addWidget(self.mistakes_total)
         list_side.addWidget(self.mistakes_title)
         list_side.addWidget(self.mistakes, 1)
+        list_side.addWidget(self.where_button, 0, Qt.AlignmentFlag.AlignLeft)
         self.details = QTabWidget()
         # Its own minimum (the tab bar's, over 200 px) would push a ten-class page past 1024 px.
         self.details.setMinimumWidth(140)
@@ -121,6 +178,8 @@ class ResultsPage(QWidget):
         """Take the session's latest state: what Save and Export may do, and the dataset whose
         pictures the list of mistakes shows."""
         self._state = state
+        if state.model is not None:
+            self._keep_maps_of(state.model)
         self.save_button.setEnabled(state.can_save)
         self.export_button.setEnabled(state.can_export)
 
@@ -128,6 +187,7 @@ class ResultsPage(QWidget):
         """Show ``model``'s scores and matrix (on its validation images when it has them, else
         its test images); the list waits for a cell to be chosen."""
         self._model = model
+        self._keep_maps_of(model)
         has_test = bool(model.evaluation.get("test"))
         blocked = self.set_choice.blockSignals(True)
         self.set_choice.clear()
@@ -201,7 +261,9 @@ class ResultsPage(QWidget):
             return
         evaluation = self.shown_evaluation(model)
         self.mistakes.clear()
+        self.cases = []
         self.mistakes_title.setText(PICK_A_CELL)
+        self.mistakes_total.setText(misclassified_in_words(evaluation, self.shown_set()))
         if not evaluation or "per_class" not in evaluation:
             self.metrics_label.setText("No validation images were held out, so no scores.")
             self.confusion.show_matrix([], [])
@@ -210,9 +272,6 @@ class ResultsPage(QWidget):
         self.show_metrics(model)
         self.confusion.show_matrix(list(model.class_names), evaluation["confusion_matrix"])
         self.scores.show_scores(evaluation["per_class"])
-        self.mistakes_title.setText(
-            f"{len(evaluation.get('misclassified', []))} misclassified: click a matrix cell."
-        )
 
     def show_metrics(self, model: ModelView) -> None:
         """The accuracy in numbers and words, the hardest class, and any warning (also after a
@@ -246,32 +305,188 @@ class ResultsPage(QWidget):
     def show_cell(self, true: str, predicted: str) -> None:
         """List the validation images of one confusion-matrix cell (mistakes only)."""
         self.mistakes.clear()
+        self.cases = []
         state = self._state
         model = state.model if state is not None else None
         if model is None:
             return
-        dataset = state.dataset if state is not None else None
         self.details.setCurrentIndex(0)  # the images of the chosen cell
+        evaluation = self.shown_evaluation(model)
         cases = [
             m
-            for m in self.shown_evaluation(model).get("misclassified", [])
+            for m in evaluation.get("misclassified", [])
             if m["true"] == true and m["predicted"] == predicted
         ]
         shown_true, shown_predicted = short_name(true), short_name(predicted)
         if true == predicted:
             self.mistakes_title.setText(f"'{shown_true}' predicted correctly: nothing to review.")
             return
-        self.mistakes_title.setText(
-            f"'{shown_true}' predicted as '{shown_predicted}': {len(cases)} image(s)"
-        )
-        for case in cases:
+        self.cases, self._truth = cases, true
+        count = cell_count(evaluation, list(model.class_names), true, predicted)
+        if count is None or count == len(cases):
+            how_many = f"{len(cases):,} image(s)"
+        else:  # the model keeps only its surest mistakes (see core.evaluate.pick_mistakes)
+            how_many = (
+                f"showing {len(cases):,} of {count:,} image(s), those the model was surest of"
+            )
+        self.mistakes_title.setText(f"'{shown_true}' predicted as '{shown_predicted}': {how_many}")
+        for index, case in enumerate(cases):
             item = QListWidgetItem(
                 f"{readable(Path(case['path']).name)}\n{shown_predicted} "
                 f"{case['probability']:.0%}, {shown_true} "
                 f"{case['probabilities'].get(true, 0):.0%}"
             )
             item.setToolTip(readable(case["path"]))
-            row = dataset.row_of(case["path"]) if dataset is not None else None
-            if row is not None:
-                item.setIcon(array_icon(dataset.images[row], 48))
+            item.setData(Qt.ItemDataRole.UserRole, index)  # its place in self.cases
             self.mistakes.addItem(item)
+            self._show_icon(item)
+        if self.where_button.isChecked():
+            self._ask_for_explanations()
+
+    # --- where the model looked (GUI thread) ------------------------------------------------
+
+    def _case_of(self, item: QListWidgetItem | None) -> dict | None:
+        index = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        return self.cases[index] if isinstance(index, int) and index < len(self.cases) else None
+
+    def _show_icon(self, item: QListWidgetItem) -> None:
+        """The icon of a listed image: with its heat map while the toggle is on and the map is
+        here, else the image as the model saw it (when the dataset is loaded)."""
+        case = self._case_of(item)
+        if case is None:
+            return
+        explanation = self.explanations.get(case["path"])
+        if self.where_button.isChecked() and explanation is not None:
+            item.setIcon(QIcon(overlay_pixmap(explanation, ICON)))
+            return
+        state = self._state
+        dataset = state.dataset if state is not None else None
+        row = dataset.row_of(case["path"]) if dataset is not None else None
+        item.setIcon(array_icon(dataset.images[row], ICON) if row is not None else QIcon())
+
+    def _show_icons(self) -> None:
+        for i in range(self.mistakes.count()):
+            self._show_icon(self.mistakes.item(i))
+
+    def _keep_maps_of(self, model: ModelView) -> None:
+        """Heat maps belong to one model: forget them when another one comes."""
+        if model.generation != self._explained_generation:
+            self._explained_generation = model.generation
+            self._forget_explanations()
+
+    def _forget_explanations(self) -> None:
+        """Drop the maps (another model is on show) and any request still running."""
+        if self.engine is not None:
+            self.engine.cancel_explaining(REQUESTER)
+        self.explanations.clear()
+        self._no_map.clear()
+        self._asked.clear()
+        if self.view is not None:
+            self.view.close()
+
+    def _on_where_toggled(self, checked: bool) -> None:
+        if checked:
+            self._ask_for_explanations()
+        self._show_icons()
+
+    def _ask_for_explanations(self, also: str | None = None) -> None:
+        """Ask for the listed images' missing maps (while the toggle is on) and ``also``'s;
+        a request replaces the one before, so it lists all that are missing."""
+        if self.engine is None:
+            return
+        wanted = [c["path"] for c in self.cases] if self.where_button.isChecked() else []
+        if also is not None:
+            wanted.append(also)
+        known = self.explanations.keys() | self._no_map
+        missing = list(dict.fromkeys(p for p in wanted if p not in known))
+        if missing and not set(missing) <= self._asked:
+            self._asked = set(missing)
+            self._listed_as = {self._file_of(p): p for p in missing}
+            self.engine.explain(list(self._listed_as), REQUESTER)
+
+    def _file_of(self, path: str) -> str:
+        """The file of a listed image: evaluations name them relative to the dataset's root
+        (the model's, else the loaded dataset's)."""
+        state = self._state
+        model = state.model if state is not None else None
+        root = model.source_root if model is not None else None
+        if root is None and state is not None and state.dataset is not None:
+            root = state.dataset.root
+        if root is None or Path(path).is_absolute():
+            return path
+        return str(Path(root) / path)
+
+    def open_view(self, row: int) -> None:
+        """Open listed image ``row`` enlarged, with its heat map (asked for if not here)."""
+        case = self._case_of(self.mistakes.item(row))
+        if case is None:
+            return
+        path = case["path"]
+        state = self._state
+        dataset = state.dataset if state is not None else None
+        index = dataset.row_of(path) if dataset is not None else None
+        if self.view is None:
+            self.view = HeatmapView(self)
+        self.view.show_result(
+            path,
+            case["predicted"],
+            case["probability"],
+            truth=self._truth,
+            picture=dataset.images[index] if index is not None else None,
+            explanation=self.explanations.get(path),
+        )
+        if path in self._no_map:
+            self.view.show_failure(path, self._no_map[path])
+        elif path not in self.explanations:
+            self._ask_for_explanations(also=path)
+
+    def _on_explained(self, requester: str, rows: list, failures: list) -> None:
+        """Keep the maps that arrived and redraw the icons (GUI thread)."""
+        if requester != REQUESTER:
+            return
+        self._asked.clear()
+        for row in rows:
+            explanation = {**row, "path": self._listed_as.get(row["path"], row["path"])}
+            self.explanations[explanation["path"]] = explanation
+            if self.view is not None:
+                self.view.show_explanation(explanation)
+        for file, reason in failures:
+            path = self._listed_as.get(file, file)
+            self._no_map[path] = reason
+            if self.view is not None:
+                self.view.show_failure(path, reason)
+        self._show_icons()
+
+    def _on_explanation_failed(self, requester: str, message: str) -> None:
+        """The model could not be explained: say why and turn the toggle off."""
+        if requester != REQUESTER:
+            return
+        self._asked.clear()
+        self.where_button.setChecked(False)
+        if self.view is not None and self.view.path is not None:
+            self.view.show_failure(self.view.path, message)
+        self.mistakes_title.setText(f"Cannot show where the model looked: {message}")
+
+
+def misclassified_in_words(evaluation: Mapping[str, Any], shown_set: str) -> str:
+    """ "431 of 3,000 validation images were misclassified.", counted on the confusion
+    matrix (all of them, however many the model file lists); "" without a matrix."""
+    matrix = evaluation.get("confusion_matrix") if evaluation else None
+    if not matrix:
+        return ""
+    total = sum(map(sum, matrix))
+    wrong = total - sum(row[i] for i, row in enumerate(matrix))
+    images = "test" if shown_set == "test" else "validation"
+    if not wrong:
+        return f"None of the {total:,} {images} images were misclassified."
+    return f"{wrong:,} of {total:,} {images} images were misclassified."
+
+
+def cell_count(
+    evaluation: Mapping[str, Any], names: list[str], true: str, predicted: str
+) -> int | None:
+    """How many images of class ``true`` were answered ``predicted`` (None if unknown)."""
+    matrix = evaluation.get("confusion_matrix")
+    if not matrix or true not in names or predicted not in names:
+        return None
+    return int(matrix[names.index(true)][names.index(predicted)])

@@ -270,7 +270,7 @@ class TrainTab(QWidget):
         self.status = QLabel("")
         self.status.setWordWrap(True)
 
-        self.results = ResultsPage()
+        self.results = ResultsPage(self.engine)
         self.results.save_requested.connect(self.save_requested)
         self.results.export_requested.connect(self.export_requested)
         # The tests and the window reach these through the tab, as before the page was split off.

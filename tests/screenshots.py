@@ -6,7 +6,7 @@ Run under Xvfb (or with ``QT_QPA_PLATFORM=offscreen``)::
 
 It opens the demo dataset, trains it with the settings the app chooses, classifies a few
 cleanly drawn shapes (a circle, a cross, a square and a triangle in both inks), then grabs the
-Data, Train and Classify tabs at 1400x900 and 1024x640 in the light and dark themes:
+Data, Train, Classify and Inside-the-network tabs at 1400x900 and 1024x640 in both themes:
 ``{tab}-{width}x{height}-{theme}.png``. The demo is drawn in a temporary folder, so the user's
 own data folder is not touched. Takes about half a minute.
 """
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     window, engine = build_window(MemoryStore())
     window.show()
     seen: dict[str, object] = {}
-    for name in ("ready", "dataset_loaded", "training_finished", "classified"):
+    for name in ("ready", "dataset_loaded", "training_finished", "classified", "network_viewed"):
         getattr(engine, name).connect(lambda *a, n=name: seen.__setitem__(n, a))
     for name in ("dataset_failed", "training_failed", "error"):
         getattr(engine, name).connect(lambda *a, n=name: sys.exit(f"{n}: {a}"))
@@ -99,12 +99,16 @@ def main(argv: list[str] | None = None) -> int:
     window.classify_tab.classify(files)
     wait("classified")
     settle()
+    window.tabs.setCurrentWidget(window.network_tab)  # shows a random image's layers
+    wait("network_viewed")
+    settle()
 
     args.out.mkdir(parents=True, exist_ok=True)
     tabs = (
         ("data", window.data_tab),
         ("train", window.train_tab),
         ("classify", window.classify_tab),
+        ("network", window.network_tab),
     )
     for theme in THEMES:
         window.set_theme(theme)

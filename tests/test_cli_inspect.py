@@ -36,7 +36,10 @@ def test_inspect_json_has_the_documented_shape(tmp_path, capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["classes"] == [{"name": "a", "count": 5}, {"name": "b", "count": 5}]
     assert data["skipped"] == [{"path": "a/z.png", "reason": "empty file (0 bytes)"}]
-    assert data["warnings"] == []
+    # make_dataset's images are one gradient at different brightness: the only warning is that
+    # they are near-identical (perceptual hash), which they are
+    assert all(isinstance(w, str) for w in data["warnings"])
+    assert [w for w in data["warnings"] if "near-identical" not in w] == []
 
 
 def test_cache_command_shows_and_clears_what_a_load_cached(tmp_path, capsys):

@@ -1,0 +1,113 @@
+"""Bringing a loaded dataset up to date after an edit of its folder, without a rescan.
+
+:func:`apply_edit` takes the :class:`~core.dataset.LoadedDataset` and an
+:class:`~core.dataset_edit.Edit` just made on disk (or the record :func:`~core.dataset_edit.undo`
+returned) and gives the dataset as a fresh load would: moved files relabelled, excluded ones
+dropped, copied-in or restored ones decoded (only those), classes added or renamed, and the
+problems and warnings worked out again. The pixel array is reused when no image came or went.
+NumPy and Pillow only; runs on the caller's thread (the engine thread in the GUI).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from core.dataset import LoadedDataset, _decode_one, _duplicate_warnings
+from core.dataset_edit import EXCLUDED, Edit, EditError
+from core.near_duplicates import near_duplicate_warning, near_pairs, phash
+from core.scan import Skipped, assess, junk_reason
+
+
+def apply_edit(data: LoadedDataset, edit: Edit) -> LoadedDataset:
+    """``data`` as it is after ``edit`` (a new object; ``data`` itself is not changed)."""
+    if data.layout is not None:
+        raise EditError("editing a train/valid/test folder is not supported yet")
+    renames: dict[str, str] = {}
+    removed: set[str] = set()
+    added: list[str] = []
+    names = list(data.class_names)
+    excluded = EXCLUDED + "/"
+    if edit.kind in ("move", "exclude"):
+        for source, target in edit.moves:
+            if target.startswith(excluded):
+                removed.add(source)
+            elif source.startswith(excluded):
+                added.append(target)
+            else:
+                renames[source] = target
+    elif edit.kind == "copy":
+        copied = [relpath for _, relpath in edit.copies]
+        if edit.reverted:
+            removed.update(copied)
+        else:
+            added.extend(copied)
+    elif edit.kind == "create":
+        if edit.reverted:
+            names = [n for n in names if n not in edit.classes]
+        else:
+            names += [c for c in edit.classes if c not in names]
+    elif edit.kind == "rename":
+        ((old, new),) = edit.moves
+        names = [new if n == old else n for n in names]
+        prefix = old + "/"
+        renames = {p: new + "/" + p[len(prefix) :] for p in data.paths if p.startswith(prefix)}
+    return _rebuild(data, sorted(names), renames, removed, added, bool(removed) and excluded)
+
+
+def _rebuild(
+    data: LoadedDataset,
+    names: list[str],
+    renames: dict[str, str],
+    removed: set[str],
+    added: list[str],
+    excluding: str | bool,
+) -> LoadedDataset:
+    keep = np.array([p not in removed for p in data.paths], dtype=bool)
+    paths = [renames.get(p, p) for p, k in zip(data.paths, keep, strict=True) if k]
+    hashes = [h for h, k in zip(data.hashes, keep, strict=True) if k]
+    skipped = list(data.skipped)
+    new_pixels = []
+    for relpath in added:
+        pixels, reason, digest = _decode_one(str(data.root), relpath, data.spec)
+        if pixels is None:
+            skipped.append(Skipped(relpath, reason))
+            continue
+        new_pixels.append(pixels)
+        paths.append(relpath)
+        hashes.append(digest)
+    if keep.all() and not new_pixels:
+        images = data.images
+    else:
+        images = np.concatenate(
+            [data.images[keep], np.stack(new_pixels).astype(np.uint8)]
+            if new_pixels
+            else [data.images[keep]]
+        )
+    index = {name: k for k, name in enumerate(names)}
+    try:
+        labels = np.array([index[p.partition("/")[0]] for p in paths], dtype=np.int32)
+    except KeyError as exc:
+        raise EditError(f"no class folder {exc.args[0]!r} in {data.root}") from None
+    if excluding and not any(s.path == EXCLUDED for s in skipped):
+        skipped.append(Skipped(EXCLUDED, junk_reason(EXCLUDED, True) or "ignored"))
+    counts = dict(zip(names, np.bincount(labels, minlength=len(names)).tolist(), strict=True))
+    problems, warnings = assess(data.root, counts)
+    warnings += _duplicate_warnings(hashes, labels, paths, names)
+    near = near_pairs(phash(images), exact=hashes)
+    warnings += near_duplicate_warning(near, paths, labels, names)
+    return replace(
+        data,
+        class_names=names,
+        images=images,
+        labels=labels,
+        paths=paths,
+        hashes=hashes,
+        skipped=skipped,
+        problems=problems,
+        warnings=warnings,
+    )
+
+
+__all__ = ["apply_edit"]

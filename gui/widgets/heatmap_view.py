@@ -1,0 +1,221 @@
+"""Where the model looked: heat-map thumbnails and the enlarged view of one result (GUI thread).
+
+The engine sends each explanation as plain data (:func:`gui.engine_adapter.explanation_row`: the
+image as the model saw it, a 0..1 heat map at the same size, the answer it explains); this module
+draws them with :mod:`core.heatmap` (NumPy only). The Classify tab and the Results page's list of
+misclassified images both use it: thumbnails with the map blended in, and :class:`HeatmapView`,
+a non-modal dialog with the image and the map side by side, an opacity slider, and a sentence
+saying what the colours mean.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QKeyEvent, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.heatmap import COLORMAP, DEFAULT_ALPHA, overlay
+from core.names import readable, short_name
+from gui.widgets.images import array_to_qimage, preview
+
+#: Size in pixels of the two pictures of the enlarged view (small inputs are enlarged sharp).
+VIEW_SIZE = 256
+#: Text of the toggle that shows the heat maps (the Classify tab's and the Results page's).
+TOGGLE_TEXT = "Show where it looked"
+TOGGLE_TIP = (
+    "Colour each image by where the model found the evidence for its answer (Grad-CAM on its "
+    "last convolutional layer). Double-click an image, or press Enter, to see it enlarged."
+)
+
+
+def overlay_image(explanation: Mapping[str, Any], alpha: float = DEFAULT_ALPHA) -> np.ndarray:
+    """The image as the model saw it with the heat map blended over it (uint8 RGB); ``alpha``
+    is the map's share, 0 (the image alone) to 1 (the map alone)."""
+    return overlay(explanation["image"], explanation["heatmap"], alpha)
+
+
+def overlay_pixmap(explanation: Mapping[str, Any], size: int) -> QPixmap:
+    """A ``size`` px thumbnail of :func:`overlay_image` (small inputs enlarged without blur)."""
+    return preview(overlay_image(explanation), size)
+
+
+def colour_scale(width: int = 160, height: int = 12) -> QPixmap:
+    """The heat-map colours from "counted little" (left) to "counted most" (right)."""
+    columns = COLORMAP[np.linspace(0, len(COLORMAP) - 1, width).astype(np.intp)]
+    strip = np.ascontiguousarray(np.repeat(columns[None], height, axis=0))
+    return QPixmap.fromImage(array_to_qimage(strip))
+
+
+def meaning(label: str, heatmap: np.ndarray) -> str:
+    """A plain sentence on what the colours of ``heatmap`` mean for the answer ``label``."""
+    answer = short_name(readable(label), 40)
+    if not np.asarray(heatmap).max(initial=0.0) > 0:
+        return (
+            f"The model found no part of the image that speaks for '{answer}' more than the "
+            "rest, so the map is dark all over: the answer rests on the image as a whole."
+        )
+    return (
+        f"Bright yellow marks the parts of the image that counted most for the answer "
+        f"'{answer}'; red less, and dark purple or black parts counted little or not at all. "
+        "It shows where the model found its evidence, not whether it is right."
+    )
+
+
+class HeatmapView(QDialog):
+    """One result enlarged: the image as the model saw it, the same with the heat map over it
+    (its strength set by a slider), the answer, and what the colours mean.
+
+    Non-modal and reused: the tab that owns it calls :meth:`show_result` for each result the
+    user opens and :meth:`show_explanation` when the map arrives from the engine.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Where the model looked")
+        self.setModal(False)
+        self.path: str | None = None
+        self.explanation: Mapping[str, Any] | None = None
+        self.title = QLabel()
+        self.title.setWordWrap(True)
+        self.answer = QLabel()
+        self.answer.setWordWrap(True)
+        self.image = QLabel()
+        self.heat = QLabel()
+        for picture, name in ((self.image, "The image"), (self.heat, "The heat map")):
+            picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            picture.setMinimumSize(VIEW_SIZE, VIEW_SIZE)
+            picture.setAccessibleName(name)
+        self.image_caption = QLabel("As the model saw it")
+        self.heat_caption = QLabel("Where it looked")
+        self.opacity = QSlider(Qt.Orientation.Horizontal)
+        self.opacity.setRange(0, 100)
+        self.opacity.setValue(round(DEFAULT_ALPHA * 100))
+        self.opacity.setAccessibleName("Heat map strength")
+        self.opacity.setToolTip("How strongly the heat map covers the image: 0% the image alone")
+        self.opacity.valueChanged.connect(self._draw_heat)
+        strength = QLabel("Heat map &strength:")
+        strength.setBuddy(self.opacity)
+        self.scale = QLabel()
+        self.scale.setPixmap(colour_scale())
+        self.scale.setAccessibleName("Colour scale from counted little to counted most")
+        self.meaning = QLabel()
+        self.meaning.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.close)
+        close = buttons.button(QDialogButtonBox.StandardButton.Close)
+        close.setToolTip("Close this view (Esc)")
+        close.setAccessibleName("Close")
+
+        pictures = QGridLayout()
+        pictures.addWidget(self.image, 0, 0)
+        pictures.addWidget(self.heat, 0, 1)
+        pictures.addWidget(self.image_caption, 1, 0, Qt.AlignmentFlag.AlignHCenter)
+        pictures.addWidget(self.heat_caption, 1, 1, Qt.AlignmentFlag.AlignHCenter)
+        slider_row = QHBoxLayout()
+        slider_row.addWidget(strength)
+        slider_row.addWidget(self.opacity, 1)
+        scale_row = QHBoxLayout()
+        scale_row.addWidget(QLabel("counted little"))
+        scale_row.addWidget(self.scale)
+        scale_row.addWidget(QLabel("counted most"))
+        scale_row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addWidget(self.answer)
+        layout.addLayout(pictures)
+        layout.addLayout(slider_row)
+        layout.addLayout(scale_row)
+        layout.addWidget(self.meaning)
+        layout.addWidget(buttons)
+
+    def show_result(
+        self,
+        path: str,
+        label: str,
+        probability: float,
+        *,
+        truth: str | None = None,
+        picture: np.ndarray | None = None,
+        explanation: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Show the result for ``path``: the answer ``label`` at ``probability`` (and the real
+        class ``truth`` for a mistake), ``picture`` until the map comes, and the map at once
+        when ``explanation`` is given. Raises the dialog."""
+        self.path = path
+        self.explanation = None
+        self.title.setText(f"<b>{html.escape(readable(Path(path).name))}</b>")
+        self.title.setToolTip(readable(path))
+        answer = f"The model answered '{short_name(readable(label), 40)}', {probability:.0%} sure"
+        if truth is not None:
+            answer += f"; really '{short_name(readable(truth), 40)}'"
+        self.answer.setText(answer + ".")
+        self.heat.clear()
+        self.image.clear()
+        if picture is not None:
+            self.image.setPixmap(preview(picture, VIEW_SIZE))
+        self.heat.setText("Finding where the model looked…")
+        self.meaning.setText("")
+        if explanation is not None:
+            self.show_explanation(explanation)
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
+    def show_explanation(self, explanation: Mapping[str, Any]) -> None:
+        """Draw ``explanation`` (GUI thread), if it belongs to the result on show."""
+        if explanation["path"] != self.path:
+            return
+        self.explanation = explanation
+        self.image.setPixmap(preview(np.asarray(explanation["image"]), VIEW_SIZE))
+        self._draw_heat()
+        self.meaning.setText(meaning(explanation["label"], explanation["heatmap"]))
+
+    def show_failure(self, path: str, reason: str) -> None:
+        """Say why the map of ``path`` could not be made, if it is the result on show."""
+        if path == self.path and self.explanation is None:
+            self.heat.setText(f"No heat map: {reason}")
+
+    def _draw_heat(self) -> None:
+        if self.explanation is None:
+            return
+        alpha = self.opacity.value() / 100
+        self.heat.setPixmap(preview(overlay_image(self.explanation, alpha), VIEW_SIZE))
+
+
+class _EnterOpens(QObject):
+    """Event filter: Enter or Return on an item view calls ``callback`` with its current row."""
+
+    def __init__(self, view: QAbstractItemView, callback: Callable[[int], None]) -> None:
+        super().__init__(view)
+        self._view = view
+        self._callback = callback
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        enter = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        if isinstance(event, QKeyEvent) and event.type() == QEvent.Type.KeyPress:
+            row = self._view.currentIndex().row()
+            if event.key() in enter and row >= 0:
+                self._callback(row)
+                return True
+        return False
+
+
+def open_on_enter(view: QAbstractItemView, callback: Callable[[int], None]) -> None:
+    """Make Enter/Return on ``view`` call ``callback(current row)`` (GUI thread)."""
+    view.installEventFilter(_EnterOpens(view, callback))
