@@ -38,7 +38,7 @@ from gui.settings import MemoryStore, Preferences
 from gui.widgets.heatmap_view import (
     TOGGLE_TEXT,
     TOGGLE_TIP,
-    HeatmapView,
+    HeatMaps,
     open_on_enter,
     overlay_pixmap,
 )
@@ -67,10 +67,7 @@ class ClassifyTab(QWidget):
         self.preferences = preferences or Preferences(MemoryStore())
         self.predictions: list[dict] = []
         self._model_generation = 0  # the model whose results are listed
-        self.explanations: dict[str, dict] = {}  # path -> explanation row (heat map), this model
-        self._asked: set[str] = set()  # paths of the explanation request in flight
-        self._no_map: dict[str, str] = {}  # path -> why its map could not be made
-        self.view: HeatmapView | None = None  # the enlarged view, made on first use
+        self.maps = HeatMaps(self)  # heat maps of this model's results, and the enlarged view
         self._build()
         engine.classified.connect(self._on_classified)
         engine.explained.connect(self._on_explained)
@@ -276,11 +273,7 @@ class ClassifyTab(QWidget):
         """Empty the table and drop classifications still waiting or running."""
         self.engine.cancel_classifying()
         self.engine.cancel_explaining(REQUESTER)
-        self.explanations.clear()
-        self._asked.clear()
-        self._no_map.clear()
-        if self.view is not None:
-            self.view.close()
+        self.maps.forget()
         self.predictions = []
         self.table.setRowCount(0)
         self.table.setVisible(False)
@@ -352,7 +345,7 @@ class ClassifyTab(QWidget):
         if not isinstance(thumb, QLabel):
             return
         prediction = self.predictions[row]
-        explanation = self.explanations.get(prediction["path"])
+        explanation = self.maps.explanations.get(prediction["path"])
         if self.where_button.isChecked() and explanation is not None:
             thumb.setPixmap(overlay_pixmap(explanation, THUMB))
             thumb.setToolTip(
@@ -376,10 +369,8 @@ class ClassifyTab(QWidget):
         wanted = [p["path"] for p in self.predictions] if self.where_button.isChecked() else []
         if also is not None:
             wanted.append(also)
-        known = self.explanations.keys() | self._no_map
-        missing = list(dict.fromkeys(p for p in wanted if p not in known))
-        if missing and not set(missing) <= self._asked:
-            self._asked = set(missing)
+        missing = self.maps.to_ask(wanted)
+        if missing:
             self.engine.explain(missing, REQUESTER)
 
     def open_view(self, row: int) -> None:
@@ -389,35 +380,17 @@ class ClassifyTab(QWidget):
         prediction = self.predictions[row]
         path = prediction["path"]
         top = prediction["predictions"][0]
-        if self.view is None:
-            self.view = HeatmapView(self)
-        self.view.show_result(
-            path,
-            top["label"],
-            top["probability"],
-            picture=prediction.get("thumbnail"),
-            explanation=self.explanations.get(path),
-        )
-        if path in self._no_map:
-            self.view.show_failure(path, self._no_map[path])
-        elif path not in self.explanations:
+        picture = prediction.get("thumbnail")
+        if self.maps.open(path, top["label"], top["probability"], picture=picture):
             self._ask_for_explanations(also=path)
 
     def _on_explained(self, requester: str, rows: list, failures: list) -> None:
         """Keep the maps that arrived and redraw the previews (GUI thread)."""
         if requester != REQUESTER:
             return
-        self._asked.clear()
-        for explanation in rows:
-            self.explanations[explanation["path"]] = explanation
-            if self.view is not None:
-                self.view.show_explanation(explanation)
+        self.maps.received(rows, failures)
         for row in range(self.table.rowCount()):
             self._show_thumbnail(row)
-        for path, reason in failures:
-            self._no_map[path] = reason
-            if self.view is not None:
-                self.view.show_failure(path, reason)
         if failures:
             notes = [f"{readable(Path(path).name)}: {reason}" for path, reason in failures]
             self.show_message(
@@ -430,8 +403,6 @@ class ClassifyTab(QWidget):
         """The model could not be explained: say why and turn the toggle off."""
         if requester != REQUESTER:
             return
-        self._asked.clear()
+        self.maps.failed(message)
         self.where_button.setChecked(False)
-        if self.view is not None and self.view.path is not None:
-            self.view.show_failure(self.view.path, message)
         self.show_message(f"Cannot show where the model looked: {message}")

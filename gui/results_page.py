@@ -46,7 +46,7 @@ from gui.widgets.confusion import ConfusionMatrix, ConfusionPanel
 from gui.widgets.heatmap_view import (
     TOGGLE_TEXT,
     TOGGLE_TIP,
-    HeatmapView,
+    HeatMaps,
     open_on_enter,
     overlay_pixmap,
 )
@@ -74,14 +74,11 @@ class ResultsPage(QWidget):
         self._model: ModelView | None = None
         # Heat maps of the listed images (engine.explain), for the model of this generation.
         self.engine = engine
-        self.explanations: dict[str, dict] = {}
-        self._no_map: dict[str, str] = {}  # path -> why its map could not be made
-        self._asked: set[str] = set()
+        self.maps = HeatMaps(self)  # and the enlarged view
         self._listed_as: dict[str, str] = {}  # file asked for -> its path in the evaluation
         self._explained_generation = 0
         self.cases: list[dict] = []  # the listed images (the chosen cell's mistakes)
         self._truth = ""
-        self.view: HeatmapView | None = None
         self.mistakes_total = QLabel()
         self.mistakes_total.setWordWrap(True)
         self.where_button = QPushButton(TOGGLE_TEXT)
@@ -355,7 +352,7 @@ class ResultsPage(QWidget):
         case = self._case_of(item)
         if case is None:
             return
-        explanation = self.explanations.get(case["path"])
+        explanation = self.maps.explanations.get(case["path"])
         if self.where_button.isChecked() and explanation is not None:
             item.setIcon(QIcon(overlay_pixmap(explanation, ICON)))
             return
@@ -378,11 +375,7 @@ class ResultsPage(QWidget):
         """Drop the maps (another model is on show) and any request still running."""
         if self.engine is not None:
             self.engine.cancel_explaining(REQUESTER)
-        self.explanations.clear()
-        self._no_map.clear()
-        self._asked.clear()
-        if self.view is not None:
-            self.view.close()
+        self.maps.forget()
 
     def _on_where_toggled(self, checked: bool) -> None:
         if checked:
@@ -397,10 +390,8 @@ class ResultsPage(QWidget):
         wanted = [c["path"] for c in self.cases] if self.where_button.isChecked() else []
         if also is not None:
             wanted.append(also)
-        known = self.explanations.keys() | self._no_map
-        missing = list(dict.fromkeys(p for p in wanted if p not in known))
-        if missing and not set(missing) <= self._asked:
-            self._asked = set(missing)
+        missing = self.maps.to_ask(wanted)
+        if missing:
             self._listed_as = {self._file_of(p): p for p in missing}
             self.engine.explain(list(self._listed_as), REQUESTER)
 
@@ -425,46 +416,29 @@ class ResultsPage(QWidget):
         state = self._state
         dataset = state.dataset if state is not None else None
         index = dataset.row_of(path) if dataset is not None else None
-        if self.view is None:
-            self.view = HeatmapView(self)
-        self.view.show_result(
-            path,
-            case["predicted"],
-            case["probability"],
-            truth=self._truth,
-            picture=dataset.images[index] if index is not None else None,
-            explanation=self.explanations.get(path),
-        )
-        if path in self._no_map:
-            self.view.show_failure(path, self._no_map[path])
-        elif path not in self.explanations:
+        picture = dataset.images[index] if index is not None else None
+        if self.maps.open(
+            path, case["predicted"], case["probability"], truth=self._truth, picture=picture
+        ):
             self._ask_for_explanations(also=path)
 
     def _on_explained(self, requester: str, rows: list, failures: list) -> None:
         """Keep the maps that arrived and redraw the icons (GUI thread)."""
         if requester != REQUESTER:
             return
-        self._asked.clear()
-        for row in rows:
-            explanation = {**row, "path": self._listed_as.get(row["path"], row["path"])}
-            self.explanations[explanation["path"]] = explanation
-            if self.view is not None:
-                self.view.show_explanation(explanation)
-        for file, reason in failures:
-            path = self._listed_as.get(file, file)
-            self._no_map[path] = reason
-            if self.view is not None:
-                self.view.show_failure(path, reason)
+        listed = self._listed_as  # back from the files asked for to the listed paths
+        self.maps.received(
+            [{**row, "path": listed.get(row["path"], row["path"])} for row in rows],
+            [(listed.get(file, file), reason) for file, reason in failures],
+        )
         self._show_icons()
 
     def _on_explanation_failed(self, requester: str, message: str) -> None:
         """The model could not be explained: say why and turn the toggle off."""
         if requester != REQUESTER:
             return
-        self._asked.clear()
+        self.maps.failed(message)
         self.where_button.setChecked(False)
-        if self.view is not None and self.view.path is not None:
-            self.view.show_failure(self.view.path, message)
         self.mistakes_title.setText(f"Cannot show where the model looked: {message}")
 
 

@@ -118,7 +118,7 @@ def test_ctrl_g_toggles_the_maps(qtbot, engine, classify_tab):
 def test_double_click_and_enter_open_the_enlarged_view(qtbot, engine, classify_tab):
     tab = classify_tab
     double_click(qtbot, tab.table.viewport(), cell_centre(tab.table, 1, 1))
-    view = tab.view
+    view = tab.maps.view
     assert isinstance(view, HeatmapView) and view.isVisible()
     assert "two.png" in view.title.text() and "'a', 90% sure" in view.answer.text()
     # Not explained yet: it is asked for, though the toggle is off.
@@ -225,7 +225,7 @@ def test_the_misclassified_list_shows_the_maps_and_the_enlarged_view(
     item = page.mistakes.item(0)
     centre = page.mistakes.visualItemRect(item).center()
     double_click(qtbot, page.mistakes.viewport(), centre)
-    view = page.view
+    view = page.maps.view
     assert view is not None and view.isVisible()
     assert f"really '{names[0]}'" in view.answer.text()
     assert not view.heat.pixmap().isNull()  # the map it already had
@@ -233,7 +233,7 @@ def test_the_misclassified_list_shows_the_maps_and_the_enlarged_view(
     engine.set_state(
         model=model_view(names, pattern_dataset.spec, evaluation=evaluation_for(names))
     )
-    assert not page.explanations and engine.called("cancel_explaining")
+    assert not page.maps.explanations and engine.called("cancel_explaining")
 
 
 # --- keeping the mistakes (core) ---------------------------------------------------------------

@@ -219,3 +219,69 @@ class _EnterOpens(QObject):
 def open_on_enter(view: QAbstractItemView, callback: Callable[[int], None]) -> None:
     """Make Enter/Return on ``view`` call ``callback(current row)`` (GUI thread)."""
     view.installEventFilter(_EnterOpens(view, callback))
+
+
+class HeatMaps:
+    """The heat maps one tab asked for, the files that got none and why, the request in flight
+    and the enlarged view: the bookkeeping the Classify tab and the Results page share.
+
+    Lives on the GUI thread. The tab decides which images it wants and how it names them; this
+    keeps what arrived (``received``), what to ask for next (``to_ask``) and the view.
+    """
+
+    def __init__(self, parent: QWidget) -> None:
+        self._parent = parent
+        self.explanations: dict[str, dict] = {}  # path -> explanation row (heat map)
+        self.no_map: dict[str, str] = {}  # path -> why its map could not be made
+        self._asked: set[str] = set()  # paths of the request in flight
+        self.view: HeatmapView | None = None  # the enlarged view, made on first use
+
+    def to_ask(self, wanted: list[str]) -> list[str]:
+        """The paths of ``wanted`` still without a map or a reason, unless exactly those are
+        being asked for already (a request replaces the one before, so it lists them all)."""
+        missing = list(
+            dict.fromkeys(p for p in wanted if p not in self.explanations and p not in self.no_map)
+        )
+        if not missing or set(missing) <= self._asked:
+            return []
+        self._asked = set(missing)
+        return missing
+
+    def received(self, rows: list[dict], failures: list[tuple[str, str]]) -> None:
+        """Keep the maps (and the reasons for missing ones) that arrived; update the view."""
+        self._asked.clear()
+        for explanation in rows:
+            self.explanations[explanation["path"]] = explanation
+            if self.view is not None:
+                self.view.show_explanation(explanation)
+        for path, reason in failures:
+            self.no_map[path] = reason
+            if self.view is not None:
+                self.view.show_failure(path, reason)
+
+    def failed(self, message: str) -> None:
+        """The whole request failed (the model cannot be explained): say so in the view."""
+        self._asked.clear()
+        if self.view is not None and self.view.path is not None:
+            self.view.show_failure(self.view.path, message)
+
+    def forget(self) -> None:
+        """Drop every map (another model is on show) and close the view."""
+        self.explanations.clear()
+        self.no_map.clear()
+        self._asked.clear()
+        if self.view is not None:
+            self.view.close()
+
+    def open(self, path: str, label: str, probability: float, **shown: Any) -> bool:
+        """Show ``path`` enlarged (``shown``: ``truth``, ``picture``); True when its map is
+        neither here nor known to be impossible, so the tab should ask for it."""
+        if self.view is None:
+            self.view = HeatmapView(self._parent)
+        self.view.show_result(
+            path, label, probability, explanation=self.explanations.get(path), **shown
+        )
+        if path in self.no_map:
+            self.view.show_failure(path, self.no_map[path])
+            return False
+        return path not in self.explanations
