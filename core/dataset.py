@@ -216,13 +216,15 @@ def _duplicate_warnings(
         classes = {int(labels[i]) for i in members}
         if len(classes) > 1:
             where = " and ".join(f"'{names[c]}'" for c in sorted(classes))
-            across.append(f"{paths[members[0]]} (in {where})")
+            # named by the first path, so the sentence does not depend on the images' order
+            across.append(f"{min(paths[i] for i in members)} (in {where})")
         elif parts is None:
             within += len(members) - 1
         else:
             within += len(members) - len({int(parts[i]) for i in members})
     warnings = []
     if across:
+        across.sort()
         shown = "; ".join(across[:5])
         more = f" and {len(across) - 5} more" if len(across) > 5 else ""
         warnings.append(
@@ -420,7 +422,7 @@ def _assemble(
     layout = index.layout
     parts = layout.codes(paths) if layout is not None else None
     warnings += _duplicate_warnings(hashes, labels, paths, names, parts)
-    near = near_pairs(phash(images), exact=hashes)
+    near = near_pairs(phash(images), exact=hashes, paths=paths)
     warnings += near_duplicate_warning(near, paths, labels, names)
     if layout is not None:
         more_problems, more_warnings = layout_notes(layout, names, labels, paths, hashes)

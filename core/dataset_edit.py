@@ -20,9 +20,15 @@ program can at worst swap in an empty folder — nothing is lost.
 
 Paths in an :class:`Edit` are relative to the dataset root with ``/`` separators, as in
 :class:`core.dataset.LoadedDataset`. Excluded files go to ``_excluded/<their relative
-path>`` inside the root, a folder the scanner ignores (:mod:`core.scan`). Only plain class
-folders are edited (not train/valid/test layouts). Nothing here imports Qt or TensorFlow;
-it runs on whatever thread calls it (the engine thread in the GUI).
+path>`` inside the root, a folder the scanner ignores (:mod:`core.scan`).
+
+A dataset split into train/valid/test folders (:mod:`core.layout`) is edited through
+``parts``, the names of its part folders with the training folder first: a class is then a
+folder inside any part (``train/cat``, ``valid/cat``); a moved file stays in its part
+(``valid/cat/1.png`` → ``valid/dog/1.png``, making ``valid/dog/`` when it is missing); an
+excluded one keeps its part below ``_excluded/``; a new class and copied-in files go into the
+training folder; a rename renames the class folder in every part, all or nothing. Nothing here
+imports Qt or TensorFlow; it runs on whatever thread calls it (the engine thread in the GUI).
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ import contextlib
 import errno
 import os
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,10 +63,11 @@ class Edit:
     """One change made to a dataset folder, as plain data; :func:`undo` reverses it.
 
     ``kind``: "move", "exclude", "create", "rename" or "copy". ``moves``: (from, to) relative
-    paths of files (or, for "rename", of the class folder). ``copies``: (outside file, new
-    relative path) for "copy". ``folders``: folders this edit created (undo removes them
-    while empty, so an undone exclude leaves no empty ``_excluded`` behind).
-    ``description``: what happened, in words.
+    paths of files (or, for "rename", of the class folders: one pair per part of a split
+    dataset). ``copies``: (outside file, new relative path) for "copy". ``folders``: folders
+    this edit created (undo removes them while empty, so an undone exclude leaves no empty
+    ``_excluded`` behind). ``classes``: the class created ("create"), or the old and the new
+    name ("rename"). ``description``: what happened, in words.
     """
 
     kind: str
@@ -69,7 +76,7 @@ class Edit:
     copies: tuple[tuple[str, str], ...] = ()
     folders: tuple[str, ...] = ()
     description: str = ""
-    classes: tuple[str, ...] = field(default=())  # class names created ("create")
+    classes: tuple[str, ...] = field(default=())
     #: True for the record :func:`undo` returns: it says what undoing did (files removed
     #: again for "copy", the class removed for "create"; moves list the way back).
     reverted: bool = False
@@ -92,14 +99,22 @@ def check_class_name(name: str) -> str:
     return name
 
 
-def _parts(relpath: str) -> tuple[str, str]:
-    """(class folder, rest) of a relative path; :class:`EditError` for a path outside a class."""
+def _parts(relpath: str, parts: Sequence[str] = ()) -> tuple[str, str, str]:
+    """(part prefix, class folder, rest) of a relative path: the prefix is ``"valid/"`` for a
+    split dataset (``parts`` given), ``""`` otherwise. :class:`EditError` for a path outside a
+    class."""
     if "\\" in relpath or relpath.startswith("/") or ".." in relpath.split("/"):
         raise EditError(f"{relpath}: not a path inside the dataset folder")
+    prefix = ""
+    if parts:
+        part, sep, relpath_in = relpath.partition("/")
+        if not sep or part not in parts:
+            raise EditError(f"{relpath}: not a file inside {' or '.join(parts)}")
+        prefix, relpath = part + "/", relpath_in
     head, sep, rest = relpath.partition("/")
     if not sep or not rest or not head:
-        raise EditError(f"{relpath}: not a file inside a class folder")
-    return head, rest
+        raise EditError(f"{prefix}{relpath}: not a file inside a class folder")
+    return prefix, head, rest
 
 
 def free_name(folder: Path, name: str) -> str:
@@ -292,15 +307,40 @@ def _class_folder(root: Path, name: str) -> Path:
     return folder
 
 
-def move_to_class(root: Path | str, relpath: str, class_name: str) -> Edit:
+def _class_folders(root: Path, name: str, parts: Sequence[str]) -> list[str]:
+    """The folders (relative to ``root``) of class ``name``: one per part of a split dataset
+    that has it, else just ``name``. :class:`EditError` when there is none."""
+    if not parts:
+        _class_folder(root, name)
+        return [name]
+    check_class_name(name)
+    found = [f"{part}/{name}" for part in parts if (root / part / name).is_dir()]
+    if not found:
+        raise EditError(f"{root}: no class folder {name} in {' or '.join(parts)}")
+    return found
+
+
+def _taken_class(root: Path, name: str, parts: Sequence[str]) -> Path | None:
+    """The folder that makes ``name`` an existing class (in any part), or None."""
+    for folder in [root / part / name for part in parts] or [root / name]:
+        if os.path.lexists(folder):
+            return folder
+    return None
+
+
+def move_to_class(
+    root: Path | str, relpath: str, class_name: str, *, parts: Sequence[str] = ()
+) -> Edit:
     """Move the file ``relpath`` into class ``class_name``'s folder (same name, or
-    ``name-2.ext`` when taken); subfolders below the class folder are kept."""
+    ``name-2.ext`` when taken); subfolders below the class folder are kept, and so is the
+    part of a split dataset (``parts``: its part folders)."""
     base = _root(root)
-    head, rest = _parts(relpath)
-    _class_folder(base, class_name)
+    prefix, head, rest = _parts(relpath, parts)
+    _class_folders(base, class_name, parts)
     if head == class_name:
         raise EditError(f"{relpath} is in class '{class_name}' already")
-    (moved,), made = _move_files(base, [(relpath, f"{class_name}/{rest}")], exact=False)
+    target = f"{prefix}{class_name}/{rest}"
+    (moved,), made = _move_files(base, [(relpath, target)], exact=False)
     return Edit(
         "move",
         base,
@@ -310,11 +350,12 @@ def move_to_class(root: Path | str, relpath: str, class_name: str) -> Edit:
     )
 
 
-def exclude(root: Path | str, relpath: str) -> Edit:
+def exclude(root: Path | str, relpath: str, *, parts: Sequence[str] = ()) -> Edit:
     """Move the file ``relpath`` to ``_excluded/<relpath>`` inside the root (the scanner
-    ignores that folder; a taken name becomes ``name-2.ext``)."""
+    ignores that folder; a taken name becomes ``name-2.ext``). ``parts``: the part folders
+    of a split dataset."""
     base = _root(root)
-    _parts(relpath)
+    _parts(relpath, parts)
     target = f"{EXCLUDED}/{relpath}"
     (moved,), made = _move_files(base, [(relpath, target)], exact=False)
     return Edit(
@@ -326,10 +367,16 @@ def exclude(root: Path | str, relpath: str) -> Edit:
     )
 
 
-def create_class(root: Path | str, class_name: str) -> Edit:
-    """Create an empty class folder ``class_name``; refuses a name that exists."""
+def create_class(root: Path | str, class_name: str, *, parts: Sequence[str] = ()) -> Edit:
+    """Create an empty class folder ``class_name`` (in the training folder ``parts[0]`` of a
+    split dataset); refuses a name that is a class already."""
     base = _root(root)
-    folder = base / check_class_name(class_name)
+    check_class_name(class_name)
+    taken = _taken_class(base, class_name, parts)
+    if taken is not None:
+        raise EditError(f"{taken} exists already")
+    relpath = f"{parts[0]}/{class_name}" if parts else class_name
+    folder = base / relpath
     try:
         folder.mkdir()
     except FileExistsError:
@@ -339,24 +386,53 @@ def create_class(root: Path | str, class_name: str) -> Edit:
     return Edit(
         "create",
         base,
-        folders=(class_name,),
+        folders=(relpath,),
         classes=(class_name,),
-        description=f"Created class folder {class_name} inside {base}",
+        description=f"Created class folder {relpath} inside {base}",
     )
 
 
-def rename_class(root: Path | str, old: str, new: str) -> Edit:
-    """Rename class folder ``old`` to ``new``; refuses a name that exists."""
+def rename_class(root: Path | str, old: str, new: str, *, parts: Sequence[str] = ()) -> Edit:
+    """Rename class ``old`` to ``new`` (its folder in every part of a split dataset, all or
+    nothing); refuses a name that is a class already."""
     base = _root(root)
-    _rename_folder(base, old, new)
+    sources = _class_folders(base, old, parts)
+    check_class_name(new)
+    pairs = [(source, f"{source.rpartition('/')[0]}/{new}".lstrip("/")) for source in sources]
+    # Only a change of case ("Cat" -> "cat") may meet its own folder under the new name (on a
+    # case-insensitive disk); _rename_folder tells that apart from another folder.
+    taken = _taken_class(base, new, parts)
+    if taken is not None and (old == new or old.lower() != new.lower()):
+        raise EditError(f"{taken} exists already; nothing was renamed")
+    _rename_folders(base, pairs)
     return Edit(
-        "rename", base, ((old, new),), description=f"Renamed class {old} to {new} inside {base}"
+        "rename",
+        base,
+        tuple(pairs),
+        classes=(old, new),
+        description=f"Renamed class {old} to {new} inside {base}",
     )
+
+
+def _rename_folders(base: Path, pairs: Sequence[tuple[str, str]]) -> None:
+    """Rename each (from, to) folder; all or nothing (a failure renames the earlier back)."""
+    done: list[tuple[str, str]] = []
+    try:
+        for source, target in pairs:
+            _rename_folder(base, source, target)
+            done.append((source, target))
+    except BaseException:
+        for source, target in reversed(done):
+            with contextlib.suppress(OSError, EditError):
+                _rename_folder(base, target, source)
+        raise
 
 
 def _rename_folder(base: Path, old: str, new: str) -> None:
-    source = _class_folder(base, old)
-    target = base / check_class_name(new)
+    source = base / old
+    target = base / new
+    if not source.is_dir():
+        raise EditError(f"{source}: no such class folder")
     # On a case-insensitive disk "Cat" -> "cat" names the folder itself: allowed.
     if os.path.lexists(target) and (
         not (target.is_dir() and source.samefile(target)) or old == new
@@ -365,30 +441,37 @@ def _rename_folder(base: Path, old: str, new: str) -> None:
     try:
         source.rename(target)
     except OSError as exc:
-        raise EditError(f"cannot rename {source} to {new}: {_why(exc)}") from None
+        raise EditError(f"cannot rename {source} to {target.name}: {_why(exc)}") from None
 
 
-def copy_in(root: Path | str, class_name: str, files: Iterable[Path | str]) -> Edit:
-    """Copy image files from anywhere into class ``class_name`` (a taken name becomes
-    ``name-2.ext``); all or nothing: on a failure the copies made so far are removed."""
+def copy_in(
+    root: Path | str, class_name: str, files: Iterable[Path | str], *, parts: Sequence[str] = ()
+) -> Edit:
+    """Copy image files from anywhere into class ``class_name`` (into the training folder
+    ``parts[0]`` of a split dataset, made when that part has no folder for the class); a taken
+    name becomes ``name-2.ext``. All or nothing: on a failure the copies made so far are
+    removed."""
     base = _root(root)
-    folder = _class_folder(base, class_name)
+    _class_folders(base, class_name, parts)
+    relfolder = f"{parts[0]}/{class_name}" if parts else class_name
     copies: list[tuple[str, str]] = []
-    try:
-        for file in files:
-            source = Path(file)
-            name = _place_free(source, folder, source.name, keep_source=True)
-            copies.append((str(source), f"{class_name}/{name}"))
-    except BaseException:
-        for _, relpath in copies:
-            with contextlib.suppress(OSError):
-                (base / relpath).unlink()
-        raise
+    with _made_folders(base, base / relfolder) as made:
+        try:
+            for file in files:
+                source = Path(file)
+                name = _place_free(source, base / relfolder, source.name, keep_source=True)
+                copies.append((str(source), f"{relfolder}/{name}"))
+        except BaseException:
+            for _, relpath in copies:
+                with contextlib.suppress(OSError):
+                    (base / relpath).unlink()
+            raise
     return Edit(
         "copy",
         base,
         copies=tuple(copies),
-        description=f"Copied {len(copies)} file(s) into {class_name} inside {base}",
+        folders=tuple(made),
+        description=f"Copied {len(copies)} file(s) into {relfolder} inside {base}",
     )
 
 
@@ -409,12 +492,14 @@ def undo(edit: Edit) -> Edit:
             reverted=True,
         )
     if edit.kind == "rename":
-        ((old, new),) = edit.moves
-        _rename_folder(base, new, old)
+        back = [(new, old) for old, new in reversed(edit.moves)]
+        _rename_folders(base, back)
+        old, new = edit.classes or (edit.moves[0][0], edit.moves[0][1])
         return Edit(
             "rename",
             base,
-            ((new, old),),
+            tuple(back),
+            classes=(new, old),
             description=f"Undone: renamed {new} back to {old}",
             reverted=True,
         )
@@ -447,6 +532,7 @@ def undo(edit: Edit) -> Edit:
         for _, relpath in edit.copies:
             with contextlib.suppress(FileNotFoundError):
                 (base / relpath).unlink()
+        _remove_empty(base, edit.folders)
         return Edit(
             "copy",
             base,

@@ -4,8 +4,9 @@
 :class:`~core.dataset_edit.Edit` just made on disk (or the record :func:`~core.dataset_edit.undo`
 returned) and gives the dataset as a fresh load would: moved files relabelled, excluded ones
 dropped, copied-in or restored ones decoded (only those), classes added or renamed, and the
-problems and warnings worked out again. The pixel array is reused when no image came or went.
-NumPy and Pillow only; runs on the caller's thread (the engine thread in the GUI).
+problems and warnings worked out again (for a train/valid/test folder too, with its leakage
+notes). The pixel array is reused when no image came or went. NumPy and Pillow only; runs on
+the caller's thread (the engine thread in the GUI).
 """
 
 from __future__ import annotations
@@ -16,14 +17,13 @@ import numpy as np
 
 from core.dataset import LoadedDataset, _decode_one, _duplicate_warnings
 from core.dataset_edit import EXCLUDED, Edit, EditError
+from core.layout import notes as layout_notes
 from core.near_duplicates import near_duplicate_warning, near_pairs, phash
 from core.scan import Skipped, assess, junk_reason
 
 
 def apply_edit(data: LoadedDataset, edit: Edit) -> LoadedDataset:
     """``data`` as it is after ``edit`` (a new object; ``data`` itself is not changed)."""
-    if data.layout is not None:
-        raise EditError("editing a train/valid/test folder is not supported yet")
     renames: dict[str, str] = {}
     removed: set[str] = set()
     added: list[str] = []
@@ -49,11 +49,14 @@ def apply_edit(data: LoadedDataset, edit: Edit) -> LoadedDataset:
         else:
             names += [c for c in edit.classes if c not in names]
     elif edit.kind == "rename":
-        ((old, new),) = edit.moves
+        old, new = edit.classes or edit.moves[0]
         names = [new if n == old else n for n in names]
-        prefix = old + "/"
-        renames = {p: new + "/" + p[len(prefix) :] for p in data.paths if p.startswith(prefix)}
-    return _rebuild(data, sorted(names), renames, removed, added, bool(removed) and excluded)
+        for source, target in edit.moves:
+            prefix = source + "/"
+            renames.update(
+                (p, target + "/" + p[len(prefix) :]) for p in data.paths if p.startswith(prefix)
+            )
+    return _rebuild(data, sorted(names), renames, removed, added)
 
 
 def _rebuild(
@@ -62,7 +65,6 @@ def _rebuild(
     renames: dict[str, str],
     removed: set[str],
     added: list[str],
-    excluding: str | bool,
 ) -> LoadedDataset:
     keep = np.array([p not in removed for p in data.paths], dtype=bool)
     paths = [renames.get(p, p) for p, k in zip(data.paths, keep, strict=True) if k]
@@ -86,17 +88,27 @@ def _rebuild(
             else [data.images[keep]]
         )
     index = {name: k for k, name in enumerate(names)}
+    depth = 0 if data.layout is None else 1  # train/cat/1.png: the class is the second part
     try:
-        labels = np.array([index[p.partition("/")[0]] for p in paths], dtype=np.int32)
+        labels = np.array([index[p.split("/")[depth]] for p in paths], dtype=np.int32)
     except KeyError as exc:
         raise EditError(f"no class folder {exc.args[0]!r} in {data.root}") from None
-    if excluding and not any(s.path == EXCLUDED for s in skipped):
+    # The scanner lists the _excluded folder among the skipped entries while it exists (an
+    # undone exclude removes it again when it is left empty).
+    skipped = [s for s in skipped if s.path != EXCLUDED]
+    if (data.root / EXCLUDED).is_dir():
         skipped.append(Skipped(EXCLUDED, junk_reason(EXCLUDED, True) or "ignored"))
     counts = dict(zip(names, np.bincount(labels, minlength=len(names)).tolist(), strict=True))
     problems, warnings = assess(data.root, counts)
-    warnings += _duplicate_warnings(hashes, labels, paths, names)
-    near = near_pairs(phash(images), exact=hashes)
+    layout = data.layout
+    parts = layout.codes(paths) if layout is not None else None
+    warnings += _duplicate_warnings(hashes, labels, paths, names, parts)
+    near = near_pairs(phash(images), exact=hashes, paths=paths)
     warnings += near_duplicate_warning(near, paths, labels, names)
+    if layout is not None:  # as core.dataset's load does
+        more_problems, more_warnings = layout_notes(layout, names, labels, paths, hashes)
+        problems += more_problems
+        warnings += more_warnings
     return replace(
         data,
         class_names=names,

@@ -87,17 +87,20 @@ def near_pairs(
     threshold: int = NEAR_BITS,
     exact: list[str] | None = None,
     limit: int = MAX_PAIRS,
+    paths: list[str] | None = None,
 ) -> list[tuple[int, int, int]]:
     """Pairs (i, j, differing bits) with i < j whose hashes differ in at most ``threshold``
     bits, sorted, at most ``limit`` of them (a folder of near-blank images would otherwise
     pair everything with everything). With ``exact`` content hashes, exact copies are
-    reported as duplicates already: only the first image of each is paired here."""
+    reported as duplicates already: only one image of each is paired here — the first, or
+    with ``paths`` the one whose path sorts first (the same whatever the images' order)."""
     n = len(hashes)
     if n < 2:
         return []
     if exact is not None:
-        _, first = np.unique(np.asarray(exact), return_index=True)
-        keep = np.sort(first)
+        by = np.argsort(np.asarray(paths), kind="stable") if paths is not None else np.arange(n)
+        _, first = np.unique(np.asarray(exact)[by], return_index=True)
+        keep = np.sort(by[first])
     else:
         keep = np.arange(n)
     subset = hashes[keep]
@@ -152,9 +155,14 @@ def near_duplicate_warning(
     across classes first, since those are the likely label errors."""
     if not pairs:
         return []
-    ordered = sorted(pairs, key=lambda p: (labels[p[0]] == labels[p[1]], p[2], p[0], p[1]))
+    # By names, not positions: the same folder gives the same sentence whatever the order of
+    # its images (a fresh load, or the dataset an edit brought up to date).
+    ordered = sorted(
+        (bool(labels[i] == labels[j]), distance, *sorted((paths[i], paths[j])))
+        for i, j, distance in pairs
+    )
     across = sum(1 for i, j, _ in pairs if labels[i] != labels[j])
-    shown = "; ".join(f"{paths[i]} ~ {paths[j]}" for i, j, _ in ordered[:SHOWN])
+    shown = "; ".join(f"{a} ~ {b}" for _, _, a, b in ordered[:SHOWN])
     more = f" and {len(pairs) - SHOWN} more" if len(pairs) > SHOWN else ""
     where = f", {across} of them across classes" if across else ""
     at_least = "At least " if len(pairs) >= MAX_PAIRS else ""

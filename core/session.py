@@ -285,19 +285,20 @@ class Session:
         rescan; the edit goes on the undo stack and the new state is published.
 
         ``operation`` is one of :data:`EDIT_OPERATIONS` (:mod:`core.dataset_edit`), ``args``
-        its arguments after the root: ``edit("move_to_class", "cat/1.png", "dog")``. Raises
-        :class:`~core.dataset_edit.EditError` (the disk and the dataset unchanged).
+        its arguments after the root: ``edit("move_to_class", "cat/1.png", "dog")``. In a
+        train/valid/test folder paths start with their part (``"valid/cat/1.png"``), a move
+        keeps the part and new classes and copied-in files go into the training folder.
+        Raises :class:`~core.dataset_edit.EditError` (the disk and the dataset unchanged).
         """
         from core.dataset_edit import EditError
         from core.dataset_edit import undo as undo_on_disk
         from core.dataset_update import apply_edit
 
         data = self._require_dataset()
-        if data.layout is not None:
-            raise EditError("editing a train/valid/test folder is not supported yet")
         if operation not in EDIT_OPERATIONS:
             raise EditError(f"unknown edit {operation!r}")
-        edit = EDIT_OPERATIONS[operation](data.root, *args)
+        parts = tuple(folder for _, folder in data.layout.folders) if data.layout else ()
+        edit = EDIT_OPERATIONS[operation](data.root, *args, parts=parts)
         try:
             updated = apply_edit(data, edit)
         except BaseException:

@@ -40,13 +40,26 @@ UNDO_KEY = QKeySequence.StandardKey.Undo
 PREVIEW_PX = 512
 
 
+def training_prefix(dataset: DatasetView) -> str:
+    """Where new classes and copied-in files go, relative to the root: ``"train/"`` in a
+    train/valid/test folder (the training part), ``""`` in a plain one."""
+    return next((f"{folder}/" for role, folder, _ in dataset.splits if role == "train"), "")
+
+
 def move_sentence(dataset: DatasetView, relpath: str, class_name: str) -> str:
-    """What moving ``relpath`` into ``class_name`` will do on disk, in one sentence."""
-    rest = relpath.partition("/")[2]
-    target = Path(dataset.root, class_name, rest)
-    name = free_name(target.parent, target.name)
-    new = f"{class_name}/{Path(rest).parent.as_posix()}/{name}".replace("/./", "/")
-    clash = f" ({class_name}/{rest} exists already and is kept)" if name != target.name else ""
+    """What moving ``relpath`` into ``class_name`` will do on disk, in one sentence (in a
+    train/valid/test folder the file stays in its part: ``valid/cat/1.png`` → ``valid/dog/``)."""
+    prefix = ""
+    if dataset.splits:
+        part = relpath.partition("/")[0]
+        if part in {folder for _, folder, _ in dataset.splits}:
+            prefix = part + "/"
+    rest = relpath[len(prefix) :].partition("/")[2]
+    wanted = f"{prefix}{class_name}/{rest}"
+    target = Path(dataset.root, wanted)
+    name = free_name(target.parent, target.name) if target.parent.is_dir() else target.name
+    new = (Path(wanted).parent / name).as_posix()
+    clash = f" ({wanted} exists already and is kept)" if name != target.name else ""
     return f"Move {relpath} to {new} inside {dataset.root}{clash}."
 
 
@@ -69,7 +82,8 @@ def _key(key: str | QKeySequence.StandardKey) -> str:
 def comparison_line(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
     """One line comparing two runs' validation results, e.g. "validation accuracy 91.2 % →
     93.0 %; 12 fewer mistakes" (empty when either has none). The runs may have been checked
-    on different images (the folder changed in between), which the line cannot undo."""
+    on different images (the folder changed in between), which the line cannot undo; when the
+    number of validation images differs it says so, since mistakes then compare less well."""
     if "accuracy" not in before or "accuracy" not in after:
         return ""
     line = (
@@ -84,6 +98,9 @@ def comparison_line(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
             line += f"; {new - old} more mistakes"
         else:
             line += "; as many mistakes"
+    old_total, new_total = _checked(before), _checked(after)
+    if old_total is not None and new_total is not None and old_total != new_total:
+        line += f" (checked on {old_total} and then {new_total} validation images)"
     return line
 
 
@@ -92,6 +109,12 @@ def _mistakes(evaluation: Mapping[str, Any]) -> int | None:
     if not matrix:
         return None
     return sum(n for i, row in enumerate(matrix) for j, n in enumerate(row) if i != j)
+
+
+def _checked(evaluation: Mapping[str, Any]) -> int | None:
+    """How many validation images a run was checked on (None when not recorded)."""
+    matrix = evaluation.get("confusion_matrix")
+    return sum(sum(row) for row in matrix) if matrix else None
 
 
 class ImageActions(QObject):

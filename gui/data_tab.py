@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import html
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QEvent, QFileInfo, QObject, QSize, Qt, QTimer, Signal
@@ -42,7 +43,7 @@ from core.images import InputSpec
 from core.names import readable, short_name
 from core.state import DatasetView, SessionState
 from gui import style
-from gui.data_actions import ImageActions, comparison_line
+from gui.data_actions import ImageActions, comparison_line, training_prefix
 from gui.engine_adapter import Engine
 from gui.widgets.images import array_icon
 
@@ -395,8 +396,8 @@ class DataTab(QWidget):
         """Render everything for ``dataset`` (a new load, size or colour)."""
         self._shown = dataset
         self.thumbnails.clear()
-        self.new_class_button.setEnabled(dataset is not None and not dataset.splits)
-        self.rename_class_button.setEnabled(dataset is not None and not dataset.splits)
+        self.new_class_button.setEnabled(dataset is not None)
+        self.rename_class_button.setEnabled(dataset is not None)
         if dataset is None:
             self.empty_hint.setVisible(True)
             self.content.setVisible(False)
@@ -525,8 +526,9 @@ class DataTab(QWidget):
         """Ask for a name, then create that class's (empty) folder."""
         if self._shown is None:
             return
+        where = Path(self._shown.root, training_prefix(self._shown))
         name, ok = QInputDialog.getText(
-            self, "New class", f"Name of the new class folder in {self._shown.root}:"
+            self, "New class", f"Name of the new class folder in {readable(str(where))}:"
         )
         if ok and name:
             self.engine.edit_dataset("create_class", name)
@@ -536,8 +538,14 @@ class DataTab(QWidget):
         old = self.chosen_class()
         if old is None or self._shown is None:
             return
+        shown = self._shown
+        parts = ", ".join(f"{folder}/" for _, folder, _ in shown.splits)
+        what = f"its folder in each of {parts}" if parts else f"the folder {old}"
         name, ok = QInputDialog.getText(
-            self, "Rename class", f"New name of the folder {old} in {self._shown.root}:", text=old
+            self,
+            "Rename class",
+            f"New name of class {readable(old)} ({readable(what)} in {readable(str(shown.root))}):",
+            text=old,
         )
         if ok and name and name != old:
             self.engine.edit_dataset("rename_class", old, name)
@@ -633,7 +641,8 @@ class DataTab(QWidget):
         answer = QMessageBox.question(
             self,
             "Copy images in",
-            f"Copy {len(files)} file(s) ({readable(listed)}{more}) into {readable(class_name)}/ "
+            f"Copy {len(files)} file(s) ({readable(listed)}{more}) into "
+            f"{readable(training_prefix(self._shown) + class_name)}/ "
             f"inside {readable(self._shown.root)}? A name that is taken gets -2, -3…; nothing "
             "is overwritten and the files you dropped stay where they are.",
             QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel,

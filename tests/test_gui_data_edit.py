@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QInputDialog, QLabel, QMenu, QMessag
 
 from core.dataset_edit import EXCLUDED
 from core.images import InputSpec
+from gui.data_actions import comparison_line
 from gui.data_tab import DataTab
 from gui.engine_adapter import Engine
 from tests.conftest import make_dataset
@@ -226,6 +227,11 @@ def test_retrain_after_edits_and_the_comparison(qtbot, fake, fake_tab) -> None:
     fake.set_state(activity=None, model=model_view(["cat", "dog"], view.spec, evaluation=after))
     assert fake_tab.edit_label.text() == (
         "After your changes: validation accuracy 91.2 % → 93.0 %; 12 fewer mistakes."
+    )
+    fewer = {"accuracy": 0.95, "confusion_matrix": [[45, 2], [0, 48]]}  # 5 images went
+    assert comparison_line(after, fewer) == (
+        "validation accuracy 93.0 % → 95.0 %; as many mistakes "
+        "(checked on 100 and then 95 validation images)"
     )
 
 
