@@ -116,16 +116,20 @@ class ResultsPage(QWidget):
         self.mistakes.setAccessibleName("Misclassified images")
         self.mistakes.setToolTip(
             "The images of the chosen matrix cell, with what the model answered; "
-            "look for wrong labels and unusual pictures. Right-click one to show it larger, "
-            "move it to another class or exclude it."
+            "look for wrong labels and unusual pictures. Right-click one (or press M, Delete) "
+            "to show it larger, move it to another class or exclude it; Ctrl+Z undoes."
         )
-        # Fixing a label from here: a context menu (the Data tab has the keys and Ctrl+Z).
+        # Fixing a label from here: the context menu, and the Data tab's keys (M, Delete;
+        # Ctrl+Z anywhere on this page). They are the same actions, and only the tab shown
+        # takes its keys, so the two lists never compete for one.
         self.image_actions = (
             ImageActions(
                 self.mistakes,
                 engine,
                 lambda: self._state.dataset if self._state is not None else None,
                 lambda item: (self._case_of(item) or {}).get("path"),
+                keys=True,
+                undo_scope=self,
             )
             if engine is not None
             else None

@@ -236,6 +236,8 @@ def test_retrain_after_edits_and_the_comparison(qtbot, fake, fake_tab) -> None:
 
 
 def test_the_results_list_offers_the_same_fixes(qtbot, fake, fake_tab, dialogs) -> None:
+    import dataclasses
+
     from gui.results_page import ResultsPage
     from tests.fake_engine import model_view
 
@@ -266,6 +268,21 @@ def test_the_results_list_offers_the_same_fixes(qtbot, fake, fake_tab, dialogs) 
     assert fake.called("edit_dataset") == [wanted]
     assert "Move cat/img002.png to dog/img002-2.png inside" in dialogs.shown[-1][1]
     menu.deleteLater()
+
+    # The same keys as the Data tab's grid: Delete excludes (asked first), Ctrl+Z undoes.
+    page.show()
+    qtbot.waitExposed(page)
+    page.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is page)
+    page.mistakes.setFocus()
+    dialogs.answers.append(OK)
+    qtbot.keyClick(page.mistakes, Qt.Key.Key_Delete)
+    assert fake.called("edit_dataset")[-1] == ("edit_dataset", "exclude", "cat/img002.png")
+    assert f"Move cat/img002.png to {EXCLUDED}/cat/img002.png" in dialogs.shown[-1][1]
+    assert not fake.called("undo_edit")
+    page.follow(fake.set_state(dataset=dataclasses.replace(view, edits=1, undo="Moved …")))
+    qtbot.keyClick(page.mistakes, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert fake.called("undo_edit") == [("undo_edit",)]
 
 
 def test_show_larger_and_open_file(qtbot, fake, fake_tab, pets, monkeypatch) -> None:

@@ -59,12 +59,25 @@ def shown(window: MainWindow, kind: type) -> list:
 
 
 def clashes(window: MainWindow) -> dict[str, list[str]]:
-    """Keys bound to more than one action anywhere in the window."""
-    actions: dict[str, set[str]] = defaultdict(set)
+    """Keys bound to two actions that can be in force at once: two in one group, or one of
+    the menus' or the window's and any other. A tab's keys work only while it is shown, so
+    two tabs may bind one key (the Data tab's grid and the Train tab's list both take M)."""
+    actions: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for entry in collect_shortcuts(window):
         for key in entry.portable():
-            actions[key].add(f"{entry.group}: {entry.action}")
-    return {key: sorted(names) for key, names in actions.items() if len(names) > 1}
+            actions[key].add((entry.group, entry.action))
+    found = {}
+    for key, entries in actions.items():
+        for group, action in entries:
+            rivals = {
+                (g, a)
+                for g, a in entries
+                if a != action
+                and (g == group or not g.endswith(" tab") or not group.endswith(" tab"))
+            }
+            if rivals:
+                found[key] = sorted(f"{g}: {a}" for g, a in entries)
+    return found
 
 
 def test_help_menu_lists_the_guide_and_the_shortcuts_before_about(window):
@@ -130,8 +143,25 @@ def test_no_key_is_bound_to_two_actions(window):
 
 def test_the_clash_check_would_catch_a_clash(window):
     extra = QPushButton("Train again", window.data_tab)
+    extra.setShortcut("Ctrl+T")  # the Model menu's key
+    assert list(clashes(window)) == ["Ctrl+T"]
+    extra.setShortcut("M")  # the Data tab's "move" key
+    assert list(clashes(window)) == ["M"]
     extra.setShortcut("Ctrl+T")
     assert list(clashes(window)) == ["Ctrl+T"]
+
+
+def test_the_image_lists_share_their_keys_on_two_tabs(window):
+    train_keys = {
+        e.action: e.portable() for e in collect_shortcuts(window) if e.group == "Train tab"
+    }
+    data_keys = {e.action: e.portable() for e in collect_shortcuts(window) if e.group == "Data tab"}
+    for action in (
+        "Move the image to another class",
+        "Exclude the image from training",
+        "Undo the last change to the files",
+    ):
+        assert train_keys[action] == data_keys[action]
 
 
 def test_the_list_is_read_from_the_live_window(qtbot, window):
