@@ -320,11 +320,19 @@ def _class_folders(root: Path, name: str, parts: Sequence[str]) -> list[str]:
     return found
 
 
-def _taken_class(root: Path, name: str, parts: Sequence[str]) -> Path | None:
-    """The folder that makes ``name`` an existing class (in any part), or None."""
+def _taken_class(
+    root: Path, name: str, parts: Sequence[str], renaming: str | None = None
+) -> Path | None:
+    """The folder that makes ``name`` an existing class (in any part), or None. ``renaming``:
+    the class being renamed to ``name``; its own folder, met under the new name on a
+    case-insensitive disk ("Cat" -> "cat"), does not count."""
     for folder in [root / part / name for part in parts] or [root / name]:
-        if os.path.lexists(folder):
-            return folder
+        if not os.path.lexists(folder):
+            continue
+        own = folder.parent / renaming if renaming not in (None, name) else None
+        if own is not None and own.is_dir() and folder.is_dir() and own.samefile(folder):
+            continue
+        return folder
     return None
 
 
@@ -399,10 +407,8 @@ def rename_class(root: Path | str, old: str, new: str, *, parts: Sequence[str] =
     sources = _class_folders(base, old, parts)
     check_class_name(new)
     pairs = [(source, f"{source.rpartition('/')[0]}/{new}".lstrip("/")) for source in sources]
-    # Only a change of case ("Cat" -> "cat") may meet its own folder under the new name (on a
-    # case-insensitive disk); _rename_folder tells that apart from another folder.
-    taken = _taken_class(base, new, parts)
-    if taken is not None and (old == new or old.lower() != new.lower()):
+    taken = _taken_class(base, new, parts, renaming=old)
+    if taken is not None:
         raise EditError(f"{taken} exists already; nothing was renamed")
     _rename_folders(base, pairs)
     return Edit(

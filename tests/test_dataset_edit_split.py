@@ -117,6 +117,10 @@ def test_a_rename_renames_every_part_or_none(split: Path, monkeypatch: pytest.Mo
     with pytest.raises(EditError, match=r"test/puppy exists already; nothing was renamed"):
         rename_class(split, "dog", "puppy", parts=PARTS)
     (split / "test/puppy").rmdir()
+    (split / "valid/Dog").mkdir()  # another class on a case-sensitive disk: no merging either
+    with pytest.raises(EditError, match=r"valid/Dog exists already; nothing was renamed"):
+        rename_class(split, "dog", "Dog", parts=PARTS)
+    (split / "valid/Dog").rmdir()
 
     real_rename = Path.rename
 
