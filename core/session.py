@@ -133,9 +133,12 @@ class Session:
     """Owns the current dataset and model; offers load, train, continue, save, open, export,
     classify, evaluate and describe. See the module docstring for the threading rules."""
 
-    def __init__(self, listener: Listener | None = None, use_cache: bool = True) -> None:
+    def __init__(
+        self, listener: Listener | None = None, use_cache: bool = True, keep_history: bool = True
+    ) -> None:
         self._listener = listener
         self._use_cache = use_cache
+        self._keep_history = keep_history  # the undo history of edits, across restarts
         self._dataset: LoadedDataset | None = None
         self._dataset_view: DatasetView | None = None
         self._model: _Model | None = None
@@ -273,10 +276,31 @@ class Session:
     def _set_dataset(self, dataset: LoadedDataset, advice: Advice | None = None) -> None:
         previous = self._dataset
         if previous is None or Path(previous.root).resolve() != Path(dataset.root).resolve():
-            self._edits.clear()  # another folder: the edits of the last one cannot be undone here
+            # another folder: its own history (kept across restarts) replaces the last one's
+            self._edits = self._load_history(dataset.root)
             self._edit_count = 0
         self._dataset = dataset
-        self._dataset_view = DatasetView.of(dataset, advice)
+        self._dataset_view = dataclasses.replace(
+            DatasetView.of(dataset, advice),
+            undo=self._edits[-1].description if self._edits else None,
+            edits=self._edit_count,
+        )
+
+    def _load_history(self, root: Path) -> list[Edit]:
+        """The undo history kept for the folder ``root`` (:mod:`core.edit_journal`), the part
+        of it that can still be undone; none without ``keep_history``."""
+        if not self._keep_history:
+            return []
+        from core.edit_journal import load_journal
+
+        return load_journal(root)
+
+    def _save_history(self, root: Path) -> None:
+        """Keep the undo stack of the folder ``root`` for the next time it is opened."""
+        if self._keep_history:
+            from core.edit_journal import save_journal
+
+            save_journal(root, self._edits)
 
     # --- editing the dataset folder ---------------------------------------------------------
 
@@ -307,6 +331,7 @@ class Session:
         self._edits.append(edit)
         del self._edits[:-MAX_UNDO]
         self._edit_count += 1
+        self._save_history(data.root)
         self._show_edited(updated)
         return edit
 
@@ -323,6 +348,7 @@ class Session:
         reverted = undo(self._edits[-1])
         self._edits.pop()
         self._edit_count += 1
+        self._save_history(data.root)
         self._show_edited(apply_edit(data, reverted))
         return reverted
 

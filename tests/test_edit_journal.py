@@ -1,0 +1,129 @@
+"""The undo history of dataset edits across restarts (core.edit_journal, through the session):
+a folder opened again can still be put back as it was; entries the disk no longer allows are
+dropped rather than blocking older ones; a damaged or unwritable history never stops an edit
+or a load."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from core import edit_journal
+from core.dataset_edit import EXCLUDED, EditError
+from core.edit_journal import journal_file, load_journal
+from core.images import InputSpec
+from core.session import Session
+from tests.conftest import make_dataset
+from tests.test_dataset_edit import folders, snapshot
+
+SPEC = InputSpec(16)
+
+
+@pytest.fixture
+def pets(tmp_path: Path) -> Path:
+    return make_dataset(tmp_path / "pets", {"cat": 3, "dog": 3})
+
+
+def opened(folder: Path, **kwargs) -> Session:
+    """A new session (as after a restart of the app) with ``folder`` loaded."""
+    session = Session(use_cache=False, **kwargs)
+    session.load_dataset(folder, SPEC)
+    return session
+
+
+def test_edits_can_be_undone_after_a_restart(pets: Path) -> None:
+    before, tree = snapshot(pets), folders(pets)
+    first = opened(pets)
+    first.edit("move_to_class", "cat/img000.png", "dog")
+    first.edit("exclude", "dog/img001.png")
+    first.edit("rename_class", "cat", "kitten")
+    assert journal_file(pets).is_file()
+
+    second = opened(pets)
+    view = second.state().dataset
+    assert view.undo == "Renamed class cat to kitten inside " + str(pets.resolve())
+    assert view.edits == 0  # nothing was changed in this session (no Retrain offered)
+    for _ in range(3):
+        second.undo_edit()
+    assert snapshot(pets) == before and folders(pets) == tree
+    assert second.dataset.counts() == {"cat": 3, "dog": 3}
+    assert not journal_file(pets).exists()  # nothing left to undo: no history kept
+    with pytest.raises(EditError, match="nothing to undo"):
+        opened(pets).undo_edit()
+
+
+def test_a_reload_at_another_size_keeps_the_undo(pets: Path) -> None:
+    session = opened(pets, keep_history=False)
+    session.edit("exclude", "cat/img002.png")
+    session.load_dataset(pets, InputSpec(20))
+    assert session.state().dataset.undo.startswith("Moved cat/img002.png")
+    session.undo_edit()
+    assert (pets / "cat/img002.png").is_file()
+
+
+def test_entries_the_disk_no_longer_allows_are_dropped(pets: Path) -> None:
+    first = opened(pets)
+    first.edit("exclude", "cat/img000.png")
+    first.edit("move_to_class", "cat/img001.png", "dog")
+    first.edit("exclude", "dog/img002.png")
+    # By hand, outside the app: the last excluded file is put back.
+    (pets / EXCLUDED / "dog/img002.png").rename(pets / "dog/img002.png")
+    assert load_journal(pets) == []  # the newest cannot be undone: the older ones wait behind it
+    (pets / "dog/img002.png").rename(pets / EXCLUDED / "dog/img002.png")
+    (pets / "dog/img001-2.png").rename(pets / "dog/by-hand.png")  # the moved file, renamed
+    kept = load_journal(pets)
+    assert [edit.description for edit in kept] == [first.state().dataset.undo]
+    second = opened(pets)
+    second.undo_edit()
+    with pytest.raises(EditError, match="nothing to undo"):
+        second.undo_edit()
+    assert (pets / "dog/img002.png").is_file()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{not json",
+        '{"version": 1, "root": "ROOT", "edits": [{"kind": "move", "moves": [["../x", "y"]]}]}',
+        '{"version": 1, "root": "ROOT", "edits": [{"kind": "format-disk"}]}',
+        '{"version": 1, "root": "ROOT", "edits": 7}',
+        '{"version": 99, "root": "ROOT", "edits": []}',
+        '{"version": 1, "root": "/somewhere/else", "edits": []}',
+        "[]",
+    ],
+)
+def test_a_damaged_history_is_left_aside(pets: Path, content: str, caplog) -> None:
+    target = journal_file(pets)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(content.replace("ROOT", str(pets.resolve())), encoding="utf-8")
+    before = snapshot(pets)
+    with caplog.at_level(logging.WARNING):
+        session = opened(pets)
+    assert session.state().dataset.undo is None and len(session.dataset) == 6
+    assert snapshot(pets) == before
+    session.edit("exclude", "cat/img000.png")  # and a new history replaces it
+    assert [e.kind for e in load_journal(pets)] == ["exclude"]
+
+
+def test_an_unwritable_history_does_not_stop_the_edit(
+    pets: Path, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    def refuse(*_args, **_kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(edit_journal, "atomic_path", refuse)
+    session = opened(pets)
+    with caplog.at_level(logging.WARNING, logger="core.edit_journal"):
+        session.edit("exclude", "cat/img000.png")
+    assert (pets / EXCLUDED / "cat/img000.png").is_file()
+    assert "could not keep the undo history" in caplog.text
+    session.undo_edit()  # the history of this session still works
+    assert (pets / "cat/img000.png").is_file()
+
+
+def test_without_keep_history_nothing_is_written(pets: Path) -> None:
+    opened(pets, keep_history=False).edit("exclude", "cat/img000.png")
+    assert not journal_file(pets).exists()
+    assert opened(pets).state().dataset.undo is None
