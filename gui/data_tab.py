@@ -394,6 +394,8 @@ class DataTab(QWidget):
 
     def _show(self, dataset: DatasetView | None) -> None:
         """Render everything for ``dataset`` (a new load, size or colour)."""
+        if dataset is None or self._shown is None or dataset.root != self._shown.root:
+            self._show_history(dataset)
         self._shown = dataset
         self.thumbnails.clear()
         self.new_class_button.setEnabled(dataset is not None)
@@ -598,6 +600,15 @@ class DataTab(QWidget):
         self._losses = {p: float(v) for p, v in zip(paths, losses.tolist(), strict=True)}
         if self.surprise_check.isChecked():
             self._on_class_selected()
+
+    def _show_history(self, dataset: DatasetView | None) -> None:
+        """Another folder is shown: the line under the grid says what Ctrl+Z would undo there
+        (its history outlives the app), or nothing — never the last folder's change."""
+        undo = dataset.undo if dataset is not None else None
+        self.edit_label.setText(
+            f"Last change to this folder: {readable(undo)} (Ctrl+Z undoes)" if undo else ""
+        )
+        self.edit_label.setVisible(bool(undo))
 
     def _on_edited(self, description: str) -> None:
         self.edit_label.setText(f"{readable(description)} (Ctrl+Z undoes)")

@@ -169,6 +169,32 @@ def test_new_and_renamed_classes(qtbot, engine, tab, pets, monkeypatch) -> None:
     assert counts(tab) == {"bird": 0, "dog": 3, "kitten": 3}
 
 
+def test_each_folder_shows_its_own_last_change(qtbot, engine, tab, pets, dialogs, tmp_path):
+    """The line under the grid follows the folder shown; a folder's history outlives the app
+    (the engine's session keeps it), so opening it again offers its last change."""
+    tab.thumbnails.setFocus()
+    tab.thumbnails.setCurrentRow(0)
+    dialogs.answers.append(OK)
+    qtbot.keyClick(tab.thumbnails, Qt.Key.Key_Delete)
+    settle(qtbot, engine)
+    qtbot.waitUntil(lambda: counts(tab) == {"cat": 2, "dog": 3}, timeout=10_000)
+    assert tab.edit_label.isVisible() and "Moved cat/img000.png" in tab.edit_label.text()
+    other = make_dataset(tmp_path / "birds", {"owl": 2, "tit": 2})
+    engine.load_dataset(other, InputSpec(16))
+    qtbot.waitUntil(lambda: "owl" in counts(tab), timeout=30_000)
+    assert not tab.edit_label.isVisible()  # not the last folder's change
+    engine.load_dataset(pets, InputSpec(16))
+    qtbot.waitUntil(lambda: "cat" in counts(tab), timeout=30_000)
+    assert tab.edit_label.isVisible()
+    assert tab.edit_label.text().startswith("Last change to this folder: Moved cat/img000.png")
+    tab.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is tab)
+    qtbot.keyClick(tab.class_table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    settle(qtbot, engine)
+    qtbot.waitUntil(lambda: counts(tab) == {"cat": 3, "dog": 3}, timeout=10_000)
+    assert (pets / "cat/img000.png").is_file()
+
+
 # --- with the fake engine: sorting by loss, Retrain and its comparison, the Results list -------
 
 
