@@ -97,10 +97,14 @@ class LoadedDataset:
         given = self.part_rows("valid")
         if len(given):
             return rows, given, []
+        # Drawn in path order within each class (as reproduce.py draws it): the same folder
+        # gives the same split however its images came to be in this order (a fresh load, or
+        # the dataset an edit brought up to date, where restored files come last).
+        rows = rows[np.argsort(np.asarray(self.paths, dtype=object)[rows], kind="stable")]
         train, val = stratified_split(self.labels[rows], val_fraction, seed)
-        train, val = rows[train], rows[val]
+        train, val = np.sort(rows[train]), np.sort(rows[val])
         train_hashes = {self.hashes[i] for i in train}
-        shared = [self.paths[i] for i in val if self.hashes[i] in train_hashes]
+        shared = sorted(self.paths[i] for i in val if self.hashes[i] in train_hashes)
         warnings = []
         if shared:
             examples = ", ".join(shared[:3])

@@ -53,8 +53,10 @@ def apply_edit(data: LoadedDataset, edit: Edit) -> LoadedDataset:
         names = [new if n == old else n for n in names]
         for source, target in edit.moves:
             prefix = source + "/"
-            renames.update(
-                (p, target + "/" + p[len(prefix) :]) for p in data.paths if p.startswith(prefix)
+            renames.update(  # the skipped files of the class too: a load lists them there
+                (p, target + "/" + p[len(prefix) :])
+                for p in [*data.paths, *(s.path for s in data.skipped)]
+                if p.startswith(prefix)
             )
     return _rebuild(data, sorted(names), renames, removed, added)
 
@@ -69,9 +71,17 @@ def _rebuild(
     keep = np.array([p not in removed for p in data.paths], dtype=bool)
     paths = [renames.get(p, p) for p, k in zip(data.paths, keep, strict=True) if k]
     hashes = [h for h, k in zip(data.hashes, keep, strict=True) if k]
-    skipped = list(data.skipped)
+    skipped = [  # files gone (an undone copy) leave the list; a renamed class's are renamed
+        Skipped(renames.get(s.path, s.path), s.reason)
+        for s in data.skipped
+        if s.path not in removed
+    ]
     new_pixels = []
     for relpath in added:
+        ignored = junk_reason(relpath.rpartition("/")[2], False)  # as the scanner would
+        if ignored is not None:
+            skipped.append(Skipped(relpath, ignored))
+            continue
         pixels, reason, digest = _decode_one(str(data.root), relpath, data.spec)
         if pixels is None:
             skipped.append(Skipped(relpath, reason))

@@ -222,9 +222,9 @@ def _leakage(layout: SplitLayout, paths: Sequence[str], hashes: Sequence[str]) -
         ("valid", "the validation accuracy will be optimistic"),
     ):
         code = ROLES.index(role)
-        shared = [
+        shared = sorted(  # sorted: the sentence does not depend on the images' order
             p for p, h, c in zip(paths, hashes, codes, strict=True) if c == code and h in trained
-        ]
+        )
         if shared:
             examples = ", ".join(shared[:3])
             warnings.append(

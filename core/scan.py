@@ -300,6 +300,17 @@ def scan_folder(
     return DatasetIndex(root, classes, scanner.skipped, problems, warnings, layout)
 
 
+def folder_layout(root: Path | str) -> SplitLayout | None:
+    """The split layout :func:`scan_folder` would find in ``root`` now, from its top level
+    only (cheap: an edit checks it did not turn class folders into train/valid/test parts)."""
+    scanner = _Scanner(Path(root), no_progress, None)
+    try:
+        top = sorted(os.scandir(root), key=lambda e: e.name)
+    except OSError as exc:
+        raise DatasetError(f"cannot open {root} ({exc.strerror or exc})") from exc
+    return detect_layout((e.name, e.path) for e in scanner.folders(top, scanner.root_real))
+
+
 def _split_classes(
     scanner: _Scanner, layout: SplitLayout, folders: list[os.DirEntry[str]]
 ) -> list[ClassFolder]:

@@ -317,6 +317,7 @@ class Session:
         from core.dataset_edit import EditError
         from core.dataset_edit import undo as undo_on_disk
         from core.dataset_update import apply_edit
+        from core.scan import folder_layout
 
         data = self._require_dataset()
         if operation not in EDIT_OPERATIONS:
@@ -324,6 +325,13 @@ class Session:
         parts = tuple(folder for _, folder in data.layout.folders) if data.layout else ()
         edit = EDIT_OPERATIONS[operation](data.root, *args, parts=parts)
         try:
+            if folder_layout(data.root) != data.layout:
+                what = edit.description.rpartition(" inside ")[0] or edit.description
+                raise EditError(
+                    f"This change ({what}) would make {data.root} read as another kind of "
+                    "folder (a class folder named 'train' that holds folders turns the classes "
+                    "into train/valid/test parts), so it was taken back; nothing was changed"
+                )
             updated = apply_edit(data, edit)
         except BaseException:
             undo_on_disk(edit)

@@ -195,7 +195,8 @@ class ImageActions(QObject):
         if chosen is None:
             return menu
         dataset, path = chosen
-        own = path.partition("/")[0]
+        row = dataset.row_of(path)
+        own = dataset.class_names[int(dataset.labels[row])] if row is not None else None
         for name in dataset.class_names:
             if name != own:
                 action = QAction(readable(name), menu)
@@ -240,7 +241,7 @@ class ImageActions(QObject):
         if self._confirm(
             "Move the image",
             move_sentence(dataset, path, class_name),
-            "Undo (Ctrl+Z on the Data tab) moves it back.",
+            f"Undo ({_key(UNDO_KEY)}) moves it back.",
         ):
             self.engine.edit_dataset("move_to_class", path, class_name)
 
@@ -253,7 +254,7 @@ class ImageActions(QObject):
         if self._confirm(
             "Exclude the image",
             exclude_sentence(dataset, path),
-            "Undo (Ctrl+Z on the Data tab) moves it back.",
+            f"Undo ({_key(UNDO_KEY)}) moves it back.",
         ):
             self.engine.edit_dataset("exclude", path)
 

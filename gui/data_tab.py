@@ -542,7 +542,7 @@ class DataTab(QWidget):
             return
         shown = self._shown
         parts = ", ".join(f"{folder}/" for _, folder, _ in shown.splits)
-        what = f"its folder in each of {parts}" if parts else f"the folder {old}"
+        what = f"its folder in each of {parts} that has one" if parts else f"the folder {old}"
         name, ok = QInputDialog.getText(
             self,
             "Rename class",

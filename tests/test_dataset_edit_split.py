@@ -47,6 +47,12 @@ def split(tmp_path: Path) -> Path:
         sorted([*(root / "valid").rglob("*.png"), *(root / "test").rglob("*.png")])
     ):
         picture(path.parent, path.name, k)
+    # What a load lists as skipped, and training images leaked into valid/ (warned about).
+    (root / "train/cat/notes.txt").write_text("not a picture")
+    (root / "valid/cat/.DS_Store").write_bytes(b"\0")
+    (root / "valid/dog/empty.png").write_bytes(b"")
+    for name in ("valid/cat/zz-leak.png", "valid/dog/aa-leak.png"):
+        (root / name).write_bytes((root / "train/dog/img001.png").read_bytes())
     return root
 
 
@@ -164,12 +170,16 @@ def test_session_edits_of_a_split_folder_match_a_fresh_load(split: Path, tmp_pat
     outside = picture(tmp_path / "new", "img000.png", 77)
     copy_of_train = tmp_path / "dup.png"  # an exact copy of a training image
     copy_of_train.write_bytes((split / "train/dog/img000.png").read_bytes())
+    hidden = picture(tmp_path / "new", ".hidden.png", 78)
+    notes = tmp_path / "new" / "notes.png"
+    notes.write_text("a text file named like a picture")
     edits = [
         ("move_to_class", "valid/cat/img000.png", "dog"),
         ("move_to_class", "test/cat/img001.png", "dog"),  # makes test/dog/
         ("exclude", "train/dog/img003.png"),
         ("create_class", "bird"),
-        ("copy_in", "bird", [outside, copy_of_train]),  # a copy of train/dog/img000 in bird
+        # a copy of train/dog/img000 in bird, and files a load would skip
+        ("copy_in", "bird", [outside, copy_of_train, hidden, notes]),
         ("rename_class", "cat", "kitten"),
     ]
     for operation, *args in edits:
@@ -181,11 +191,16 @@ def test_session_edits_of_a_split_folder_match_a_fresh_load(split: Path, tmp_pat
     assert data.class_names == ["bird", "dog", "kitten"]
     assert {role: len(data.part_rows(role)) for role in PARTS} == {
         "train": 9,
-        "valid": 4,
+        "valid": 6,
         "test": 2,
     }
     assert "test/dog/img001.png" in data.paths and "valid/dog/img000-2.png" in data.paths
     assert any("more than one class" in w for w in data.warnings)  # the copied training image
+    assert any("of valid/ are also in train/" in w for w in data.warnings)
+    assert ("train/bird/.hidden.png", "ignored: hidden file") in [
+        (s.path, s.reason) for s in data.skipped
+    ]
+    assert "train/kitten/notes.txt" in [s.path for s in data.skipped]
     for _ in edits:
         session.undo_edit()
     assert as_loaded(session.dataset) == original
@@ -222,19 +237,20 @@ def test_the_data_tab_edits_a_split_folder(qtbot, split: Path, dialogs, monkeypa
         engine.load_dataset(split, SPEC)
         qtbot.waitUntil(lambda: tab.dataset is not None and not engine.state.queued, timeout=30_000)
         assert tab.new_class_button.isEnabled() and tab.rename_class_button.isEnabled()
-        assert counts(tab) == {"cat": 8, "dog": 6}
+        assert counts(tab) == {"cat": 9, "dog": 7}
         row = grid(tab).index("valid/cat/img000.png")
         tab.thumbnails.setFocus()
         tab.thumbnails.setCurrentRow(row)
         qtbot.keyClick(tab.thumbnails, Qt.Key.Key_M)
         menu = QApplication.activePopupWidget()
         assert isinstance(menu, QMenu)
-        (dog,) = [a for a in menu.actions() if a.text() == "dog"]
+        (dog,) = menu.actions()  # its own class (cat) is not offered, nor are the parts
+        assert dog.text() == "dog"
         menu.setActiveAction(dog)
         dialogs.answers.append(QMessageBox.StandardButton.Ok)
         qtbot.keyClick(menu, Qt.Key.Key_Return)
         settle(qtbot, engine)
-        qtbot.waitUntil(lambda: counts(tab) == {"cat": 7, "dog": 7}, timeout=10_000)
+        qtbot.waitUntil(lambda: counts(tab) == {"cat": 8, "dog": 8}, timeout=10_000)
         assert (
             f"Move valid/cat/img000.png to valid/dog/img000-2.png inside {split}"
             in (dialogs.shown[0][1])
@@ -254,3 +270,31 @@ def test_the_data_tab_edits_a_split_folder(qtbot, split: Path, dialogs, monkeypa
         assert (split / "train/bird").is_dir() and str(split / "train") in asked[0]
     finally:
         engine.shutdown()
+
+
+def test_an_edit_that_would_turn_classes_into_parts_is_taken_back(tmp_path: Path) -> None:
+    plain = make_dataset(tmp_path / "plain", {"cat": 2, "dog": 2, "train": 2})
+    picture(plain / "cat" / "sub", "x.png", 5)
+    session = Session(use_cache=False)
+    session.load_dataset(plain, SPEC)
+    before, kept = snapshot(plain), as_loaded(session.dataset)
+    with pytest.raises(EditError, match=r"read as another kind of folder.*nothing was changed"):
+        session.edit("move_to_class", "cat/sub/x.png", "train")  # train/sub/ would be a class
+    assert snapshot(plain) == before and folders(plain).count("train/sub") == 0
+    assert as_loaded(session.dataset) == kept
+    session.edit("move_to_class", "cat/img000.png", "train")  # no folder inside: still plain
+    assert as_loaded(session.dataset) == as_loaded(load_dataset(plain, SPEC, workers=1))
+
+
+def test_the_random_split_is_the_same_after_an_edit_and_its_undo(tmp_path: Path) -> None:
+    plain = make_dataset(tmp_path / "plain", {"cat": 10, "dog": 10})
+    session = Session(use_cache=False)
+    session.load_dataset(plain, SPEC)
+    session.edit("exclude", "cat/img003.png")
+    session.undo_edit()  # the file comes back last in the session's order
+    data, fresh = session.dataset, load_dataset(plain, SPEC, workers=1)
+    assert data.paths != fresh.paths  # the order differs ...
+    for seed in (1, 42):
+        ours, theirs = data.split(0.3, seed), fresh.split(0.3, seed)
+        for mine, other in zip(ours[:2], theirs[:2], strict=True):  # ... the split does not
+            assert sorted(data.paths[i] for i in mine) == sorted(fresh.paths[i] for i in other)
