@@ -92,17 +92,19 @@ def near_pairs(
     """Pairs (i, j, differing bits) with i < j whose hashes differ in at most ``threshold``
     bits, sorted, at most ``limit`` of them (a folder of near-blank images would otherwise
     pair everything with everything). With ``exact`` content hashes, exact copies are
-    reported as duplicates already: only one image of each is paired here — the first, or
-    with ``paths`` the one whose path sorts first (the same whatever the images' order)."""
+    reported as duplicates already: only one image of each is paired here, the first.
+    With ``paths`` the images are taken in path order, so the answer (the copy that stands for
+    its exact copies, the pairs kept when ``limit`` is reached) is the same whatever order
+    they are in."""
     n = len(hashes)
     if n < 2:
         return []
+    by = np.argsort(np.asarray(paths), kind="stable") if paths is not None else np.arange(n)
     if exact is not None:
-        by = np.argsort(np.asarray(paths), kind="stable") if paths is not None else np.arange(n)
         _, first = np.unique(np.asarray(exact)[by], return_index=True)
-        keep = np.sort(by[first])
+        keep = by[np.sort(first)]
     else:
-        keep = np.arange(n)
+        keep = by
     subset = hashes[keep]
     bands = threshold + 1
     width = 64 // bands
@@ -122,9 +124,9 @@ def near_pairs(
                 break
     pairs = []
     for i, j in sorted(found)[:limit]:
-        a, b = int(keep[i]), int(keep[j])
+        a, b = sorted((int(keep[i]), int(keep[j])))
         pairs.append((a, b, int(np.bitwise_count(hashes[a] ^ hashes[b]))))
-    return pairs
+    return sorted(pairs)
 
 
 def _compare(

@@ -354,6 +354,26 @@ def test_many_near_copies_do_not_pair_everything_with_everything() -> None:
     assert warning == [] or not warning[0].startswith("At least")  # 500 < MAX_PAIRS
 
 
+def test_near_pairs_by_path_do_not_depend_on_the_order_of_the_images() -> None:
+    """Past the limit too: which pairs are kept follows the paths, not the rows (an edited
+    dataset holds its images in another order than a fresh load)."""
+    rng = np.random.default_rng(1)
+    base = np.asarray(photo(5, 32)).astype(np.int16)
+    pixels = np.clip(base + rng.integers(-1, 2, (300, 32, 32, 3)), 0, 255).astype(np.uint8)
+    paths = [f"c{i % 3}/{i:03d}.png" for i in range(300)]
+    exact = [str(i % 290) for i in range(300)]  # ten exact copies among them
+    hashes = phash(pixels)
+    shuffle = rng.permutation(300)
+
+    def named(order: np.ndarray) -> set[tuple[str, str]]:
+        chosen = [paths[k] for k in order]
+        found = near_pairs(hashes[order], exact=[exact[k] for k in order], limit=200, paths=chosen)
+        assert len(found) == 200
+        return {tuple(sorted((chosen[i], chosen[j]))) for i, j, _ in found}
+
+    assert named(np.arange(300)) == named(shuffle)
+
+
 def test_loading_warns_about_near_duplicates(tmp_path: Path) -> None:
     root = tmp_path / "data"
     for name, seeds in (("a", range(6)), ("b", range(6, 12))):
