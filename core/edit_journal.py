@@ -35,7 +35,7 @@ _KINDS = ("move", "exclude", "create", "rename", "copy")
 
 def journal_file(root: Path | str, data_dir: Path | None = None) -> Path:
     """Where the history of the folder ``root`` is kept."""
-    key = hashlib.sha1(str(Path(root).resolve()).encode("utf-8")).hexdigest()[:24]
+    key = hashlib.sha1(os.fsencode(Path(root).resolve())).hexdigest()[:24]  # any name
     return (data_dir or default_data_dir()) / "edits" / f"{key}.json"
 
 

@@ -6,6 +6,7 @@ or a load."""
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,15 @@ def test_without_keep_history_nothing_is_written(pets: Path) -> None:
     opened(pets, keep_history=False).edit("exclude", "cat/img000.png")
     assert not journal_file(pets).exists()
     assert opened(pets).state().dataset.undo is None
+
+
+@pytest.mark.skipif(os.name == "nt", reason="names that are not UTF-8 are a POSIX thing")
+def test_a_folder_whose_name_is_not_utf8_keeps_its_history(tmp_path: Path) -> None:
+    folder = make_dataset(tmp_path / os.fsdecode(b"donn\xe9es"), {"cat": 2, "dog": 2})
+    name = os.fsdecode(b"chat\xe9.png")
+    (folder / "cat/img000.png").rename(folder / "cat" / name)
+    opened(folder).edit("move_to_class", f"cat/{name}", "dog")
+    again = opened(folder)
+    assert again.state().dataset.undo.startswith(f"Moved cat/{name} to dog/{name}")
+    again.undo_edit()
+    assert (folder / "cat" / name).is_file()
