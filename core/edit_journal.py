@@ -7,10 +7,11 @@ be put back with Ctrl+Z today. One small JSON file per folder, in the user's dat
 
 The disk may have changed meanwhile (files moved by hand, the folder copied elsewhere). Undo
 itself never overwrites anything (:func:`core.dataset_edit.undo` refuses), but a stale entry
-would block every older one, so :func:`load_journal` keeps only the newest entries whose way
-back is still open. A journal that cannot be read or written is left aside: the edits are on
-disk either way and only the history is lost (a warning is logged). Standard library only;
-runs on the caller's thread (the engine thread in the GUI).
+would block every older one, so :func:`load_journal` keeps only the entries whose way back is
+still open (the others were undone or overtaken by hand). A journal that cannot be read or
+written is left aside: the edits are on disk either way and only the history is lost (a
+warning is logged). Standard library only; runs on the caller's thread (the engine thread in
+the GUI).
 """
 
 from __future__ import annotations
@@ -60,8 +61,8 @@ def save_journal(root: Path | str, edits: Sequence[Edit], data_dir: Path | None 
 
 
 def load_journal(root: Path | str, data_dir: Path | None = None) -> list[Edit]:
-    """The history of ``root`` (oldest first) that can still be undone: the newest entries
-    whose way back is open on disk now. Empty when there is none or it cannot be read."""
+    """The history of ``root`` (oldest first) that can still be undone: the entries whose way
+    back is open on disk now. Empty when there is none or it cannot be read."""
     base = Path(root).resolve()
     source = journal_file(base, data_dir)
     try:
@@ -78,12 +79,7 @@ def load_journal(root: Path | str, data_dir: Path | None = None) -> list[Edit]:
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         log.warning("left aside the damaged undo history %s: %s", source, exc)
         return []
-    kept: list[Edit] = []
-    for edit in reversed(edits):  # newest first: stop at the first that cannot be undone
-        if not _undoable(edit):
-            break
-        kept.append(edit)
-    return kept[::-1]
+    return [edit for edit in edits if _undoable(edit)]
 
 
 def _to_json(edit: Edit) -> dict[str, Any]:

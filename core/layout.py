@@ -185,11 +185,12 @@ def notes(
         has = [f"{layout.folder(role)}/" for role in others if counts[role][k]]
         lacks = [f"{layout.folder(role)}/" for role in others if not counts[role][k]]
         if not counts["train"][k]:
-            problems.append(
-                f"Class '{name}' has no training images (it is only in "
-                f"{' and '.join(has) or 'no folder'}): add its images to {train_folder}/ or "
-                "remove its folders."
-            )
+            if has:  # with no image anywhere, core.scan's assess says so already
+                problems.append(
+                    f"Class '{name}' has no training images (it is only in "
+                    f"{' and '.join(has)}): add its images to {train_folder}/ or remove its "
+                    "folders."
+                )
         elif lacks:
             warnings.append(
                 f"Class '{name}' has no images in {' or '.join(lacks)}: it is trained on but "

@@ -144,13 +144,17 @@ class Session:
         self._model: _Model | None = None
         self._activity: str | None = None
         self._edits: list[Edit] = []  # edits of the loaded folder, latest last (undo stack)
-        self._edit_count = 0
+        self._edit_count = 0  # edits (and undos) of the loaded folder since it was loaded
+        self._model_edits = 0  # the edit count when the current model was made
 
     # --- state ------------------------------------------------------------------------------
 
     def state(self) -> SessionState:
         """The current state as frozen plain data (cheap: no copies of images)."""
-        return SessionState(self._dataset_view, self._model_view(), self._activity)
+        edited = self._model is not None and self._edit_count > self._model_edits
+        return SessionState(
+            self._dataset_view, self._model_view(), self._activity, edited_since_model=edited
+        )
 
     @property
     def dataset(self) -> LoadedDataset | None:
@@ -278,7 +282,7 @@ class Session:
         if previous is None or Path(previous.root).resolve() != Path(dataset.root).resolve():
             # another folder: its own history (kept across restarts) replaces the last one's
             self._edits = self._load_history(dataset.root)
-            self._edit_count = 0
+            self._edit_count = self._model_edits = 0
         self._dataset = dataset
         self._dataset_view = dataclasses.replace(
             DatasetView.of(dataset, advice),
@@ -453,6 +457,7 @@ class Session:
                     current.keras_model.set_weights(before)  # the model stays as it was
                 raise
             self._model = model
+            self._model_edits = self._edit_count
         return TrainingSummary(
             outcome=model.outcome,
             epochs=model.runs[-1]["epochs"],
@@ -617,6 +622,7 @@ class Session:
             runs = training.get("runs") or [
                 {"config": training.get("config"), "epochs": len(history)}
             ]
+            self._model_edits = self._edit_count
             self._model = _Model(
                 generation=next_generation(),
                 origin="opened",

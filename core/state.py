@@ -192,6 +192,9 @@ class SessionState:
     model: ModelView | None = None
     activity: str | None = None
     queued: tuple[str, ...] = field(default_factory=tuple)
+    #: The dataset's folder was edited since the current model was trained or opened (so
+    #: Retrain has something new to learn from).
+    edited_since_model: bool = False
 
     def doing(self, activity: str) -> bool:
         """True while ``activity`` runs or waits in the queue."""

@@ -121,7 +121,9 @@ class ImageActions(QObject):
     """Menu and keys for the images of one list. ``path_of(item)`` gives an item's path
     relative to the dataset root (None for items that are not dataset images); ``dataset()``
     the dataset on show. ``keys``: also bind M and Delete on the list, and Ctrl+Z on
-    ``undo_scope`` (the whole tab, so it works wherever the focus is in it) or the list."""
+    ``undo_scope`` (the whole tab, so it works wherever the focus is in it) or the list.
+    ``enlarge``: what "Show larger" does instead of the plain preview (the Results page opens
+    its view with the heat map, as a double-click does)."""
 
     def __init__(
         self,
@@ -131,12 +133,14 @@ class ImageActions(QObject):
         path_of: Callable[[QListWidgetItem], str | None],
         keys: bool = False,
         undo_scope: QWidget | None = None,
+        enlarge: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(view)
         self.view = view
         self.engine = engine
         self._dataset = dataset
         self._path_of = path_of
+        self._enlarge = enlarge  # "Show larger" of a list with its own enlarged view
         view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         view.customContextMenuRequested.connect(self._on_menu_requested)
         self.shortcuts: list[QShortcut] = []
@@ -170,7 +174,7 @@ class ImageActions(QObject):
         menu = QMenu(self.view)
         chosen = self.current()
         dataset = self._dataset()
-        larger = menu.addAction("Show larger", self.show_larger)
+        larger = menu.addAction("Show larger", self._enlarge or self.show_larger)
         opened = menu.addAction("Open file", self.open_file)
         menu.addSeparator()
         move = self.move_menu(menu)

@@ -396,6 +396,9 @@ class DataTab(QWidget):
         """Render everything for ``dataset`` (a new load, size or colour)."""
         if dataset is None or self._shown is None or dataset.root != self._shown.root:
             self._show_history(dataset)
+        chosen = self._class_to_keep(dataset)  # read before the old dataset goes
+        same_class = self._shown is not None and chosen == self.chosen_class()
+        image_row = self.thumbnails.currentRow() if same_class else -1
         self._shown = dataset
         self.thumbnails.clear()
         self.new_class_button.setEnabled(dataset is not None)
@@ -421,7 +424,6 @@ class DataTab(QWidget):
         self._show_validation_share(dataset)
         self._show_spec(dataset)
         biggest = max(counts.values(), default=1) or 1
-        chosen = self.chosen_class()
         self.class_table.clearSelection()
         self.class_table.setRowCount(len(counts))
         for row, (name, count) in enumerate(counts.items()):
@@ -449,6 +451,8 @@ class DataTab(QWidget):
             names = list(counts)
             self.class_table.selectRow(names.index(chosen) if chosen in names else 0)
         self._on_class_selected()  # even when row 0 was already selected: new pictures
+        if image_row >= 0 and self.thumbnails.count():  # after a move: on to the next image
+            self.thumbnails.setCurrentRow(min(image_row, self.thumbnails.count() - 1))
 
     def _show_validation_share(self, dataset: DatasetView) -> None:
         """The validation share does nothing when the folder brings its own validation
@@ -506,8 +510,12 @@ class DataTab(QWidget):
             f"What the model sees: '{name}' ({len(shown)} of {len(members)} images, "
             f"{size}x{size} {colour}{', centre square' if dataset.spec.crop else ''})"
         )
+        training = training_prefix(dataset)
         for i in shown:
-            item = QListWidgetItem(array_icon(dataset.images[i], THUMBNAIL_PX), "")
+            # In a train/valid/test folder the images of the other parts say which they are in.
+            part = dataset.paths[i].split("/")[0] + "/" if dataset.splits else training
+            caption = part if part != training else ""
+            item = QListWidgetItem(array_icon(dataset.images[i], THUMBNAIL_PX), caption)
             item.setToolTip(dataset.paths[i])
             item.setData(Qt.ItemDataRole.UserRole, dataset.paths[i])  # for ImageActions
             if dataset.paths[i] in losses:
@@ -515,6 +523,15 @@ class DataTab(QWidget):
             self.thumbnails.addItem(item)
 
     # --- changing the folder (GUI thread; the engine does the work) ---------------------------
+
+    def _class_to_keep(self, dataset: DatasetView | None) -> str | None:
+        """The class to show in ``dataset``: the one chosen now, under its new name when it
+        was just renamed (it alone left, one other name came)."""
+        chosen, before = self.chosen_class(), self._shown
+        if dataset is None or before is None or chosen is None or chosen in dataset.class_names:
+            return chosen
+        added = set(dataset.class_names) - set(before.class_names)
+        return added.pop() if len(added) == 1 else None
 
     def chosen_class(self) -> str | None:
         """The name of the class chosen in the table, or None."""
@@ -558,11 +575,18 @@ class DataTab(QWidget):
         model, dataset = state.model, state.dataset
         usable = model is not None and dataset is not None and model.spec == dataset.spec
         self.surprise_check.setEnabled(usable and not state.training)
-        if model is None or model.generation != self._losses_model:
+        current = model.generation if model is not None else 0
+        if current != self._losses_model and not state.training:
+            # Another model: the scores of the last one sort nothing now. With the box
+            # ticked, the new model scores the images (or, unable to, the plain order shows).
             self._losses = {}
-        self.retrain_button.setVisible(
-            dataset is not None and dataset.edits > 0 and model is not None
-        )
+            self._losses_model = current
+            if self.surprise_check.isChecked():
+                self._on_class_selected()  # the folder's order until the new scores come
+                if usable:
+                    self.thumb_title.setText("Scoring each image with the new model…")
+                    self.engine.compute_losses()
+        self.retrain_button.setVisible(dataset is not None and state.edited_since_model)
         self.retrain_button.setEnabled(state.can_train)
         compare = self._compare_with
         if (
@@ -611,7 +635,11 @@ class DataTab(QWidget):
         self.edit_label.setVisible(bool(undo))
 
     def _on_edited(self, description: str) -> None:
-        self.edit_label.setText(f"{readable(description)} (Ctrl+Z undoes)")
+        """What a change (or an undo) did, and whether Ctrl+Z has more to undo (GUI thread;
+        the new state arrived before this signal)."""
+        dataset = self.engine.state.dataset
+        hint = " (Ctrl+Z undoes)" if dataset is not None and dataset.undo else ""
+        self.edit_label.setText(f"{readable(description)}{hint}")
         self.edit_label.setVisible(True)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:

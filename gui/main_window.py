@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from core.bundle import SUFFIX
 from core.export_formats import FORMATS
+from core.names import readable
 from core.state import SessionState
 from gui import style
 from gui.classify_tab import ClassifyTab
@@ -94,6 +95,7 @@ class MainWindow(QMainWindow):
         engine.ready.connect(self._on_engine_ready)
         engine.state_changed.connect(self._on_state_changed)
         engine.dataset_loaded.connect(self._on_dataset_loaded)
+        engine.dataset_edited.connect(self._on_dataset_edited)
         engine.training_finished.connect(self._on_training_finished)
         engine.cache_cleared.connect(self._on_cache_cleared)
         engine.model_saved.connect(self._on_model_saved)
@@ -540,6 +542,11 @@ class MainWindow(QMainWindow):
         self.preferences.add_recent("datasets", str(dataset.root))
         self._refresh_recent()
         self.statusBar().showMessage(f"Loaded {dataset.size} images from {dataset.root}", 8000)
+
+    def _on_dataset_edited(self, description: str) -> None:
+        """A change to the dataset's files (or its undo) was made (GUI thread): say so on
+        every tab, since it may have been asked for from the Results page."""
+        self.statusBar().showMessage(readable(description), 10_000)
 
     def _on_training_finished(self, summary: dict) -> None:
         test = summary.get("test") or {}

@@ -54,6 +54,8 @@ from gui.widgets.images import array_icon
 from gui.widgets.reliability import ReliabilityDiagram
 
 PICK_A_CELL = "Click a cell of the matrix to see its images."
+#: Said of a listed image whose file was moved or excluded since (it is no longer loaded).
+GONE = "moved or excluded since: no longer in the dataset"
 #: Key of the list's "Show where it looked" toggle (the Classify tab's is Ctrl+G).
 WHERE_KEY = "Ctrl+Shift+G"
 #: Who asks the engine for this page's explanations (see Engine.explain).
@@ -79,6 +81,7 @@ class ResultsPage(QWidget):
         self._explained_generation = 0
         self.cases: list[dict] = []  # the listed images (the chosen cell's mistakes)
         self._truth = ""
+        self._cell: tuple[str, str] | None = None  # (true, predicted) of the listed cell
         self.mistakes_total = QLabel()
         self.mistakes_total.setWordWrap(True)
         self.where_button = QPushButton(TOGGLE_TEXT)
@@ -130,6 +133,7 @@ class ResultsPage(QWidget):
                 lambda item: (self._case_of(item) or {}).get("path"),
                 keys=True,
                 undo_scope=self,
+                enlarge=lambda: self.open_view(self.mistakes.currentRow()),
             )
             if engine is not None
             else None
@@ -263,6 +267,7 @@ class ResultsPage(QWidget):
         evaluation = self.shown_evaluation(model)
         self.mistakes.clear()
         self.cases = []
+        self._cell = None
         self.mistakes_title.setText(PICK_A_CELL)
         self.mistakes_total.setText(misclassified_in_words(evaluation, self.shown_set()))
         if not evaluation or "per_class" not in evaluation:
@@ -323,6 +328,7 @@ class ResultsPage(QWidget):
             self.mistakes_title.setText(f"'{shown_true}' predicted correctly: nothing to review.")
             return
         self.cases, self._truth = cases, true
+        self._cell = (true, predicted)
         count = cell_count(evaluation, list(model.class_names), true, predicted)
         if count is None or count == len(cases):
             how_many = f"{len(cases):,} image(s)"
@@ -331,6 +337,7 @@ class ResultsPage(QWidget):
                 f"showing {len(cases):,} of {count:,} image(s), those the model was surest of"
             )
         self.mistakes_title.setText(f"'{shown_true}' predicted as '{shown_predicted}': {how_many}")
+        dataset = state.dataset if state is not None else None
         for index, case in enumerate(cases):
             item = QListWidgetItem(
                 f"{readable(Path(case['path']).name)}\n{shown_predicted} "
@@ -338,11 +345,35 @@ class ResultsPage(QWidget):
                 f"{case['probabilities'].get(true, 0):.0%}"
             )
             item.setToolTip(readable(case["path"]))
+            if dataset is not None and dataset.row_of(case["path"]) is None:
+                item.setText(item.text() + f"\n{GONE}")
+                item.setToolTip(f"{readable(case['path'])}: {GONE}")
+                item.setForeground(self.palette().placeholderText())
             item.setData(Qt.ItemDataRole.UserRole, index)  # its place in self.cases
             self.mistakes.addItem(item)
             self._show_icon(item)
         if self.where_button.isChecked():
             self._ask_for_explanations()
+
+    def refresh_after_edit(self) -> None:
+        """The dataset's folder was edited (GUI thread): list the chosen cell again, marking
+        the images no longer in the dataset, and stay on the image that was chosen, or go on
+        to the next one still there (the one just fixed is then behind the user)."""
+        if self._cell is None:
+            return
+        row = max(self.mistakes.currentRow(), 0)
+        page = self.details.currentIndex()  # the tab the user is on stays
+        self.show_cell(*self._cell)
+        self.details.setCurrentIndex(page)
+        state = self._state
+        dataset = state.dataset if state is not None else None
+        present = [
+            k
+            for k, case in enumerate(self.cases)
+            if dataset is None or dataset.row_of(case["path"]) is not None
+        ]
+        if present:
+            self.mistakes.setCurrentRow(next((k for k in present if k >= row), present[-1]))
 
     # --- where the model looked (GUI thread) ------------------------------------------------
 

@@ -348,7 +348,10 @@ class TrainTab(QWidget):
             state.model.generation if state.model else 0,
             dataset.generation if dataset else 0,
         )
-        if key != self._shown:
+        if key != self._shown and self._only_edited(state, previous, key):
+            self._shown = key  # the folder was edited: the page stays where the user was
+            self.results.refresh_after_edit()
+        elif key != self._shown:
             self._shown = key
             self._show_model(state, keep_chart=self._live_chart)
             self._live_chart = False
@@ -361,6 +364,25 @@ class TrainTab(QWidget):
             )
         ):
             self._show_model(state, keep_chart=True)  # saved: only the names change
+
+    def _only_edited(
+        self, state: SessionState, previous: SessionState, key: tuple[int, int]
+    ) -> bool:
+        """True when only the dataset changed, by an edit of its folder that leaves the model's
+        results shown as they were (same model, same folder, still the data it describes):
+        the Results page then keeps its chosen cell and list instead of starting over."""
+        model, before, now = state.model, previous.dataset, state.dataset
+        return (
+            self._shown is not None
+            and key[0] == self._shown[0]
+            and model is not None
+            and before is not None
+            and now is not None
+            and now.root == before.root
+            and now.spec == before.spec
+            and now.edits != before.edits
+            and model.trained_on(now) == model.trained_on(before)
+        )
 
     def _apply_advice(self, dataset: DatasetView) -> None:
         """A new folder: take the settings chosen for its data (nothing carries over)."""

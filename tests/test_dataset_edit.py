@@ -422,3 +422,11 @@ def test_losses_rank_a_wrong_label_first(trained_session, saved_model, tmp_path:
     session.open(saved_model)  # the same model
     ranked = np.argsort(-session.losses())
     assert session.dataset.paths[ranked[0]] == "vertical/horizontal_000.png"
+    # Retrain is offered for edits the model has not seen, not for the ones before it.
+    assert not session.state().edited_since_model
+    session.edit("move_to_class", "vertical/horizontal_000.png", "horizontal")
+    assert session.state().edited_since_model
+    session.open(saved_model)
+    assert not session.state().edited_since_model
+    session.undo_edit()
+    assert session.state().edited_since_model

@@ -239,6 +239,8 @@ def test_the_data_tab_edits_a_split_folder(qtbot, split: Path, dialogs, monkeypa
         assert tab.new_class_button.isEnabled() and tab.rename_class_button.isEnabled()
         assert counts(tab) == {"cat": 9, "dog": 7}
         row = grid(tab).index("valid/cat/img000.png")
+        assert tab.thumbnails.item(row).text() == "valid/"  # the part shows under the image
+        assert tab.thumbnails.item(grid(tab).index("train/cat/img000.png")).text() == ""
         tab.thumbnails.setFocus()
         tab.thumbnails.setCurrentRow(row)
         qtbot.keyClick(tab.thumbnails, Qt.Key.Key_M)
@@ -298,3 +300,11 @@ def test_the_random_split_is_the_same_after_an_edit_and_its_undo(tmp_path: Path)
         ours, theirs = data.split(0.3, seed), fresh.split(0.3, seed)
         for mine, other in zip(ours[:2], theirs[:2], strict=True):  # ... the split does not
             assert sorted(data.paths[i] for i in mine) == sorted(fresh.paths[i] for i in other)
+
+
+def test_a_new_empty_class_is_one_clear_problem(split: Path) -> None:
+    session = Session(use_cache=False)
+    session.load_dataset(split, SPEC)
+    session.edit("create_class", "bird")
+    about_bird = [p for p in session.dataset.problems if "'bird'" in p]
+    assert about_bird == ["Class 'bird' has no usable images: add images or remove the folder."]

@@ -86,6 +86,7 @@ def test_move_with_the_keyboard_then_undo(qtbot, engine, tab, pets, dialogs) -> 
     assert not (pets / "cat/img000.png").exists()
     assert (pets / "dog/img000-2.png").read_bytes() == before["cat/img000.png"]
     assert tab.chosen_class() == "cat" and "cat/img000.png" not in grid(tab)
+    assert grid(tab)[tab.thumbnails.currentRow()] == "cat/img001.png"  # M and Delete go on
     assert edited and edited[0].startswith("Moved cat/img000.png to dog/img000-2.png")
     assert tab.edit_label.isVisible()
 
@@ -98,6 +99,8 @@ def test_move_with_the_keyboard_then_undo(qtbot, engine, tab, pets, dialogs) -> 
     assert snapshot(pets) == before
     assert "cat/img000.png" in grid(tab)
     assert engine.state.dataset.undo is None
+    assert tab.edit_label.text().startswith("Undone: ")
+    assert "Ctrl+Z" not in tab.edit_label.text()  # nothing more to undo
 
 
 def test_delete_excludes_after_asking(qtbot, engine, tab, pets, dialogs) -> None:
@@ -161,12 +164,14 @@ def test_new_and_renamed_classes(qtbot, engine, tab, pets, monkeypatch) -> None:
     settle(qtbot, engine)
     qtbot.waitUntil(lambda: "bird" in counts(tab), timeout=10_000)
     assert (pets / "bird").is_dir() and counts(tab)["bird"] == 0
+    assert tab.chosen_class() == "cat"  # still on show, though 'bird' took its row
     tab.class_table.selectRow(1)  # cat
     qtbot.mouseClick(tab.rename_class_button, Qt.MouseButton.LeftButton)
     settle(qtbot, engine)
     qtbot.waitUntil(lambda: "kitten" in counts(tab), timeout=10_000)
     assert (pets / "kitten/img000.png").is_file() and not (pets / "cat").exists()
     assert counts(tab) == {"bird": 0, "dog": 3, "kitten": 3}
+    assert tab.chosen_class() == "kitten" and grid(tab)[0] == "kitten/img000.png"
 
 
 def test_each_folder_shows_its_own_last_change(qtbot, engine, tab, pets, dialogs, tmp_path):
@@ -231,6 +236,18 @@ def test_most_surprising_first_sorts_by_the_models_loss(qtbot, fake, fake_tab) -
     fake.losses_computed.emit(view.generation, view.paths, losses)
     assert grid(fake_tab) == ["cat/img001.png", "cat/img002.png", "cat/img000.png"]
     assert "loss 2.5" in fake_tab.thumbnails.item(0).toolTip()
+    # A new model (trained again): the box stays ticked and the new model scores the images;
+    # until its scores arrive, the folder order shows, not the old model's.
+    fake.set_state(activity="training")
+    fake.set_state(activity=None, model=model_view(["cat", "dog"], view.spec))
+    assert fake.called("compute_losses") == [("compute_losses",)] * 2
+    assert "Scoring each image with the new model" in fake_tab.thumb_title.text()
+    assert grid(fake_tab) == ["cat/img000.png", "cat/img001.png", "cat/img002.png"]
+    assert "loss" not in fake_tab.thumbnails.item(0).toolTip()  # not the old model's
+    newer = np.array([0.1, 0.2, 3.0, 0.2, 0.3, 0.4], np.float32)
+    fake.losses_computed.emit(view.generation, view.paths, newer)
+    assert grid(fake_tab) == ["cat/img002.png", "cat/img001.png", "cat/img000.png"]
+    assert "loss 3" in fake_tab.thumbnails.item(0).toolTip()
     qtbot.mouseClick(fake_tab.surprise_check, Qt.MouseButton.LeftButton)  # off: folder order
     assert grid(fake_tab) == ["cat/img000.png", "cat/img001.png", "cat/img002.png"]
 
@@ -246,6 +263,8 @@ def test_retrain_after_edits_and_the_comparison(qtbot, fake, fake_tab) -> None:
     fake.set_state(model=model_view(["cat", "dog"], view.spec, evaluation=before))
     assert fake_tab.retrain_button.isHidden()  # nothing was edited
     fake.set_state(dataset=dataclasses.replace(view, edits=1, undo="Moved …"))
+    assert fake_tab.retrain_button.isHidden()  # the session: the model already saw the edits
+    fake.set_state(edited_since_model=True)
     assert not fake_tab.retrain_button.isHidden()
     with qtbot.waitSignal(fake_tab.retrain_requested):
         qtbot.mouseClick(fake_tab.retrain_button, Qt.MouseButton.LeftButton)

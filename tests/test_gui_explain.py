@@ -6,6 +6,8 @@ test with the real engine and a small trained model, end to end.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
@@ -127,6 +129,10 @@ def test_double_click_and_enter_open_the_enlarged_view(qtbot, engine, classify_t
     engine.explained.emit("classify", [explanation("/x/two.png")], [])
     assert not view.heat.pixmap().isNull()
     assert "counted most for the answer 'a'" in view.meaning.text()
+    QApplication.processEvents()  # the captions stay below the pictures, the text below them
+    for picture, caption in ((view.image, view.image_caption), (view.heat, view.heat_caption)):
+        assert caption.geometry().top() >= picture.geometry().bottom()
+    assert view.meaning.geometry().top() >= view.image_caption.geometry().bottom()
     half = view.heat.pixmap().toImage()
     view.opacity.setValue(0)  # the image alone
     alone = view.heat.pixmap().toImage()
@@ -204,6 +210,53 @@ def test_the_page_says_how_many_were_misclassified_and_a_cells_count(
     page.confusion.cellClicked.emit(2, 0)  # one image, listed
     assert page.mistakes.count() == 1
     assert page.mistakes_title.text().endswith(": 1 image(s)")
+
+
+def test_an_edit_of_the_folder_keeps_the_chosen_cell_and_goes_on(qtbot, engine, pattern_dataset):
+    """Fixing one listed image (moved or excluded: it leaves the dataset) keeps the cell's list
+    on show, marks that image, and moves on to the next one, on the tab the user is on."""
+    import dataclasses
+
+    from core.state import next_generation
+
+    names = list(pattern_dataset.class_names)
+    paths = list(pattern_dataset.paths[:3])
+    tab = results_tab(qtbot, engine, pattern_dataset, three_class_evaluation(names, paths))
+    page = tab.results
+    page.set_choice.setCurrentIndex(0)
+    page.confusion.cellClicked.emit(0, 1)
+    page.mistakes.setCurrentRow(0)
+    view = engine.state.dataset
+    keep = np.arange(1, len(view.paths))  # paths[0] was moved away
+    edited = dataclasses.replace(
+        view,
+        generation=next_generation(),
+        paths=tuple(view.paths[k] for k in keep),
+        images=view.images[keep],
+        labels=view.labels[keep],
+        edits=view.edits + 1,
+    )
+    engine.set_state(dataset=edited)
+    assert page.mistakes.count() == 2 and "showing 2 of 3" in page.mistakes_title.text()
+    assert "no longer in the dataset" in page.mistakes.item(0).text()
+    assert "no longer" not in page.mistakes.item(1).text()
+    assert page.mistakes.currentRow() == 1  # on to the next image still there
+
+
+def test_show_larger_in_the_menu_opens_the_view_with_the_map(qtbot, engine, pattern_dataset):
+    names = list(pattern_dataset.class_names)
+    paths = list(pattern_dataset.paths[:3])
+    tab = results_tab(qtbot, engine, pattern_dataset, three_class_evaluation(names, paths))
+    page = tab.results
+    page.confusion.cellClicked.emit(0, 1)
+    page.mistakes.setCurrentRow(1)
+    menu = page.image_actions.menu()
+    next(a for a in menu.actions() if a.text() == "Show larger").trigger()
+    view = page.maps.view
+    assert isinstance(view, HeatmapView) and view.isVisible()
+    assert Path(paths[1]).name in view.title.text() and "really" in view.answer.text()
+    menu.deleteLater()
+    view.close()
 
 
 def test_the_misclassified_list_shows_the_maps_and_the_enlarged_view(

@@ -116,6 +116,9 @@ class HeatmapView(QDialog):
         self.scale.setAccessibleName("Colour scale from counted little to counted most")
         self.meaning = QLabel()
         self.meaning.setWordWrap(True)
+        # Room for the sentence from the start (it comes with the map), so the pictures and
+        # their captions never have to share their space with it.
+        self.meaning.setMinimumHeight(3 * self.meaning.fontMetrics().lineSpacing())
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.close)
         close = buttons.button(QDialogButtonBox.StandardButton.Close)
@@ -185,6 +188,16 @@ class HeatmapView(QDialog):
         self.image.setPixmap(preview(np.asarray(explanation["image"]), VIEW_SIZE))
         self._draw_heat()
         self.meaning.setText(meaning(explanation["label"], explanation["heatmap"]))
+        self._fit()
+
+    def _fit(self) -> None:
+        """Grow the window when its text needs more height than it has (never shrink it)."""
+        layout = self.layout()
+        width = self.width()
+        needed = layout.heightForWidth(width) if layout.hasHeightForWidth() else -1
+        needed = max(needed, layout.minimumSize().height())
+        if needed > self.height():
+            self.resize(width, needed)
 
     def show_failure(self, path: str, reason: str) -> None:
         """Say why the map of ``path`` could not be made, if it is the result on show."""
