@@ -62,12 +62,13 @@ class EditError(CnnStudioError):
 class Edit:
     """One change made to a dataset folder, as plain data; :func:`undo` reverses it.
 
-    ``kind``: "move", "exclude", "create", "rename" or "copy". ``moves``: (from, to) relative
+    ``kind``: "move", "exclude", "create", "remove", "rename" or "copy". ``moves``: (from, to)
+    relative
     paths of files (or, for "rename", of the class folders: one pair per part of a split
     dataset). ``copies``: (outside file, new relative path) for "copy". ``folders``: folders
     this edit created (undo removes them while empty, so an undone exclude leaves no empty
-    ``_excluded`` behind). ``classes``: the class created ("create"), or the old and the new
-    name ("rename"). ``description``: what happened, in words.
+    ``_excluded`` behind), or removed ("remove"). ``classes``: the class created or removed,
+    or the old and the new name ("rename"). ``description``: what happened, in words.
     """
 
     kind: str
@@ -400,6 +401,45 @@ def create_class(root: Path | str, class_name: str, *, parts: Sequence[str] = ()
     )
 
 
+def remove_class(root: Path | str, class_name: str, *, parts: Sequence[str] = ()) -> Edit:
+    """Remove the folders of class ``class_name`` (one per part of a split dataset) when they
+    are all empty; a folder that holds anything (a hidden file too) refuses, and nothing is
+    removed. Files are never deleted: move or exclude them first."""
+    base = _root(root)
+    folders = _class_folders(base, class_name, parts)
+    for folder in folders:
+        try:
+            inside = sorted(entry.name for entry in os.scandir(base / folder))
+        except OSError as exc:
+            raise EditError(f"cannot look inside {base / folder}: {_why(exc)}") from None
+        if inside:
+            shown = ", ".join(inside[:3]) + (" …" if len(inside) > 3 else "")
+            raise EditError(
+                f"{base / folder} is not empty ({shown}); only an empty class can be removed, "
+                "and nothing was removed"
+            )
+    removed: list[str] = []
+    try:
+        for folder in folders:
+            try:
+                (base / folder).rmdir()
+            except OSError as exc:
+                raise EditError(f"cannot remove {base / folder}: {_why(exc)}") from None
+            removed.append(folder)
+    except BaseException:
+        for folder in reversed(removed):
+            with contextlib.suppress(OSError):
+                (base / folder).mkdir()
+        raise
+    return Edit(
+        "remove",
+        base,
+        folders=tuple(folders),
+        classes=(class_name,),
+        description=f"Removed the empty class folder(s) {', '.join(folders)} inside {base}",
+    )
+
+
 def rename_class(root: Path | str, old: str, new: str, *, parts: Sequence[str] = ()) -> Edit:
     """Rename class ``old`` to ``new`` (its folder in every part of a split dataset, all or
     nothing); refuses a name that is a class already."""
@@ -509,6 +549,26 @@ def undo(edit: Edit) -> Edit:
             description=f"Undone: renamed {new} back to {old}",
             reverted=True,
         )
+    if edit.kind == "remove":
+        made: list[str] = []
+        for folder in edit.folders:
+            try:
+                (base / folder).mkdir()
+            except OSError as exc:
+                for done in reversed(made):
+                    with contextlib.suppress(OSError):
+                        (base / done).rmdir()
+                why = "it exists again" if isinstance(exc, FileExistsError) else _why(exc)
+                raise EditError(f"cannot make {base / folder} again: {why}") from None
+            made.append(folder)
+        return Edit(
+            "remove",
+            base,
+            folders=edit.folders,
+            classes=edit.classes,
+            description=f"Undone: made {', '.join(edit.folders)} again",
+            reverted=True,
+        )
     if edit.kind == "create":
         for folder in edit.folders:
             path = base / folder
@@ -568,6 +628,7 @@ __all__ = [
     "exclude",
     "free_name",
     "move_to_class",
+    "remove_class",
     "rename_class",
     "undo",
 ]

@@ -43,6 +43,11 @@ def apply_edit(data: LoadedDataset, edit: Edit) -> LoadedDataset:
             removed.update(copied)
         else:
             added.extend(copied)
+    elif edit.kind == "remove":
+        if edit.reverted:
+            names += [c for c in edit.classes if c not in names]
+        else:
+            names = [n for n in names if n not in edit.classes]
     elif edit.kind == "create":
         if edit.reverted:
             names = [n for n in names if n not in edit.classes]

@@ -8,10 +8,10 @@ be put back with Ctrl+Z today. One small JSON file per folder, in the user's dat
 The disk may have changed meanwhile (files moved by hand, the folder copied elsewhere). Undo
 itself never overwrites anything (:func:`core.dataset_edit.undo` refuses), but a stale entry
 would block every older one, so :func:`load_journal` keeps only the entries whose way back is
-still open (the others were undone or overtaken by hand). A journal that cannot be read or
-written is left aside: the edits are on disk either way and only the history is lost (a
-warning is logged). Standard library only; runs on the caller's thread (the engine thread in
-the GUI).
+still open once the newer ones are undone (the others were undone or overtaken by hand). A
+journal that cannot be read or written is left aside: the edits are on disk either way and
+only the history is lost (a warning is logged). Standard library only; runs on the caller's
+thread (the engine thread in the GUI).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from core.demo import default_data_dir
 log = logging.getLogger(__name__)
 
 JOURNAL_VERSION = 1
-_KINDS = ("move", "exclude", "create", "rename", "copy")
+_KINDS = ("move", "exclude", "create", "remove", "rename", "copy")
 
 
 def journal_file(root: Path | str, data_dir: Path | None = None) -> Path:
@@ -79,7 +79,7 @@ def load_journal(root: Path | str, data_dir: Path | None = None) -> list[Edit]:
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         log.warning("left aside the damaged undo history %s: %s", source, exc)
         return []
-    return [edit for edit in edits if _undoable(edit)]
+    return _undoable_entries(base, edits)
 
 
 def _to_json(edit: Edit) -> dict[str, Any]:
@@ -129,20 +129,34 @@ def _from_json(root: Path, entry: dict[str, Any]) -> Edit:
     )
 
 
-def _undoable(edit: Edit) -> bool:
-    """Whether undoing ``edit`` could work on the disk as it is now: what it made is there and
-    the places it would put things back are free."""
-    root = edit.root
+def _undoable_entries(root: Path, edits: Sequence[Edit]) -> list[Edit]:
+    """The entries of ``edits`` (oldest first) that undo could carry out, newest first, each
+    judged on the disk as undoing the newer kept ones would leave it (an undone "remove"
+    makes the folder that the "create" before it needs)."""
+    after_undo: dict[str, bool] = {}  # relative path -> there or not, once those are undone
+
+    def there(relpath: str) -> bool:
+        return after_undo.get(relpath, os.path.lexists(root / relpath))
+
+    kept: list[Edit] = []
+    for edit in reversed(edits):
+        made, gone = _undo_effect(edit)  # what undoing it makes and takes away
+        if all(there(p) for p in gone) and not any(there(p) for p in made):
+            kept.append(edit)
+            after_undo.update(dict.fromkeys(gone, False))
+            after_undo.update(dict.fromkeys(made, True))
+    return kept[::-1]
+
+
+def _undo_effect(edit: Edit) -> tuple[list[str], list[str]]:
+    """(paths undoing ``edit`` puts back, paths it takes away), relative to the root."""
     if edit.kind in ("move", "exclude", "rename"):
-        return all(
-            os.path.lexists(root / new) and not os.path.lexists(root / old)
-            for old, new in edit.moves
-        )
+        return [old for old, _ in edit.moves], [new for _, new in edit.moves]
     if edit.kind == "create":
-        return all((root / folder).is_dir() for folder in edit.folders)
-    if edit.kind == "copy":
-        return all((root / relpath).is_file() for _, relpath in edit.copies)
-    return False
+        return [], list(edit.folders)
+    if edit.kind == "remove":
+        return list(edit.folders), []
+    return [], [relpath for _, relpath in edit.copies]  # "copy"
 
 
 __all__ = ["journal_file", "load_journal", "save_journal"]

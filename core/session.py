@@ -28,7 +28,15 @@ from core.bundle import SUFFIX, ModelBundle, read_bundle, save_bundle
 from core.calibration import Calibration
 from core.config import TrainConfig
 from core.dataset import LoadedDataset, load_dataset
-from core.dataset_edit import Edit, copy_in, create_class, exclude, move_to_class, rename_class
+from core.dataset_edit import (
+    Edit,
+    copy_in,
+    create_class,
+    exclude,
+    move_to_class,
+    remove_class,
+    rename_class,
+)
 from core.demo import default_data_dir
 from core.errors import Cancelled, CnnStudioError, DatasetError, ImageError, SaveError
 from core.evaluate import chance_warning
@@ -69,6 +77,7 @@ EDIT_OPERATIONS: dict[str, Callable[..., Edit]] = {
     "exclude": exclude,
     "create_class": create_class,
     "rename_class": rename_class,
+    "remove_class": remove_class,
     "copy_in": copy_in,
 }
 #: Edits kept for undo.

@@ -195,11 +195,19 @@ class DataTab(QWidget):
         self.rename_class_button = QPushButton("Rename class…")
         self.rename_class_button.setToolTip("Rename the chosen class's folder on disk")
         self.rename_class_button.clicked.connect(self.rename_class)
+        self.remove_class_button = QPushButton("Remove class…")
+        self.remove_class_button.setToolTip(
+            "Remove the chosen class's folder; only a class without images can be removed "
+            "(move or exclude its images first)"
+        )
+        self.remove_class_button.clicked.connect(self.remove_class)
         class_buttons = QHBoxLayout()
         class_buttons.addWidget(self.new_class_button)
         class_buttons.addWidget(self.rename_class_button)
+        class_buttons.addWidget(self.remove_class_button)
         self.new_class_button.setEnabled(False)
         self.rename_class_button.setEnabled(False)
+        self.remove_class_button.setEnabled(False)
         left_layout.addLayout(class_buttons)
         # Image files dropped on a class's row are copied into its folder.
         self.class_table.viewport().setAcceptDrops(True)
@@ -494,9 +502,11 @@ class DataTab(QWidget):
         rows = self.class_table.selectionModel().selectedRows()
         dataset = self._shown
         self.thumbnails.clear()
+        self.remove_class_button.setEnabled(False)
         if not rows or dataset is None:
             return
         label = rows[0].row()
+        self.remove_class_button.setEnabled(dataset.counts[label] == 0)
         members = np.flatnonzero(dataset.labels == label)
         losses = self._losses if self.surprise_check.isChecked() else {}
         if losses:  # highest loss first; images without one (new since) last
@@ -568,6 +578,24 @@ class DataTab(QWidget):
         )
         if ok and name and name != old:
             self.engine.edit_dataset("rename_class", old, name)
+
+    def remove_class(self) -> None:
+        """Ask, then remove the chosen class's (empty) folders."""
+        name, shown = self.chosen_class(), self._shown
+        if name is None or shown is None:
+            return
+        parts = [folder for _, folder, _ in shown.splits]
+        where = ", ".join(f"{part}/{name}" for part in parts) + " (those there)" if parts else name
+        answer = QMessageBox.question(
+            self,
+            "Remove class",
+            f"Remove the class {readable(name)}: its empty folder(s) {readable(where)} inside "
+            f"{readable(shown.root)} are removed (a folder that is not empty is kept). Ctrl+Z "
+            "makes them again.",
+            QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Ok:
+            self.engine.edit_dataset("remove_class", name)
 
     def _follow_model(self, state: SessionState) -> None:
         """Sorting by loss needs a model that reads this dataset's input; Retrain shows once

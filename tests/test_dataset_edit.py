@@ -21,6 +21,7 @@ from core.dataset_edit import (
     create_class,
     exclude,
     move_to_class,
+    remove_class,
     rename_class,
     undo,
 )
@@ -195,6 +196,27 @@ def test_create_and_rename_class(pets: Path) -> None:
     (pets / "bird/x.png").unlink()
     undo(created)
     assert snapshot(pets) == before and folders(pets) == ["cat", "dog"]
+
+
+def test_remove_only_an_empty_class(pets: Path) -> None:
+    before, tree = snapshot(pets), folders(pets)
+    with pytest.raises(EditError, match=r"cat is not empty \(img000.png, img001.png, img002"):
+        remove_class(pets, "cat")
+    create_class(pets, "bird")
+    (pets / "bird/.DS_Store").write_bytes(b"x")  # a hidden file counts: nothing is deleted
+    with pytest.raises(EditError, match=r"not empty \(\.DS_Store\)"):
+        remove_class(pets, "bird")
+    (pets / "bird/.DS_Store").unlink()
+    removed = remove_class(pets, "bird")
+    assert removed.folders == ("bird",) and folders(pets) == tree
+    (pets / "bird").mkdir()  # made again by someone else meanwhile: undo refuses, keeps it
+    with pytest.raises(EditError, match=r"cannot make .*bird again: it exists again"):
+        undo(removed)
+    (pets / "bird").rmdir()
+    undo(removed)
+    assert (pets / "bird").is_dir()
+    (pets / "bird").rmdir()
+    assert snapshot(pets) == before and folders(pets) == tree
 
 
 @pytest.mark.parametrize("name", ["", " cat", "a/b", "..", ".hidden", "_excluded", "__MACOSX"])

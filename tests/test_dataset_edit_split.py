@@ -302,9 +302,17 @@ def test_the_random_split_is_the_same_after_an_edit_and_its_undo(tmp_path: Path)
             assert sorted(data.paths[i] for i in mine) == sorted(fresh.paths[i] for i in other)
 
 
-def test_a_new_empty_class_is_one_clear_problem(split: Path) -> None:
+def test_a_new_empty_class_is_one_clear_problem_and_can_be_removed(split: Path) -> None:
     session = Session(use_cache=False)
     session.load_dataset(split, SPEC)
+    original, tree = as_loaded(session.dataset), folders(split)
     session.edit("create_class", "bird")
+    (split / "test/bird").mkdir()  # an empty folder in another part as well
     about_bird = [p for p in session.dataset.problems if "'bird'" in p]
     assert about_bird == ["Class 'bird' has no usable images: add images or remove the folder."]
+    removed = session.edit("remove_class", "bird")
+    assert removed.folders == ("train/bird", "test/bird") and folders(split) == tree
+    assert as_loaded(session.dataset) == original and session.dataset.can_train
+    session.undo_edit()
+    assert (split / "train/bird").is_dir() and (split / "test/bird").is_dir()
+    assert as_loaded(session.dataset) == as_loaded(load_dataset(split, SPEC, workers=1))

@@ -40,13 +40,15 @@ def test_edits_can_be_undone_after_a_restart(pets: Path) -> None:
     first.edit("move_to_class", "cat/img000.png", "dog")
     first.edit("exclude", "dog/img001.png")
     first.edit("rename_class", "cat", "kitten")
+    first.edit("create_class", "bird")
+    first.edit("remove_class", "bird")
     assert journal_file(pets).is_file()
 
     second = opened(pets)
     view = second.state().dataset
-    assert view.undo == "Renamed class cat to kitten inside " + str(pets.resolve())
+    assert view.undo.startswith("Removed the empty class folder(s) bird inside")
     assert view.edits == 0  # nothing was changed in this session (no Retrain offered)
-    for _ in range(3):
+    for _ in range(5):
         second.undo_edit()
     assert snapshot(pets) == before and folders(pets) == tree
     assert second.dataset.counts() == {"cat": 3, "dog": 3}

@@ -157,7 +157,7 @@ def test_dropping_files_on_a_class_copies_them_without_overwriting(
     assert (outside / "x/img000.png").exists()  # copied, not moved
 
 
-def test_new_and_renamed_classes(qtbot, engine, tab, pets, monkeypatch) -> None:
+def test_new_removed_and_renamed_classes(qtbot, engine, tab, pets, monkeypatch, dialogs) -> None:
     answers = iter([("bird", True), ("kitten", True)])
     monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: next(answers)))
     qtbot.mouseClick(tab.new_class_button, Qt.MouseButton.LeftButton)
@@ -165,6 +165,21 @@ def test_new_and_renamed_classes(qtbot, engine, tab, pets, monkeypatch) -> None:
     qtbot.waitUntil(lambda: "bird" in counts(tab), timeout=10_000)
     assert (pets / "bird").is_dir() and counts(tab)["bird"] == 0
     assert tab.chosen_class() == "cat"  # still on show, though 'bird' took its row
+    assert not tab.remove_class_button.isEnabled()  # cat holds images
+    tab.class_table.selectRow(0)  # bird: empty, so it can go
+    assert tab.remove_class_button.isEnabled()
+    dialogs.answers.append(OK)
+    qtbot.mouseClick(tab.remove_class_button, Qt.MouseButton.LeftButton)
+    settle(qtbot, engine)
+    qtbot.waitUntil(lambda: "bird" not in counts(tab), timeout=10_000)
+    assert "Remove the class bird: its empty folder(s) bird inside" in dialogs.shown[-1][1]
+    assert not (pets / "bird").exists()
+    undo_key = Qt.KeyboardModifier.ControlModifier
+    tab.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is tab)
+    qtbot.keyClick(tab.class_table, Qt.Key.Key_Z, undo_key)
+    settle(qtbot, engine)
+    qtbot.waitUntil(lambda: "bird" in counts(tab), timeout=10_000)
     tab.class_table.selectRow(1)  # cat
     qtbot.mouseClick(tab.rename_class_button, Qt.MouseButton.LeftButton)
     settle(qtbot, engine)
