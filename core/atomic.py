@@ -55,6 +55,17 @@ def _name_max(folder: Path) -> int:
         return DEFAULT_NAME_MAX
 
 
+def nearest_folder(target: Path, folder: Path) -> Path:
+    """``folder`` or its nearest ancestor that exists (where missing folders would be made for
+    ``target``); :class:`SaveError` naming ``target`` when that is not a folder."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise SaveError(f"{target}: {existing} is not a folder")
+    return existing
+
+
 def check_target(target: Path | str) -> Path:
     """Return ``target`` if a file can be saved there; else raise :class:`SaveError` saying
     why, naming the target (a folder, a name too long, a folder that cannot be written)."""
@@ -63,11 +74,7 @@ def check_target(target: Path | str) -> Path:
     if not raw.strip() or target.name in ("", ".", ".."):
         raise SaveError(f"{raw or '(empty)'}: is a folder, not a file name; give a file name")
     folder = target.parent
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise SaveError(f"{target}: {existing} is not a folder")
+    existing = nearest_folder(target, folder)
     length = len(os.fsencode(target.name))
     if length > _name_max(existing):
         raise SaveError(

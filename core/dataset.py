@@ -420,10 +420,27 @@ def _assemble(
     for i, result in enumerate(results):
         if result is not None and result[1]:
             skipped.append(Skipped(entries[i][1].relpath, result[1]))
-    names = index.class_names
+    names, layout = index.class_names, index.layout
+    problems, warnings = data_notes(index.root, names, images, labels, paths, hashes, layout)
+    return LoadedDataset(
+        index.root, spec, names, images, labels, paths, hashes, skipped, problems, warnings, layout
+    )
+
+
+def data_notes(
+    root: Path,
+    names: list[str],
+    images: np.ndarray,
+    labels: np.ndarray,
+    paths: list[str],
+    hashes: list[str],
+    layout: SplitLayout | None,
+) -> tuple[list[str], list[str]]:
+    """The problems and warnings of a dataset's images: class counts, exact and near
+    duplicates, and for a split folder its own notes (leakage, missing parts). Shared by a load
+    and by :mod:`core.dataset_update` after an edit, so that both say the same."""
     counts = dict(zip(names, np.bincount(labels, minlength=len(names)).tolist(), strict=True))
-    problems, warnings = assess(index.root, counts)
-    layout = index.layout
+    problems, warnings = assess(root, counts)
     parts = layout.codes(paths) if layout is not None else None
     warnings += _duplicate_warnings(hashes, labels, paths, names, parts)
     near = near_pairs(phash(images), exact=hashes, paths=paths)
@@ -432,9 +449,7 @@ def _assemble(
         more_problems, more_warnings = layout_notes(layout, names, labels, paths, hashes)
         problems += more_problems
         warnings += more_warnings
-    return LoadedDataset(
-        index.root, spec, names, images, labels, paths, hashes, skipped, problems, warnings, layout
-    )
+    return problems, warnings
 
 
 def _refresh_cache(

@@ -15,11 +15,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from core.dataset import LoadedDataset, _decode_one, _duplicate_warnings
+from core.dataset import LoadedDataset, _decode_one, data_notes
 from core.dataset_edit import EXCLUDED, Edit, EditError
-from core.layout import notes as layout_notes
-from core.near_duplicates import near_duplicate_warning, near_pairs, phash
-from core.scan import Skipped, assess, junk_reason
+from core.scan import Skipped, junk_reason
 
 
 def apply_edit(data: LoadedDataset, edit: Edit) -> LoadedDataset:
@@ -113,17 +111,7 @@ def _rebuild(
     skipped = [s for s in skipped if s.path != EXCLUDED]
     if (data.root / EXCLUDED).is_dir():
         skipped.append(Skipped(EXCLUDED, junk_reason(EXCLUDED, True) or "ignored"))
-    counts = dict(zip(names, np.bincount(labels, minlength=len(names)).tolist(), strict=True))
-    problems, warnings = assess(data.root, counts)
-    layout = data.layout
-    parts = layout.codes(paths) if layout is not None else None
-    warnings += _duplicate_warnings(hashes, labels, paths, names, parts)
-    near = near_pairs(phash(images), exact=hashes, paths=paths)
-    warnings += near_duplicate_warning(near, paths, labels, names)
-    if layout is not None:  # as core.dataset's load does
-        more_problems, more_warnings = layout_notes(layout, names, labels, paths, hashes)
-        problems += more_problems
-        warnings += more_warnings
+    problems, warnings = data_notes(data.root, names, images, labels, paths, hashes, data.layout)
     return replace(
         data,
         class_names=names,

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from core.atomic import nearest_folder
 from core.errors import CnnStudioError, ImageError, SaveError
 from core.export_check import CheckSet, ExportReport, compare, run_script, spread
 from core.export_folder import (
@@ -75,12 +76,7 @@ def check_export_target(target: Path | str) -> Path:
                 "(it has no preprocessing.json written by one), so it is not replaced; give "
                 "the name of a new or empty folder"
             )
-    parent = target.parent
-    existing = parent
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise SaveError(f"{target}: {existing} is not a folder")
+    existing = nearest_folder(target, target.parent)
     if not os.access(existing, os.W_OK | os.X_OK):
         raise SaveError(f"{target}: cannot write in {existing} (permission denied)")
     return target

@@ -196,12 +196,19 @@ def three_class_evaluation(names: list[str], paths: list[str]) -> dict:
     return evaluation
 
 
-def test_the_page_says_how_many_were_misclassified_and_a_cells_count(
-    qtbot, engine, pattern_dataset
-):
+def three_mistakes_tab(qtbot, engine, pattern_dataset) -> tuple[TrainTab, list[str], list[str]]:
+    """The Train tab showing :func:`three_class_evaluation` of the first three images: the
+    tab, the class names and those three paths."""
     names = list(pattern_dataset.class_names)
     paths = list(pattern_dataset.paths[:3])
     tab = results_tab(qtbot, engine, pattern_dataset, three_class_evaluation(names, paths))
+    return tab, names, paths
+
+
+def test_the_page_says_how_many_were_misclassified_and_a_cells_count(
+    qtbot, engine, pattern_dataset
+):
+    tab, _names, _paths = three_mistakes_tab(qtbot, engine, pattern_dataset)
     page = tab.results
     assert page.mistakes_total.text() == "4 of 13 validation images were misclassified."
     page.confusion.cellClicked.emit(0, 1)  # three images, two kept in the file
@@ -219,9 +226,7 @@ def test_an_edit_of_the_folder_keeps_the_chosen_cell_and_goes_on(qtbot, engine, 
 
     from core.state import next_generation
 
-    names = list(pattern_dataset.class_names)
-    paths = list(pattern_dataset.paths[:3])
-    tab = results_tab(qtbot, engine, pattern_dataset, three_class_evaluation(names, paths))
+    tab, _names, _paths = three_mistakes_tab(qtbot, engine, pattern_dataset)
     page = tab.results
     page.set_choice.setCurrentIndex(0)
     page.confusion.cellClicked.emit(0, 1)
@@ -244,9 +249,7 @@ def test_an_edit_of_the_folder_keeps_the_chosen_cell_and_goes_on(qtbot, engine, 
 
 
 def test_show_larger_in_the_menu_opens_the_view_with_the_map(qtbot, engine, pattern_dataset):
-    names = list(pattern_dataset.class_names)
-    paths = list(pattern_dataset.paths[:3])
-    tab = results_tab(qtbot, engine, pattern_dataset, three_class_evaluation(names, paths))
+    tab, _names, paths = three_mistakes_tab(qtbot, engine, pattern_dataset)
     page = tab.results
     page.confusion.cellClicked.emit(0, 1)
     page.mistakes.setCurrentRow(1)
@@ -262,9 +265,7 @@ def test_show_larger_in_the_menu_opens_the_view_with_the_map(qtbot, engine, patt
 def test_the_misclassified_list_shows_the_maps_and_the_enlarged_view(
     qtbot, engine, pattern_dataset
 ):
-    names = list(pattern_dataset.class_names)
-    paths = list(pattern_dataset.paths[:3])
-    tab = results_tab(qtbot, engine, pattern_dataset, three_class_evaluation(names, paths))
+    tab, names, paths = three_mistakes_tab(qtbot, engine, pattern_dataset)
     page = tab.results
     page.confusion.cellClicked.emit(0, 1)
     plain = page.mistakes.item(0).icon().pixmap(48, 48).toImage()
