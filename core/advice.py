@@ -27,6 +27,8 @@ SAMPLE_PER_CLASS = 12
 PHOTO_SIDE = 96
 #: The article's CNN trains well up to here (its dense layer grows with the input).
 ARTICLE_MAX_SIZE = 28
+#: The presets that are the article's CNN without extra pooling.
+ARTICLE_PRESETS = ("article", "article-dropout")
 
 
 @dataclass(frozen=True)
@@ -102,14 +104,9 @@ def advise(profile: DataProfile) -> Advice:
     seen = f"{profile.width}x{profile.height}"
     if profile.sampled and profile.short_side >= PHOTO_SIDE:
         kind = "colour photos" if profile.color else "photos (grayscale)"
-        return Advice(
-            preset=PRETRAINED_PRESET,
-            spec=InputSpec(PRETRAINED_SIZE, color=True, crop=True),
-            epochs=60,
-            batch_size=32,
-            patience=8,
-            reason=f"{kind.capitalize()}, typically {seen}: a network pretrained on photos, "
-            f"the centre square at {PRETRAINED_SIZE} px in colour; only its head is trained.",
+        return _pretrained(
+            f"{kind.capitalize()}, typically {seen}: a network pretrained on photos, "
+            f"the centre square at {PRETRAINED_SIZE} px in colour; only its head is trained."
         )
     size = ARTICLE_MAX_SIZE
     if profile.sampled:
@@ -125,4 +122,44 @@ def advise(profile: DataProfile) -> Advice:
         patience=defaults.patience,
         reason=f"{kind.capitalize()}{seen_text}: the article's CNN at {size} px "
         f"{'in colour' if color else 'in grayscale'}.",
+    )
+
+
+def _pretrained(reason: str) -> Advice:
+    """The pretrained preset with its own input (the centre square at its size, in colour)
+    and the settings for training its head."""
+    return Advice(
+        preset=PRETRAINED_PRESET,
+        spec=InputSpec(PRETRAINED_SIZE, color=True, crop=True),
+        epochs=60,
+        batch_size=32,
+        patience=8,
+        reason=reason,
+    )
+
+
+def for_preset(advice: Advice, preset: str) -> Advice:
+    """``advice`` for a user who chose ``preset``: a preset brings its own input, so choosing
+    the pretrained one on small images gives its 224 px colour input (not the 28 px chosen for
+    the article's CNN), and the article's CNN on photos gets at most 28 px. Sizes, colour and
+    crop the user gives still override this (:meth:`core.session.Session.load_dataset`)."""
+    if preset == advice.preset:
+        return advice
+    if preset == PRETRAINED_PRESET:
+        return _pretrained(
+            f"{preset}, as asked: the centre square at {PRETRAINED_SIZE} px in colour, the "
+            "input its network was pretrained on; only its head is trained."
+        )
+    spec = advice.spec
+    if preset in ARTICLE_PRESETS and spec.size > ARTICLE_MAX_SIZE:
+        spec = InputSpec(ARTICLE_MAX_SIZE, spec.color, spec.crop)
+    defaults = TrainConfig()
+    return Advice(
+        preset=preset,
+        spec=spec,
+        epochs=defaults.epochs,
+        batch_size=defaults.batch_size,
+        patience=defaults.patience,
+        reason=f"{preset}, as asked, at {spec.size} px "
+        f"{'in colour' if spec.color else 'in grayscale'}.",
     )

@@ -66,6 +66,31 @@ def nearest_folder(target: Path, folder: Path) -> Path:
     return existing
 
 
+#: How far :func:`numbered_names` counts before giving up.
+MAX_NUMBER = 10_000
+
+
+def numbered_names(name: str) -> Iterator[str]:
+    """``name``, then ``stem-2.ext``, ``stem-3.ext``… (the names tried when ``name`` is taken)."""
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem:
+        stem, ext = name, ""
+    yield name
+    for n in range(2, MAX_NUMBER):
+        yield f"{stem}-{n}.{ext}" if ext else f"{stem}-{n}"
+
+
+def unused_path(target: Path | str) -> Path:
+    """``target``, or the first of ``stem-2.ext``, ``stem-3.ext``… beside it that nothing
+    holds: the default name of a new file that must never replace one the user has."""
+    target = Path(target)
+    for name in numbered_names(target.name):
+        candidate = target.with_name(name)
+        if not os.path.lexists(candidate):
+            return candidate
+    raise SaveError(f"{target}: no free name like it in {target.parent}")
+
+
 def check_target(target: Path | str) -> Path:
     """Return ``target`` if a file can be saved there; else raise :class:`SaveError` saying
     why, naming the target (a folder, a name too long, a folder that cannot be written)."""

@@ -21,6 +21,7 @@ from core.dataset import LoadedDataset
 from core.demo import demo_dataset
 from core.errors import Cancelled, CnnStudioError
 from core.images import InputSpec
+from core.names import one_line
 from core.session import Session
 from core.threads import set_thread_limit
 
@@ -97,12 +98,16 @@ def load_with_progress(
     size: int | None = None,
     color: bool | None = None,
     crop: bool | None = None,
+    preset: str | None = None,
 ) -> LoadedDataset:
     """Load ``folder`` into ``session`` with progress bars on a terminal (``spec`` None: the
-    input chosen for the data, with ``size``/``color``/``crop`` overriding its parts)."""
+    input chosen for the data or for ``preset``, with ``size``/``color``/``crop`` overriding
+    its parts)."""
     bar = ProgressBar("Loading  ")
     started = time.monotonic()
-    session.load_dataset(folder, spec, progress=bar, size=size, color=color, crop=crop)
+    session.load_dataset(
+        folder, spec, progress=bar, size=size, color=color, crop=crop, preset=preset
+    )
     bar.close()
     dataset = session.dataset
     assert dataset is not None
@@ -134,10 +139,12 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             "crop": advice.spec.crop,
             "reason": advice.reason,
         }
-    # Exit 1 when the folder cannot be trained on (the reasons are printed), as scripts expect.
+    # Exit 1 when the folder cannot be trained on, as scripts expect: the reasons are in the
+    # report on stdout, and the README's contract for every exit 1 is one line on stderr.
     status = 1 if dataset.problems else 0
     if args.json:
         out(json.dumps(summary, indent=2, ensure_ascii=False))
+        _say_cannot_train(folder, dataset.problems)
         return status
     counts = dataset.counts()
     out(f"{folder}: {len(counts)} classes, {len(dataset)} images")
@@ -166,7 +173,16 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         out(f"Skipped {len(dataset.skipped)} file(s)/folder(s):")
         for skipped in dataset.skipped:
             out(f"  {skipped.path}: {skipped.reason}")
+    _say_cannot_train(folder, dataset.problems)
     return status
+
+
+def _say_cannot_train(folder: Path, problems: list[str]) -> None:
+    """The one stderr line of an ``inspect`` that exits 1: the first reason, and how many more."""
+    if not problems:
+        return
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    err(f"cnn-studio: error: cannot train on {folder}: {one_line(problems[0])}{more}")
 
 
 def cmd_cache(args: argparse.Namespace) -> int:

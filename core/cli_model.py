@@ -11,21 +11,31 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from core.atomic import check_target
+from core.atomic import check_target, unused_path
+from core.bundle import SUFFIX
 from core.calibration import calibration_in_words
 from core.config import DEVICES, MAX_SEED, OPTIMIZERS, TrainConfig
 from core.console import ProgressBar, err, format_seconds, note, out, table, verbosity
 from core.errors import CnnStudioError
+from core.layout import dataset_name
 from core.plain import accuracy_in_words
 from core.precision import PRECISIONS
 from core.precision import describe as describe_precision
-from core.presets import DEFAULT_PRESET, PRESETS, PRETRAINED_PRESET, TITLES
+from core.presets import (
+    DEFAULT_PRESET,
+    PRESETS,
+    PRETRAINED_PRESET,
+    PRETRAINED_SIZE,
+    TITLES,
+    pretrained_input_problem,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,8 +54,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--out",
         type=Path,
         metavar="FILE",
-        help="model file to write (default: the dataset folder's name + .cnnmodel, in the "
-        "current folder)",
+        help="model file to write (default: the dataset's name + .cnnmodel in the current "
+        "folder, -2, -3… when taken; a train/ or valid/ folder is named after its parent)",
+    )
+    train.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the model file --out names if it exists (default: refuse)",
     )
     train.add_argument(
         "--epochs",
@@ -345,15 +360,22 @@ def cmd_train(args: argparse.Namespace) -> int:
                 f"{', '.join(given)} cannot be used with --continue-from: a continued model "
                 "keeps its own architecture, augmentation and input"
             )
+    _check_preset_input(args)
     # Checked now, not after minutes of training.
-    out_path = check_target(args.out or Path(f"{folder.resolve().name or 'model'}.cnnmodel"))
+    out_path = check_target(_model_target(args, folder))
     session = Session(use_cache=not args.no_cache)
     if continuing:
         model = session.open(args.continue_from)
         dataset = load_with_progress(session, folder, model.spec)
     else:
         dataset = load_with_progress(
-            session, folder, None, size=args.image_size, color=args.color, crop=args.crop
+            session,
+            folder,
+            None,
+            size=args.image_size,
+            color=args.color,
+            crop=args.crop,
+            preset=args.preset,
         )
     advice = session.state().dataset.advice
     if not continuing and advice is not None and not args.json:
@@ -404,6 +426,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if summary.outcome == "stopped" and not _confirm_keep():
         err("Stopped; the model was not saved.")
         return 1
+    if not args.overwrite and out_path.exists():  # made while we trained: still never replaced
+        taken, out_path = out_path, unused_path(out_path)
+        err(f"Warning: {taken} appeared while training; saving to {out_path} instead")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a save takes seconds: Ctrl-C must not lose it
     try:
         path, problem = session.save_or_recover(out_path)
@@ -433,6 +458,32 @@ def cmd_train(args: argparse.Namespace) -> int:
             folders: dict[str, str] = layout["folders"]  # type: ignore[assignment]
             _print_test(summary.test, folders["test"], len(dataset.class_names))
     return 1 if problem else 0
+
+
+def _check_preset_input(args: argparse.Namespace) -> None:
+    """Refuse, as a usage error naming the option to change, an input size the chosen preset
+    cannot take (the preset's own size is used when ``--image-size`` is left out)."""
+    if args.preset != PRETRAINED_PRESET or args.image_size is None:
+        return
+    if pretrained_input_problem(args.image_size, color=True):
+        args.parser.error(
+            f"--image-size {args.image_size} is too small for --preset {PRETRAINED_PRESET}: "
+            f"it needs 32 px or more ({PRETRAINED_SIZE} when --image-size is left out); "
+            "change --image-size"
+        )
+
+
+def _model_target(args: argparse.Namespace, folder: Path) -> Path:
+    """Where ``train`` saves: ``--out`` (refused when it holds a file, unless ``--overwrite``)
+    or the dataset's name in the current folder, numbered when taken, so a model is never
+    replaced without asking."""
+    if args.out is None:
+        return unused_path(Path(f"{dataset_name(folder) or 'model'}{SUFFIX}"))
+    if not args.overwrite and os.path.lexists(args.out) and not args.out.is_dir():
+        args.parser.error(
+            f"{args.out} exists; add --overwrite to replace it, or choose another --out"
+        )
+    return args.out
 
 
 def _print_test(test: dict[str, Any], folder: str, classes: int) -> None:

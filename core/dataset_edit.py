@@ -41,6 +41,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.atomic import numbered_names
 from core.errors import CnnStudioError
 from core.scan import junk_reason
 
@@ -50,8 +51,6 @@ EXCLUDED = "_excluded"
 _NO_LINK = {errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EMLINK, errno.ENOSYS}
 if hasattr(errno, "EOPNOTSUPP"):
     _NO_LINK.add(errno.EOPNOTSUPP)
-#: The most ``-N`` suffixes tried for a free name.
-_MAX_SUFFIX = 10_000
 
 
 class EditError(CnnStudioError):
@@ -121,19 +120,10 @@ def _parts(relpath: str, parts: Sequence[str] = ()) -> tuple[str, str, str]:
 def free_name(folder: Path, name: str) -> str:
     """``name``, or ``stem-2.ext``, ``stem-3.ext``… — the first not taken in ``folder``
     (a hint only: the move itself still refuses to replace a file that appears meanwhile)."""
-    for candidate in _candidates(name):
+    for candidate in numbered_names(name):
         if not os.path.lexists(folder / candidate):
             return candidate
     raise EditError(f"{folder}: no free name for {name}")
-
-
-def _candidates(name: str) -> Iterator[str]:
-    stem, dot, ext = name.rpartition(".")
-    if not dot or not stem:
-        stem, ext = name, ""
-    yield name
-    for n in range(2, _MAX_SUFFIX):
-        yield f"{stem}-{n}.{ext}" if ext else f"{stem}-{n}"
 
 
 def _why(exc: OSError) -> str:
@@ -240,7 +230,7 @@ def _copy_exclusive(source: Path, target: Path) -> None:
 
 def _place_free(source: Path, folder: Path, name: str, keep_source: bool) -> str:
     """Place ``source`` in ``folder`` under ``name`` or the first free ``name-N``; the name."""
-    for candidate in _candidates(name):
+    for candidate in numbered_names(name):
         try:
             _place(source, folder / candidate, keep_source)
         except FileExistsError:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -32,6 +33,16 @@ _ROLE_OF_NAME = {
 }
 #: How each part is called in sentences.
 ROLE_WORDS = {"train": "training", "valid": "validation", "test": "test"}
+
+
+def dataset_name(root: os.PathLike[str] | str) -> str:
+    """The name a person knows the dataset in ``root`` by: the folder's own name, or, for a
+    folder that is one part of a split dataset (``DATA/train``), its parent's (``DATA``), so
+    that models trained on different split datasets are not all called ``train``."""
+    path = Path(root).resolve()
+    if split_role(path.name) is not None and path.parent.name:
+        return path.parent.name
+    return path.name or str(path)
 
 
 def split_role(name: str) -> str | None:

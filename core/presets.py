@@ -69,5 +69,5 @@ def preset_warning(preset: str, size: int, color: bool) -> str | None:
 def pretrained_input_problem(size: int, color: bool) -> str | None:
     """Why the pretrained backbone cannot take ``size`` px inputs (colour or not), or None."""
     if not color or size < 32:
-        return "the pretrained preset needs colour images of at least 32 px (tick Keep colour)"
+        return "the pretrained preset needs colour images of at least 32 px"
     return None

@@ -224,14 +224,16 @@ class Session:
         size: int | None = None,
         color: bool | None = None,
         crop: bool | None = None,
+        preset: str | None = None,
     ) -> DatasetView:
         """Scan, measure and decode ``folder`` and make it the current dataset.
 
-        Without ``spec`` the input is the one chosen for the data (:mod:`core.advice`), with
-        ``size``, ``color`` or ``crop`` overriding its parts. Raises :class:`Cancelled` (the
+        Without ``spec`` the input is the one chosen for the data (:mod:`core.advice`), or for
+        ``preset`` when the user chose one (a preset brings its own input), with ``size``,
+        ``color`` or ``crop`` overriding its parts. Raises :class:`Cancelled` (the
         previous dataset stays current) or a :class:`CnnStudioError` naming what is wrong.
         """
-        from core.advice import advise, measure
+        from core.advice import advise, for_preset, measure
         from core.demo import demo_advice, is_demo
         from core.scan import scan_folder
 
@@ -241,6 +243,8 @@ class Session:
                 advice = demo_advice()
             else:
                 advice = advise(measure(index))
+            if preset is not None:
+                advice = for_preset(advice, preset)
             if spec is None:
                 chosen = advice.spec
                 try:
@@ -415,7 +419,10 @@ class Session:
         from core.models import ModelSpec
 
         data = self._require_dataset()
-        spec = ModelSpec(preset, data.spec, max(len(data.class_names), 2), augment)
+        try:
+            spec = ModelSpec(preset, data.spec, max(len(data.class_names), 2), augment)
+        except ValueError as exc:  # a preset the loaded input does not suit: say so, plainly
+            raise CnnStudioError(f"cannot train {preset} on this input: {exc}") from None
         return self._run(config, spec, None, observer, control)
 
     def continue_training(

@@ -23,6 +23,7 @@ from core.calibration import Calibration
 from core.dataset import LoadedDataset
 from core.evaluate import chance_warning
 from core.images import InputSpec
+from core.layout import dataset_name
 from core.names import readable
 
 _generations = itertools.count(1)
@@ -90,7 +91,8 @@ class DatasetView:
 
     @property
     def name(self) -> str:
-        return Path(self.root).name or self.root
+        """The dataset's name (a split dataset's part, ``DATA/train``, is called ``DATA``)."""
+        return dataset_name(self.root)
 
     @functools.cached_property
     def _rows(self) -> dict[str, int]:
@@ -147,7 +149,7 @@ class ModelView:
 
     @property
     def source_name(self) -> str | None:
-        return Path(self.source_root).name if self.source_root else None
+        return dataset_name(self.source_root) if self.source_root else None
 
     @property
     def display_name(self) -> str:

@@ -503,6 +503,8 @@ class TrainTab(QWidget):
         preset = self.preset_combo.currentData()
         dataset = self.engine.state.dataset
         unsuited = dataset and preset_warning(preset, dataset.spec.size, dataset.spec.color)
+        if unsuited and preset == PRETRAINED_PRESET:  # what to change, in this window's words
+            unsuited += " (on the Data tab: tick Keep colour and set the size to 32 px or more)"
         text = WHEN[preset]
         if unsuited:
             text += "<br>" + style.rich("warning", "Warning", unsuited)

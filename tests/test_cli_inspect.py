@@ -88,8 +88,15 @@ def test_exit_codes_and_no_traceback(tmp_path):
 def test_inspect_exits_1_when_the_folder_cannot_be_trained_on(tmp_path, capsys):
     root = make_dataset(tmp_path / "d", {"only": 3})
     assert main(["inspect", str(root)]) == 1
-    assert "Cannot train: Only one class" in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert "Cannot train: Only one class" in printed.out
+    # Every exit 1 says why in one line on stderr (the README's contract), --json too.
+    assert printed.err.count("\n") == 1 and "Only one class" in printed.err
+    assert str(root) in printed.err
     assert main(["inspect", str(root), "--json"]) == 1
+    printed = capsys.readouterr()
+    assert json.loads(printed.out)["classes"]
+    assert printed.err.count("\n") == 1 and "Only one class" in printed.err
 
 
 def test_output_into_a_closed_pipe_ends_quietly(tmp_path):
