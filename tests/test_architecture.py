@@ -29,7 +29,9 @@ def test_core_imports_no_qt_even_when_everything_is_imported():
 
 
 def test_import_contract_holds():
-    lint = shutil.which("lint-imports")
+    # The script beside this Python (its venv's, activated or not), else the one on PATH.
+    beside = Path(sys.executable).with_name("lint-imports")
+    lint = str(beside) if beside.is_file() else shutil.which("lint-imports")
     assert lint, "import-linter is part of the test extras"
     result = subprocess.run([lint], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -113,7 +113,9 @@ def shapes_dataset(root, per_class: int = 150, size: int = 64):
 def test_article_pooled_learns_at_64_px(tmp_path):
     session = Session(use_cache=False)
     session.load_dataset(shapes_dataset(tmp_path / "shapes"), InputSpec(64))
-    summary = session.train(TrainConfig(epochs=10, batch_size=32, seed=0), "article-pooled")
+    # Measured on a CPU with bfloat16 and in float32, seeds 0-2: after 10 epochs 0.68-1.0 (the
+    # bound failed), after up to 20 (early stopping ended most at 17-19) 1.0 every time.
+    summary = session.train(TrainConfig(epochs=20, batch_size=32, seed=0), "article-pooled")
     assert summary.evaluation["accuracy"] >= 0.9
     assert not any("article's CNN" in w for w in summary.warnings)
 
