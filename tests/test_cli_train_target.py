@@ -136,3 +136,10 @@ def test_training_a_preset_the_input_does_not_suit_is_a_plain_error(tmp_path):
     session.load_dataset(_small_colour_photos(tmp_path / "photos"), size=16)
     with pytest.raises(CnnStudioError, match="at least 32 px"):
         session.train(TrainConfig(epochs=1), PRETRAINED_PRESET)
+
+
+def test_the_app_names_a_split_datasets_part_after_its_parent(tmp_path):
+    folder = make_pattern_dataset(tmp_path / "masks" / "train", per_class=4, size=16)
+    session = Session(use_cache=False)
+    session.load_dataset(folder, size=16)
+    assert session.state().dataset.name == "masks"  # what the Data tab and Save… show
