@@ -9,6 +9,11 @@ vulnerabilities; this one has no way to run anything.
 
 Reading (:func:`read_bundle`) needs only NumPy, so a front end can show a model's metadata
 without importing TensorFlow; :func:`core.classify.model_from_bundle` builds the network.
+Before any array is unpacked, the arrays meta.json lists are compared with those the named
+network has (:mod:`core.weight_shapes`), and each array is then read in a stream straight into
+memory of its checked size, so a small file cannot make the reader allocate gigabytes. Saving
+(:func:`save_bundle`) applies the same checks first: the app never writes a file it would
+refuse to open.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import json
 import math
 import re
 import zipfile
+import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,14 +38,27 @@ from core.errors import ModelFileError
 from core.images import PREPROCESSING_VERSION, InputSpec
 from core.meta_schema import FORMAT, SCHEMA_VERSION, check_meta
 from core.safe_io import FileRefused, open_regular
+from core.weight_shapes import Shape, expected_weight_shapes
 
 SUFFIX = ".cnnmodel"
 MAX_FILE_BYTES = 2 * 1024**3
 MAX_MEMBER_BYTES = 1024**3
 MAX_TOTAL_BYTES = 2 * 1024**3
 MAX_META_BYTES = 16 * 1024**2
-MAX_RATIO = 200  # uncompressed/compressed size of one member; beyond this it is a zip bomb
+#: Uncompressed/compressed size of one member, as the zip's directory declares them; beyond
+#: this it is a zip bomb. A quick refusal only: what bounds memory is that an array member is
+#: read in chunks straight into an array of the size the architecture needs (zipfile never
+#: unpacks more than the declared size) and that the declared sizes must fit that architecture.
+MAX_RATIO = 200
+#: Bytes of an ``.npy`` header (ours are under 200; NumPy reads up to 10,000 by default).
+MAX_HEADER_BYTES = 4096
+#: Bytes unpacked and checked at a time while an array is read.
+CHUNK_BYTES = 1 << 20
 _MEMBER = re.compile(r"^(meta\.json|(weights|optimizer)/\d{3,5}\.npy)$")
+_NPY_MAGIC = b"\x93NUMPY"
+#: ``.npy`` format version -> bytes of its header-length field (3.0 only adds UTF-8 field
+#: names, which no weight array has).
+_NPY_LENGTH_BYTES = {(1, 0): 2, (2, 0): 4}
 
 
 @dataclass
@@ -110,8 +130,11 @@ def save_bundle(bundle: ModelBundle, path: Path | str) -> Path:
     """Write ``bundle`` to ``path`` atomically and return the path.
 
     The file is written to a temporary file in the same folder, flushed to disk and renamed over
-    the target, so a crash at any moment leaves the previous file untouched. Refuses weights
-    that are not finite (a diverged model is never saved).
+    the target, so a crash at any moment leaves the previous file untouched. Before anything is
+    written the contents pass the checks :func:`read_bundle` applies (the schema, with the
+    metrics tied to the class names; array shapes that fit the architecture; data types and
+    sizes), so the app never writes a model file it would refuse to open. Weights that are not
+    finite are refused too (a diverged model is never saved).
     """
     path = Path(path)
     for array in [*bundle.weights, *bundle.optimizer_weights]:
@@ -120,13 +143,65 @@ def save_bundle(bundle: ModelBundle, path: Path | str) -> Path:
     # ASCII with \u escapes: a file name that is not valid UTF-8 (held as surrogate escapes)
     # is stored losslessly instead of failing the save.
     meta = json.dumps(bundle.metadata(), indent=1, ensure_ascii=True, allow_nan=False)
+    raw = meta.encode("ascii")
+    try:
+        check_fits_architecture(_parse_meta(raw))
+        _check_sizes(raw, [*bundle.weights, *bundle.optimizer_weights])
+    except ModelFileError as exc:
+        raise ModelFileError(f"refusing to save {path}: {exc}") from None
+    # A meta.json that deflates past MAX_RATIO (a long run of identical history entries) would
+    # be taken for a zip bomb when read; such a one is stored as it is.
+    packed = zipfile.ZIP_DEFLATED if _deflates_within_ratio(raw) else zipfile.ZIP_STORED
     with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w") as archive:
-        archive.writestr("meta.json", meta, compress_type=zipfile.ZIP_DEFLATED)
+        archive.writestr("meta.json", meta, compress_type=packed)
         for i, array in enumerate(bundle.weights):
             archive.writestr(f"weights/{i:03d}.npy", _npy_bytes(array))
         for i, array in enumerate(bundle.optimizer_weights):
             archive.writestr(f"optimizer/{i:03d}.npy", _npy_bytes(array))
     return path
+
+
+def _deflates_within_ratio(raw: bytes) -> bool:
+    """Whether ``raw`` deflated as :mod:`zipfile` does it stays within :data:`MAX_RATIO`."""
+    packer = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+    packed = len(packer.compress(raw)) + len(packer.flush())
+    return len(raw) <= MAX_RATIO * max(packed, 1)
+
+
+def _storable(dtype: np.dtype) -> bool:
+    """Data types a model file's arrays may have: float32 weights, integer step counters."""
+    return dtype == np.float32 or dtype.kind == "i"
+
+
+def _npy_size(array: np.ndarray) -> int:
+    """Bytes of ``array`` as :func:`_npy_bytes` writes it (header included), without writing."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header,
+        {
+            "descr": np.lib.format.dtype_to_descr(array.dtype),
+            "fortran_order": False,
+            "shape": array.shape,
+        },
+    )
+    return len(header.getvalue()) + array.nbytes
+
+
+def _check_sizes(raw_meta: bytes, arrays: list[np.ndarray]) -> None:
+    """The size limits and data types :func:`read_bundle` enforces, for a file about to be
+    written (each member's zip entry costs well under 256 bytes besides its data)."""
+    if len(raw_meta) > MAX_META_BYTES:
+        raise _reject(f"meta.json would be too large ({len(raw_meta):,} bytes)")
+    total = len(raw_meta)
+    for array in arrays:
+        if not _storable(array.dtype):
+            raise _reject(f"an array has data type {array.dtype}; model files hold float32")
+        size = _npy_size(array)
+        if size > MAX_MEMBER_BYTES:
+            raise _reject(f"an array of shape {array.shape} is too large for a model file")
+        total += size
+    if total > MAX_TOTAL_BYTES or total + 256 * (len(arrays) + 2) > MAX_FILE_BYTES:
+        raise _reject("the model is too large for a model file")
 
 
 def _reject(message: str) -> ModelFileError:
@@ -142,6 +217,8 @@ def _read_members(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
             raise _reject(f"unexpected entry {name!r} in the model file")
         if name in members:
             raise _reject(f"entry {name!r} appears twice in the model file")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise _reject(f"entry {name!r} is packed in a way model files never use")
         if info.file_size > MAX_MEMBER_BYTES:
             raise _reject(f"entry {name!r} is too large")
         if name == "meta.json" and info.file_size > MAX_META_BYTES:
@@ -167,40 +244,130 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     return data
 
 
-def _check_array_header(data: bytes, name: str, expected: Any) -> None:
-    """Refuse an array whose header disagrees with meta.json or with its own payload size,
-    before NumPy allocates what the header claims (it could claim terabytes)."""
-    buffer = io.BytesIO(data)
+def _shape_words(shape: Sequence[int]) -> str:
+    return "x".join(str(n) for n in shape) if shape else "a single number"
+
+
+def check_fits_architecture(meta: dict[str, Any]) -> None:
+    """Refuse arrays that the network ``meta`` names does not have, from meta.json alone.
+
+    ``meta`` has passed :func:`core.meta_schema.check_meta`. Each weight array must have the
+    shape the preset gives it for this input size, colour and class count
+    (:func:`core.weight_shapes.expected_weight_shapes`), and each optimizer variable must be a
+    step counter or setting (a single number) or have the shape of one of those weights. This
+    runs before any array is unpacked, so a file that declares a gigabyte where the network
+    has a few kilobytes is refused without reading the gigabyte.
+    """
+    arch, spec = meta["architecture"], meta["input"]
+    classes = len(meta["class_names"])
     try:
-        version = np.lib.format.read_magic(buffer)
+        expected = expected_weight_shapes(arch["preset"], spec["size"], spec["color"], classes)
+    except ValueError as exc:
+        raise _reject(f"the architecture cannot be built ({exc})") from None
+    network = (
+        f"the {arch['preset']!r} network for {spec['size']} px "
+        f"{'colour' if spec['color'] else 'grey'} images and {classes} classes"
+    )
+    listed: list[Shape] = [tuple(entry["shape"]) for entry in meta["weights"]]
+    if len(listed) != len(expected):
+        raise _reject(f"meta.json lists {len(listed)} weight arrays; {network} has {len(expected)}")
+    for i, (found, wanted) in enumerate(zip(listed, expected, strict=True)):
+        if found != wanted:
+            raise _reject(
+                f"weights array {i} has shape {_shape_words(found)}, but {network} has "
+                f"{_shape_words(wanted)} there: the weights do not fit the architecture"
+            )
+    allowed = {(), *expected}
+    for i, entry in enumerate((meta.get("optimizer") or {}).get("variables", [])):
+        if tuple(entry["shape"]) not in allowed:
+            raise _reject(
+                f"optimizer array {i} has shape {_shape_words(entry['shape'])}, the shape of "
+                f"no weight of {network}"
+            )
+
+
+def _read_array_header(handle: BinaryIO, name: str) -> tuple[int, Shape, bool, np.dtype]:
+    """Read and parse the ``.npy`` header at the start of ``handle``: (its length in bytes,
+    shape, Fortran order, data type).
+
+    The header's length is checked before it is read (a version 2.0 header may claim 4 GB),
+    and any failure to parse it is a refusal: NumPy parses the header as a Python literal, so
+    a crafted one can end in ValueError, SyntaxError, tokenize.TokenError, RecursionError, ...
+    """
+    prefix = handle.read(len(_NPY_MAGIC) + 2)
+    if len(prefix) < len(_NPY_MAGIC) + 2 or not prefix.startswith(_NPY_MAGIC):
+        raise _reject(f"{name} is not a valid array (it does not start like one)")
+    version = (prefix[-2], prefix[-1])
+    width = _NPY_LENGTH_BYTES.get(version)
+    if width is None:
+        raise _reject(f"{name} is not a valid array (unknown format version {version})")
+    length_field = handle.read(width)
+    length = int.from_bytes(length_field, "little")
+    if len(length_field) < width or length > MAX_HEADER_BYTES:
+        raise _reject(f"{name} is not a valid array (its header is cut short or too long)")
+    header = handle.read(length)
+    if len(header) < length:
+        raise _reject(f"{name} is not a valid array (its header is cut short)")
+    raw = io.BytesIO(prefix + length_field + header)
+    try:
+        np.lib.format.read_magic(raw)
         if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(buffer)
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(raw)
         else:
-            shape, _, dtype = np.lib.format.read_array_header_2_0(buffer)
-    except (ValueError, OSError, EOFError, SyntaxError) as exc:
-        raise _reject(f"{name} is not a valid array ({exc})") from exc
-    if dtype.hasobject:
-        raise _reject(f"{name} holds pickled objects, which are never loaded")
-    if dtype != np.float32 and dtype.kind != "i":
-        raise _reject(f"{name} has data type {dtype}, expected float32")
-    if not isinstance(expected, dict) or list(shape) != expected.get("shape"):
-        raise _reject(f"{name} has shape {shape}, not the shape in meta.json")
-    needed = math.prod(shape) * dtype.itemsize
-    payload = len(data) - buffer.tell()
-    if needed != payload:
-        raise _reject(f"{name} holds {payload:,} bytes of data, not the {needed:,} its shape needs")
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(raw)
+    except Exception as exc:  # a malformed literal can fail in any of a dozen ways: refused
+        words = str(exc) or type(exc).__name__
+        raise _reject(f"{name} is not a valid array (its header cannot be read: {words})") from exc
+    return len(raw.getvalue()), tuple(shape), bool(fortran), dtype
+
+
+def _read_payload(handle: io.BufferedIOBase, array: np.ndarray, name: str) -> None:
+    """Fill the contiguous ``array`` with the bytes that follow its header, a chunk at a time
+    (memory stays the array plus one chunk), and refuse data that ends early or goes on."""
+    view = memoryview(array.reshape(-1).view(np.uint8))
+    done = 0
+    while done < len(view):
+        got = handle.readinto(view[done : done + CHUNK_BYTES])
+        if not got:
+            raise _reject(f"{name} ends before the {len(view):,} bytes of data its header needs")
+        done += got
+    if handle.read(1):
+        raise _reject(f"{name} holds more data than its header says")
+
+
+def _all_finite(array: np.ndarray) -> bool:
+    """Whether every value of the contiguous float ``array`` is finite, checked a chunk at a
+    time (no second array of the full size)."""
+    flat = array.reshape(-1)
+    step = max(1, CHUNK_BYTES // flat.itemsize)
+    return all(np.isfinite(flat[i : i + step]).all() for i in range(0, flat.size, step))
 
 
 def _load_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, expected: Any) -> np.ndarray:
-    data = _read_member(archive, info)
-    _check_array_header(data, info.filename, expected)
-    try:
-        array = np.load(io.BytesIO(data), allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise _reject(f"{info.filename} is not a valid array ({exc})") from exc
-    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
-        raise _reject(f"{info.filename} contains NaN or infinite values")
-    return array
+    """Read one array member, streamed: its header is checked against meta.json and against
+    the member's declared size before any data is unpacked, then the data goes straight into
+    an array of that shape (never NumPy's loader, which would allocate what the header claims
+    and hold the whole member twice)."""
+    name = info.filename
+    with archive.open(info) as handle:
+        header_size, shape, fortran, dtype = _read_array_header(handle, name)
+        if dtype.hasobject:
+            raise _reject(f"{name} holds pickled objects, which are never loaded")
+        if not _storable(dtype):
+            raise _reject(f"{name} has data type {dtype}, expected float32")
+        if not isinstance(expected, dict) or list(shape) != expected.get("shape"):
+            raise _reject(f"{name} has shape {shape}, not the shape in meta.json")
+        needed = math.prod(shape) * dtype.itemsize
+        payload = info.file_size - header_size
+        if needed != payload:
+            raise _reject(
+                f"{name} holds {payload:,} bytes of data, not the {needed:,} its shape needs"
+            )
+        array = np.empty(shape[::-1] if fortran else shape, dtype)
+        _read_payload(handle, array, name)
+    if array.dtype.kind == "f" and not _all_finite(array):
+        raise _reject(f"{name} contains NaN or infinite values")
+    return array.T if fortran else array  # as NumPy's loader gives a Fortran-ordered array
 
 
 def _parse_meta(raw: bytes) -> dict[str, Any]:
@@ -230,6 +397,7 @@ def read_bundle(path: Path | str) -> ModelBundle:
         with handle, zipfile.ZipFile(_starting_like_a_model(handle)) as archive:
             members = _read_members(archive)
             meta = _parse_meta(_read_member(archive, members["meta.json"]))
+            check_fits_architecture(meta)  # before any array is unpacked
             weights = _arrays(archive, members, "weights", meta["weights"])
             optimizer = meta.get("optimizer")
             opt_weights: list[np.ndarray] = []
@@ -237,7 +405,7 @@ def read_bundle(path: Path | str) -> ModelBundle:
                 opt_weights = _arrays(archive, members, "optimizer", optimizer["variables"])
     except ModelFileError as exc:
         raise ModelFileError(f"{path}: {exc}") from None
-    except (zipfile.BadZipFile, EOFError) as exc:
+    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
         raise ModelFileError(f"{path}: not a CNN Studio model file ({exc})") from exc
     except (OSError, zipfile.LargeZipFile, NotImplementedError, RuntimeError) as exc:
         raise ModelFileError(f"{path}: cannot read the model file ({exc})") from exc

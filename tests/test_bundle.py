@@ -7,13 +7,15 @@ import json
 import subprocess
 import sys
 import zipfile
+import zlib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from core import bundle as bundle_module
-from core.bundle import read_bundle, save_bundle
+from core.bundle import ModelBundle, read_bundle, save_bundle
 from core.errors import ModelFileError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,6 +116,66 @@ def test_non_finite_weights_are_never_saved(saved_model, tmp_path):
     with pytest.raises(ModelFileError, match="not finite"):
         save_bundle(bundle, tmp_path / "nan.cnnmodel")
     assert not (tmp_path / "nan.cnnmodel").exists()
+
+
+def _renamed_classes(bundle: ModelBundle) -> ModelBundle:
+    return replace(bundle, class_names=[f"{name}-renamed" for name in bundle.class_names])
+
+
+def _other_input_size(bundle: ModelBundle) -> ModelBundle:
+    return replace(bundle, input=replace(bundle.input, size=bundle.input.size + 4))
+
+
+def _float64_weights(bundle: ModelBundle) -> ModelBundle:
+    return replace(bundle, weights=[w.astype(np.float64) for w in bundle.weights])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (_renamed_classes, "metrics"),
+        (_other_input_size, "do not fit the architecture"),
+        (_float64_weights, "float64"),
+    ],
+)
+def test_a_bundle_that_would_not_open_is_never_written(saved_model, tmp_path, change, message):
+    """Class names changed after the metrics were computed (or weights that do not fit the
+    network, or of another data type): read_bundle would refuse the file, so save_bundle
+    refuses to write it, before anything reaches the disk."""
+    bad = change(read_bundle(saved_model))
+    with pytest.raises(ModelFileError, match=f"refusing to save .*{message}"):
+        save_bundle(bad, tmp_path / "bad.cnnmodel")
+    assert list(tmp_path.iterdir()) == []  # no file, no temporary
+    target = tmp_path / "model.cnnmodel"
+    target.write_bytes(saved_model.read_bytes())
+    with pytest.raises(ModelFileError, match="refusing to save"):
+        save_bundle(bad, target)
+    assert list(tmp_path.iterdir()) == [target]
+    assert target.read_bytes() == saved_model.read_bytes()
+
+
+def test_a_valid_bundle_round_trips_with_its_optimizer_state(saved_model, tmp_path):
+    bundle = read_bundle(saved_model)
+    assert bundle.optimizer_weights  # the optimizer's arrays (step counter, moments) too
+    copy = read_bundle(save_bundle(bundle, tmp_path / "copy.cnnmodel"))
+    assert copy.metadata() == bundle.metadata()
+    read_back = [*copy.weights, *copy.optimizer_weights]
+    written = [*bundle.weights, *bundle.optimizer_weights]
+    for found, saved in zip(read_back, written, strict=True):
+        assert found.dtype == saved.dtype
+        np.testing.assert_array_equal(found, saved)
+
+
+def test_a_meta_json_that_packs_very_well_is_saved_so_that_it_opens(saved_model, tmp_path):
+    """50,000 identical history entries deflate past the zip-bomb ratio; such a meta.json is
+    stored unpacked instead of written as a file that reading would refuse."""
+    bundle = read_bundle(saved_model)
+    history = [{"loss": 0.5, "accuracy": 0.5}] * 50_000
+    long = replace(bundle, training={"history": history}, metrics={}, files={})
+    path = save_bundle(long, tmp_path / "long.cnnmodel")
+    raw = members_of(path)["meta.json"]
+    assert len(raw) > bundle_module.MAX_RATIO * len(zlib.compress(raw))  # the premise
+    assert read_bundle(path).training["history"] == history
 
 
 # --- rejecting bad files -------------------------------------------------------------------
@@ -243,8 +305,6 @@ def test_a_plain_keras_file_is_not_a_model_file(trained, tmp_path):
 
 
 def test_the_crop_setting_is_kept_and_older_files_without_it_load(saved_model, tmp_path):
-    from dataclasses import replace
-
     bundle = read_bundle(saved_model)
     assert bundle.input.crop is False
     save_bundle(replace(bundle, input=replace(bundle.input, crop=True)), tmp_path / "c.cnnmodel")

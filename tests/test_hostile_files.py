@@ -1,26 +1,33 @@
 """Files that are not what they claim: devices, pipes, links out of a folder, crafted model
-files. Each must be refused with a reason, promptly, without reading without bound."""
+files (malformed array headers, arrays the architecture lacks). Each must be refused with a
+reason, promptly, without reading without bound."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
 import sys
 import threading
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
-from core.bundle import read_bundle
+from core import bundle as bundle_module
+from core.bundle import MAX_RATIO, read_bundle
 from core.errors import ImageError, ModelFileError
 from core.images import InputSpec, read_file, to_model_input
 from core.safe_io import FileRefused, read_bounded
 from core.scan import image_files
-from tests.test_bundle import edited_meta, members_of, write_zip
+from tests.test_bundle import edited_meta, members_of, npy, write_zip
 
 needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
 needs_dev_zero = pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero")
@@ -143,6 +150,170 @@ def test_an_array_header_claiming_a_huge_shape_is_refused_before_allocating(save
     )
     with pytest.raises(ModelFileError, match=r"shape|holds"):
         read_bundle(write_zip(tmp_path / "shape.cnnmodel", members))
+
+
+def npy_member(
+    header: bytes, version: bytes = b"\x01\x00", length: int | None = None, data: bytes = b""
+) -> bytes:
+    """An ``.npy`` member: magic, ``version``, the header's length (``length`` or its real
+    one), the header and ``data``."""
+    width = 2 if version == b"\x01\x00" else 4
+    declared = len(header) if length is None else length
+    return b"\x93NUMPY" + version + declared.to_bytes(width, "little") + header + data
+
+
+def malformed_members(canary: Path) -> dict[str, bytes]:
+    """Array members whose header NumPy cannot parse, one way each (the first is the issue's:
+    code where the data type belongs, cut mid-expression, at the declared length)."""
+    code = f"__import__('os').system('touch {canary}')"
+    return {
+        "code cut mid-expression": npy_member(f"{{'descr': {code[:-1]}".encode()),
+        "code": npy_member(f"{{'descr': {code}, 'fortran_order': False, 'shape': (), }}".encode()),
+        "unbalanced brackets": npy_member(b"{'descr': '<f4', 'shape': ((((", data=b"\0" * 64),
+        "deeply nested": npy_member(b"{'shape': " + b"(" * 300 + b")" * 300 + b"}"),
+        "not a dict": npy_member(b"[1, 2, 3]"),
+        "a shape of fractions": npy_member(
+            b"{'descr': '<f4', 'fortran_order': False, 'shape': (1.5,), }"
+        ),
+        "a number for a data type": npy_member(
+            b"{'descr': 5, 'fortran_order': False, 'shape': (2,), }"
+        ),
+        "arithmetic": npy_member(
+            b"{'descr': [('a', '<f4', (2**62,))], 'fortran_order': False, 'shape': (2,), }"
+        ),
+        "binary": npy_member(b"\xff\xfe\x00{\x80"),
+        "empty header": npy_member(b""),
+        "unknown version": npy_member(b"{}", version=b"\x09\x09"),
+        "header claiming 4 GB": npy_member(b"{", version=b"\x02\x00", length=2**32 - 1),
+        "header longer than the member": npy_member(b"{'descr'", length=1000),
+        "not an array": b"PK\x03\x04 not numpy",
+        "empty member": b"",
+    }
+
+
+@pytest.mark.parametrize("case", list(malformed_members(Path("canary"))))
+def test_a_malformed_array_header_is_refused_naming_file_and_member(saved_model, tmp_path, case):
+    canary = tmp_path / "canary"
+    members = members_of(saved_model)
+    members["weights/000.npy"] = malformed_members(canary)[case]
+    path = write_zip(tmp_path / "header.cnnmodel", members)
+    with pytest.raises(ModelFileError) as info:
+        read_bundle(path)
+    assert str(path) in str(info.value) and "weights/000.npy" in str(info.value)
+    assert not canary.exists()
+
+
+@pytest.fixture(scope="module")
+def good_members(saved_model: Path) -> dict[str, bytes]:
+    return members_of(saved_model)
+
+
+header_bytes = st.one_of(
+    st.binary(max_size=160),
+    st.text(alphabet="{}()[]'\":,.=_ -+*<>0123456789efirsxadohptnTFLNu\\", max_size=160).map(
+        lambda text: text.encode("latin-1")
+    ),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(header=header_bytes, declared=st.one_of(st.none(), st.integers(0, 2**16 - 1)))
+def test_any_array_header_gives_a_model_or_our_refusal(
+    good_members, tmp_path_factory, header, declared
+):
+    members = dict(good_members)
+    members["weights/000.npy"] = npy_member(header, length=declared, data=b"\0" * 64)
+    path = write_zip(tmp_path_factory.mktemp("headers") / "m.cnnmodel", members)
+    with contextlib.suppress(ModelFileError):  # a model, or our own refusal
+        read_bundle(path)
+
+
+def compressible(shape: tuple[int, ...]) -> np.ndarray:
+    """float32 zeros with a random value every 300 entries: it deflates about 165:1, so a zip
+    of it is not refused as a zip bomb (the issue's 1 GB array packed into 6 MB)."""
+    array = np.zeros(shape, np.float32)
+    flat = array.reshape(-1)
+    flat[::300] = np.random.default_rng(0).random(len(flat[::300]), dtype=np.float32)
+    return array
+
+
+@pytest.mark.parametrize(("folder", "index"), [("weights", 4), ("optimizer", 1)])
+def test_an_array_the_architecture_lacks_is_refused_before_any_is_unpacked(
+    saved_model, tmp_path, monkeypatch, folder, index
+):
+    """The issue's file, scaled down from 1 GB to 16 MB: one compressible array whose shape
+    agrees with meta.json, but not with the network meta.json names (16 px grey images)."""
+    members = members_of(saved_model)
+    meta = json.loads(members["meta.json"])
+    listed = meta["weights"] if folder == "weights" else meta["optimizer"]["variables"]
+    shape = (2048, 2048)
+    listed[index]["shape"] = list(shape)
+    members["meta.json"] = json.dumps(meta).encode()
+    big = f"{folder}/{index:03d}.npy"
+    members[big] = npy(compressible(shape))
+    path = tmp_path / "big.cnnmodel"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            packing = zipfile.ZIP_DEFLATED if name == big else zipfile.ZIP_STORED
+            archive.writestr(name, data, compress_type=packing)
+        packed = archive.getinfo(big)
+    assert packed.file_size < MAX_RATIO * packed.compress_size  # no zip bomb by the ratio
+    opened: list[str] = []
+    real_open = zipfile.ZipFile.open
+
+    def open_member(self, member, *args, **kwargs):
+        opened.append(getattr(member, "filename", member))
+        return real_open(self, member, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", open_member)
+    with pytest.raises(ModelFileError, match="2048x2048") as info:
+        read_bundle(path)
+    assert str(path) in str(info.value) and "network" in str(info.value)
+    assert opened == ["meta.json"]  # refused from the metadata: no array was unpacked
+
+
+class Endless(io.RawIOBase):
+    """A stream of zeros that never ends, counting what it hands out."""
+
+    def __init__(self) -> None:
+        self.served = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        buffer[:] = bytes(len(buffer))
+        self.served += len(buffer)
+        return len(buffer)
+
+
+def test_array_data_is_read_up_to_what_the_header_says_and_no_further():
+    array = np.empty((300, 7), np.float32)
+    stream = Endless()
+    with pytest.raises(ModelFileError, match="more data"):
+        bundle_module._read_payload(stream, array, "weights/000.npy")
+    assert stream.served == array.nbytes + 1
+    with pytest.raises(ModelFileError, match="ends before"):
+        bundle_module._read_payload(io.BytesIO(bytes(100)), array, "weights/000.npy")
+    exact = np.arange(2100, dtype=np.float32).reshape(300, 7)
+    bundle_module._read_payload(io.BytesIO(exact.tobytes()), array, "weights/000.npy")
+    np.testing.assert_array_equal(array, exact)
+
+
+def test_a_corrupt_compressed_member_is_refused(saved_model, tmp_path):
+    path = tmp_path / "corrupt.cnnmodel"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members_of(saved_model).items():
+            archive.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED)
+        info = archive.getinfo("weights/002.npy")
+    raw = bytearray(path.read_bytes())
+    local = info.header_offset
+    start = local + 30 + int.from_bytes(raw[local + 26 : local + 28], "little")
+    start += int.from_bytes(raw[local + 28 : local + 30], "little")
+    raw[start : start + 64] = b"\xff" * 64  # block type 3, which does not exist
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ModelFileError, match="not a CNN Studio model file"):
+        read_bundle(path)
 
 
 def test_a_file_that_grows_while_read_is_still_capped(tmp_path, monkeypatch):
