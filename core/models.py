@@ -9,7 +9,6 @@ exactly once, inside the model, and exported models expect the same input as the
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -21,6 +20,7 @@ from core.images import InputSpec
 from core.precision import KERAS_POLICY
 from core.presets import PRESETS, PRETRAINED_PRESET, pretrained_input_problem
 from core.runtime import keras, tf
+from core.weight_shapes import extra_pooling
 
 layers = keras.layers
 
@@ -58,18 +58,6 @@ def _augmentation(spec: ModelSpec) -> list[keras.layers.Layer]:
         layers.RandomZoom(0.1, fill_mode="nearest", name="augment_zoom"),
         layers.RandomContrast(0.1, name="augment_contrast"),
     ]
-
-
-#: The article's CNN at 28 px flattens an 11x11 grid; ``article-pooled`` pools larger inputs
-#: down to at most this, so its dense layer stays the size that trains well.
-ARTICLE_GRID = 11
-
-
-def extra_pooling(size: int) -> int:
-    """The pool size ``article-pooled`` adds after the second convolution at input ``size``
-    (1: none, as at 28 px, where it is the article's CNN)."""
-    grid = ((size - 2) // 2) - 2  # after conv1 (valid), pool1 and conv2 (valid)
-    return max(1, math.ceil(grid / ARTICLE_GRID))
 
 
 def _article_body(spec: ModelSpec, dropout: bool, pooled: bool) -> list[keras.layers.Layer]:

@@ -23,8 +23,8 @@ Shape = tuple[int, ...]
 ARTICLE_DENSE = 128
 #: Filters of both convolutions of the article's CNN.
 ARTICLE_FILTERS = 64
-#: ``article-pooled`` pools larger inputs down to at most this grid before its dense layer
-#: (the same constant as :data:`core.models.ARTICLE_GRID`; a test keeps them equal).
+#: The article's CNN at 28 px flattens an 11x11 grid; ``article-pooled`` pools larger inputs down
+#: to at most this, so its dense layer stays the size that trains well.
 ARTICLE_GRID = 11
 #: Filters of the three blocks of two convolutions of ``deeper-bn``.
 DEEPER_FILTERS = (32, 64, 128)
@@ -48,7 +48,7 @@ MOBILENET_FEATURES = 1280
 
 def extra_pooling(size: int) -> int:
     """The pool size ``article-pooled`` adds after its second convolution at input ``size``
-    (1: none). The same formula as :func:`core.models.extra_pooling`, which needs Keras."""
+    (1: none, as at 28 px, where it is the article's CNN); :mod:`core.models` builds with it."""
     grid = ((size - 2) // 2) - 2  # after conv1 (valid), pool1 and conv2 (valid)
     return max(1, math.ceil(grid / ARTICLE_GRID))
 

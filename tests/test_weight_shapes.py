@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from core import weight_shapes
 from core.images import InputSpec
 from core.presets import PRESET_NAMES
 from core.weight_shapes import expected_weight_shapes
@@ -50,14 +49,6 @@ def test_the_backbone_shapes_are_those_of_the_shipped_weights():
     assert expected_weight_shapes("photos-pretrained", 224, True, 3) == [
         tuple(w.shape) for w in model.get_weights()
     ]
-
-
-def test_the_pooling_formula_is_the_one_the_models_use():
-    from core import models
-
-    assert weight_shapes.ARTICLE_GRID == models.ARTICLE_GRID
-    for size in range(8, 513):
-        assert weight_shapes.extra_pooling(size) == models.extra_pooling(size), size
 
 
 @pytest.mark.parametrize(
