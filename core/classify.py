@@ -19,7 +19,7 @@ from PIL import Image
 from core.bundle import ModelBundle, read_bundle
 from core.dataset import LoadedDataset
 from core.errors import ImageError, ModelFileError
-from core.evaluate import evaluate_predictions
+from core.evaluate import evaluate_predictions, unseen_score
 from core.images import InputSpec, to_model_input
 from core.models import ModelSpec, build_model
 from core.predictions import Prediction
@@ -54,11 +54,17 @@ def optimizer_state_of(bundle: ModelBundle) -> OptimizerState | None:
 
 
 def evaluate_validation(
-    model: keras.Model, dataset: LoadedDataset, val_paths: Sequence[str]
+    model: keras.Model,
+    dataset: LoadedDataset,
+    val_paths: Sequence[str],
+    train_paths: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Score ``model`` on the validation images of ``dataset`` (a plain dict, with mistakes).
 
-    Empty when the run held out no validation images.
+    Empty when the run held out no validation images. With ``train_paths`` (the images the
+    model was trained on), held-out images that are exact or near copies of them are scored
+    apart too: ``"unseen"`` (:func:`core.evaluate.unseen_score`) then says how the others did,
+    present only when there were such copies (a given test folder may hold them).
     """
     if not val_paths:
         return {}
@@ -66,9 +72,12 @@ def evaluate_validation(
     rows = np.array([index[p] for p in val_paths])
     classifier = Classifier(model, dataset.class_names, dataset.spec)
     probs = classifier.probabilities_in_batches(dataset.images[rows])
-    evaluation = evaluate_predictions(
-        dataset.labels[rows], probs, dataset.class_names, list(val_paths)
-    )
+    labels = dataset.labels[rows]
+    evaluation = evaluate_predictions(labels, probs, dataset.class_names, list(val_paths))
+    if train_paths:
+        exact, near = dataset.copies_of(rows, np.array([index[p] for p in train_paths]))
+        if exact.any() or near.any():
+            evaluation.unseen = unseen_score(labels, probs, exact, near)
     return evaluation.to_dict(with_mistakes=True)
 
 

@@ -25,7 +25,7 @@ from core.config import DEVICES, MAX_SEED, OPTIMIZERS, TrainConfig
 from core.console import ProgressBar, err, format_seconds, note, out, table, verbosity
 from core.errors import CnnStudioError
 from core.layout import dataset_name
-from core.plain import accuracy_in_words
+from core.plain import accuracy_in_words, unseen_in_words
 from core.precision import PRECISIONS
 from core.precision import describe as describe_precision
 from core.presets import (
@@ -490,11 +490,15 @@ def _print_test(test: dict[str, Any], folder: str, classes: int) -> None:
     """The scores on a split dataset's test folder, labelled as such (stdout)."""
     per_class: dict[str, dict[str, float]] = test["per_class"]
     total = sum(int(s["support"]) for s in per_class.values())
-    words = accuracy_in_words(test["accuracy"], classes, held_out=True)
-    out(
-        f"Test set ({folder}/, {total} images never used in training): accuracy "
-        f"{test['accuracy']:.2%}, {words}"
-    )
+    fair = unseen_in_words(test.get("unseen"), digits=2)
+    if fair is None:
+        words = accuracy_in_words(test["accuracy"], classes, held_out=True)
+        out(
+            f"Test set ({folder}/, {total} images never used in training): accuracy "
+            f"{test['accuracy']:.2%}, {words}"
+        )
+    else:  # the folder holds copies of training images: the fair figure beside the whole one
+        out(f"Test set ({folder}/): accuracy {test['accuracy']:.2%} on {total} images; {fair}")
     out()
     for line in table(_score_rows(per_class), header=_SCORE_HEADER):
         out(line)
@@ -532,20 +536,26 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     bar.close()
     seen = evaluation.seen_in_training
     if args.json:
+        # "unseen": the score on the images that are no copy of a training image (null when
+        # the model file lists no training images)
         report = {**evaluation.to_dict(), "seen_in_training": seen}
+        report.setdefault("unseen", None)
         out(json.dumps(report, indent=2, ensure_ascii=False))
         return 0
     total = sum(int(s["support"]) for s in evaluation.per_class.values())
-    # Never seen (0), all seen, or a mix or unknown (a file that does not list its training
-    # images): the words say which, and a mix gets the note below.
-    held_out = True if seen == 0 else False if seen == total else None
-    words = accuracy_in_words(evaluation.accuracy, len(evaluation.class_names), held_out)
-    out(f"Accuracy: {evaluation.accuracy:.2%} on {total} images, {words}")
-    if seen and seen < total:
-        out(
-            f"Note: the model was trained on {seen} of these {total} images, so this flatters "
-            "it; only images it never saw give a fair score."
-        )
+    classes = len(evaluation.class_names)
+    fair = unseen_in_words(evaluation.unseen, digits=2)
+    if fair is None:
+        # Never seen (0), or unknown (a file that does not list its training images).
+        held_out = True if seen == 0 else None
+        words = accuracy_in_words(evaluation.accuracy, classes, held_out)
+        out(f"Accuracy: {evaluation.accuracy:.2%} on {total} images, {words}")
+    else:
+        out(f"Accuracy: {evaluation.accuracy:.2%} on {total} images; {fair}")
+        unseen = evaluation.unseen or {}
+        if unseen.get("accuracy") is not None:
+            words = accuracy_in_words(unseen["accuracy"], classes, held_out=True)
+            out(f"The fair figure: {words}.")
     error = evaluation.calibration_error
     if error is not None:
         out(f"Confidence: {calibration_in_words(error)} (expected calibration error {error:.3f})")

@@ -9,6 +9,7 @@ near-identical ones (shifted, re-saved) by perceptual hash (:mod:`core.near_dupl
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import hashlib
 import multiprocessing
@@ -29,7 +30,13 @@ from core.images import InputSpec, load_input, read_file
 from core.layout import ROLES, SplitLayout, split_counts
 from core.layout import describe as describe_layout
 from core.layout import notes as layout_notes
-from core.near_duplicates import near_duplicate_warning, near_pairs, phash
+from core.near_duplicates import (
+    copies_of_training,
+    copy_groups,
+    near_duplicate_warning,
+    near_pairs,
+    phash,
+)
 from core.progress import CancelToken, ProgressCallback, Throttle, no_progress
 from core.scan import DatasetIndex, FileEntry, Skipped, assess, scan_folder
 from core.split import stratified_split
@@ -85,13 +92,43 @@ class LoadedDataset:
             return np.arange(len(self)) if role == "train" else np.zeros(0, np.int64)
         return np.flatnonzero(self.layout.codes(self.paths) == ROLES.index(role))
 
+    @functools.cached_property
+    def phashes(self) -> np.ndarray:
+        """The perceptual hash of every image (:func:`core.near_duplicates.phash`), computed
+        once (an edit makes a new dataset, so this never goes stale)."""
+        return phash(self.images)
+
+    def copy_groups(self, rows: np.ndarray) -> np.ndarray:
+        """For the images ``rows``, the row of the first image of their group of copies (exact
+        or near, :func:`core.near_duplicates.copy_groups`), taken in the order of ``rows``."""
+        rows = np.asarray(rows, dtype=np.int64)
+        first = copy_groups(self.phashes[rows], [self.hashes[i] for i in rows])
+        return rows[first]
+
+    def copies_of(
+        self, rows: np.ndarray, training_rows: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(exact copies, near copies that are not exact): which images of ``rows`` are the
+        same picture as an image of ``training_rows``, by content or perceptual hash."""
+        rows = np.asarray(rows, dtype=np.int64)
+        training_rows = np.asarray(training_rows, dtype=np.int64)
+        exact, near = copies_of_training(
+            [self.hashes[i] for i in rows],
+            self.phashes[rows],
+            [self.hashes[i] for i in training_rows],
+            self.phashes[training_rows],
+        )
+        assert near is not None
+        return exact, near
+
     def split(self, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """Stratified (train indices, validation indices, warnings) for this dataset.
 
         A split dataset with validation images uses them as they are (``val_fraction`` does not
-        matter); otherwise validation images are drawn from the training part. Test images are
-        never in either. Warns when the same image content ends up on both sides (a given
-        split's overlap is already among the dataset's warnings).
+        matter; copies across its folders are among the dataset's warnings, and scores on them
+        say how the images the model never saw did); otherwise validation images are drawn from
+        the training part, each group of exact or near copies wholly on one side, so no
+        validation image is a copy of a training image. Test images are never in either.
         """
         rows = self.part_rows("train")
         given = self.part_rows("valid")
@@ -101,18 +138,9 @@ class LoadedDataset:
         # gives the same split however its images came to be in this order (a fresh load, or
         # the dataset an edit brought up to date, where restored files come last).
         rows = rows[np.argsort(np.asarray(self.paths, dtype=object)[rows], kind="stable")]
-        train, val = stratified_split(self.labels[rows], val_fraction, seed)
-        train, val = np.sort(rows[train]), np.sort(rows[val])
-        train_hashes = {self.hashes[i] for i in train}
-        shared = sorted(self.paths[i] for i in val if self.hashes[i] in train_hashes)
-        warnings = []
-        if shared:
-            examples = ", ".join(shared[:3])
-            warnings.append(
-                f"{len(shared)} validation image(s) also appear in the training set "
-                f"(identical content), e.g. {examples}: validation accuracy will be optimistic."
-            )
-        return train, val, warnings
+        groups = self.copy_groups(rows)
+        train, val = stratified_split(self.labels[rows], val_fraction, seed, groups)
+        return np.sort(rows[train]), np.sort(rows[val]), []
 
     def summary(self) -> dict[str, object]:
         """Plain-data description used by the CLI's ``--json`` output and the GUI."""

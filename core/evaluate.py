@@ -20,8 +20,11 @@ class Evaluation:
     """Results on a labelled set. ``confusion[i][j]`` counts true class i predicted as j.
 
     ``seen_in_training``: how many of the scored images the model was trained on (the same
-    model input as a training image), so a front end can say whether the accuracy is a fair
+    model input as a training image, or a near copy of one where the model file records its
+    training images' perceptual hashes), so a front end can say whether the accuracy is a fair
     test; None when that is not known (a validation set, or a model file without its list).
+    ``unseen``: the score on the other images, the fair figure (:func:`unseen_score`); None
+    when that is not known.
     """
 
     class_names: list[str]
@@ -32,6 +35,7 @@ class Evaluation:
     seen_in_training: int | None = None
     #: The expected calibration error of the probabilities (see :mod:`core.calibration`).
     calibration_error: float | None = None
+    unseen: dict[str, Any] | None = None
 
     def to_dict(self, with_mistakes: bool = False) -> dict[str, object]:
         data: dict[str, object] = {
@@ -42,6 +46,8 @@ class Evaluation:
         }
         if self.calibration_error is not None:
             data["calibration_error"] = self.calibration_error
+        if self.unseen is not None:
+            data["unseen"] = self.unseen
         if with_mistakes:
             data["misclassified"] = self.misclassified
         return data
@@ -106,6 +112,34 @@ def evaluate_predictions(
         mistakes,
         calibration_error=error,
     )
+
+
+def unseen_score(
+    labels: np.ndarray,
+    probabilities: np.ndarray,
+    exact: np.ndarray,
+    near: np.ndarray | None,
+) -> dict[str, Any]:
+    """The accuracy on the images the model never saw, as plain data: ``{"accuracy",
+    "images", "exact_copies", "near_copies"}``.
+
+    ``exact`` marks the images that are copies of training images by content, ``near`` those
+    that are near copies (re-saved, shifted; None when the model file cannot tell, and then
+    ``"near_copies"`` is None). A score that counts copies of training images flatters a
+    model, since it may have learnt those very pictures; this is the fair figure beside it.
+    ``"accuracy"`` is None when every image was seen.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    exact = np.asarray(exact, dtype=bool)
+    seen = exact | np.asarray(near, dtype=bool) if near is not None else exact
+    unseen = ~seen
+    right = np.argmax(probabilities, axis=1) == labels if len(labels) else np.zeros(0, bool)
+    return {
+        "accuracy": float(right[unseen].mean()) if unseen.any() else None,
+        "images": int(unseen.sum()),
+        "exact_copies": int(exact.sum()),
+        "near_copies": int((seen & ~exact).sum()) if near is not None else None,
+    }
 
 
 def mistakes_to_keep(classes: int) -> int:

@@ -235,6 +235,7 @@ def _check_metrics(metrics: dict[str, Any], names: list[str]) -> None:
         "class_names",
         "misclassified",
         "calibration_error",
+        "unseen",
     }
     _dict(metrics, "metrics", allowed)
     if not metrics:
@@ -244,6 +245,18 @@ def _check_metrics(metrics: dict[str, Any], names: list[str]) -> None:
     _fraction(metrics["accuracy"], "metrics.accuracy")
     if "calibration_error" in metrics:
         _fraction(metrics["calibration_error"], "metrics.calibration_error")
+    if "unseen" in metrics:  # held-out images that are copies of training images, left out
+        unseen = _dict(
+            metrics["unseen"],
+            "metrics.unseen",
+            {"accuracy", "images", "exact_copies", "near_copies"},
+        )
+        if unseen.get("accuracy") is not None:
+            _fraction(unseen["accuracy"], "metrics.unseen.accuracy")
+        for key in ("images", "exact_copies"):
+            _count(unseen.get(key), f"metrics.unseen.{key}")
+        if unseen.get("near_copies") is not None:
+            _count(unseen["near_copies"], "metrics.unseen.near_copies")
     if metrics.get("class_names", names) != names:
         raise reject("metrics.class_names", "differ from the model's class names")
     per_class = _dict(metrics["per_class"], "metrics.per_class")
@@ -286,7 +299,7 @@ def _check_test_metrics(test: Any, names: list[str]) -> None:
 def _check_files(files: dict[str, Any]) -> None:
     """The dataset the model was trained on: an absolute root and relative [path, hash] pairs
     that stay inside it (export reads validation images through them)."""
-    _dict(files, "files", {"root", "hash", "train", "val", "test"})
+    _dict(files, "files", {"root", "hash", "train", "val", "test", "phash", "groups"})
     if "root" in files:
         root = _text(files["root"], "files.root", empty=False)
         if not PurePath(root).is_absolute():
@@ -301,6 +314,14 @@ def _check_files(files: dict[str, Any]) -> None:
             if relpath.is_absolute() or ".." in relpath.parts or relpath.drive:
                 raise reject(where, "must be a path inside the dataset folder")
             _text(digest, where)
+    # Optional (files from before copies were kept apart have neither): the training images'
+    # perceptual hashes, 16 hex digits each, and the groups of copies the split kept together.
+    for i, value in enumerate(_list(files.get("phash", []), "files.phash")):
+        if not isinstance(value, str) or len(value) != 16 or value.strip("0123456789abcdef"):
+            raise reject(f"files.phash[{i}]", "must be 16 hex digits")
+    for i, group in enumerate(_list(files.get("groups", []), "files.groups")):
+        for j, path in enumerate(_list(group, f"files.groups[{i}]")):
+            _text(path, f"files.groups[{i}][{j}]", empty=False)
 
 
 def _check_calibration(calibration: dict[str, Any]) -> None:

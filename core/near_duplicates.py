@@ -174,4 +174,140 @@ def near_duplicate_warning(
     ]
 
 
-__all__ = ["NEAR_BITS", "near_duplicate_warning", "near_pairs", "phash"]
+def _band_keys(hashes: np.ndarray, threshold: int) -> list[np.ndarray]:
+    """The ``threshold + 1`` bands of each hash (see :func:`near_pairs`): two hashes within
+    ``threshold`` bits agree on at least one of them."""
+    bands = threshold + 1
+    width = 64 // bands
+    keys = []
+    for b in range(bands):
+        shift = np.uint64(64 - width * (b + 1)) if b < bands - 1 else np.uint64(0)
+        bits = 64 - width * b - int(shift)
+        keys.append((hashes >> shift) & np.uint64((1 << bits) - 1))
+    return keys
+
+
+def _merge(labels: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
+    """Join the groups of ``a[k]`` and ``b[k]`` for every k, in place. ``labels[i]`` names the
+    group of image i by its smallest member, before and after (a union-find in whole arrays:
+    each pass hangs every root that is joined to a smaller one under the smallest, then
+    shortens every path to its root)."""
+    while len(a):
+        root_a, root_b = labels[a], labels[b]
+        apart = root_a != root_b
+        if not apart.any():
+            return
+        a, b = a[apart], b[apart]
+        low = np.minimum(root_a[apart], root_b[apart])
+        high = np.maximum(root_a[apart], root_b[apart])
+        np.minimum.at(labels, high, low)
+        while True:
+            shorter = labels[labels]
+            if np.array_equal(shorter, labels):
+                break
+            labels[:] = shorter
+
+
+def copy_groups(
+    hashes: np.ndarray, exact: list[str] | None = None, threshold: int = NEAR_BITS
+) -> np.ndarray:
+    """Which images are copies of one another: for each image, the index of the first image
+    of its group (so a picture without copies names itself).
+
+    Exact copies (the same ``exact`` content hash, or the same perceptual hash) and near copies
+    (perceptual ``hashes`` within ``threshold`` bits) are one group, and so, transitively, are
+    copies of copies. Every close pair is joined, without :func:`near_pairs`'s limit, so the
+    groups depend on nothing but the hashes and their order: a split that keeps each group on
+    one side (:func:`core.split.stratified_split`) is the same however often it is drawn.
+    """
+    n = len(hashes)
+    labels = np.arange(n, dtype=np.int64)
+    if n < 2:
+        return labels
+    everyone = np.arange(n)
+    for key in (np.asarray(exact) if exact is not None else None, hashes):
+        if key is None:
+            continue
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        _merge(labels, everyone, first[inverse.ravel()])
+    # Near copies: distinct perceptual hashes compared within each band's equal values.
+    distinct, first = np.unique(hashes, return_index=True)
+    for key in _band_keys(distinct, threshold):
+        order = np.argsort(key, kind="stable")
+        sorted_keys = key[order]
+        starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+        ends = np.r_[starts[1:], len(distinct)]
+        for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+            if e - s < 2:
+                continue
+            members = order[s:e]
+            values = distinct[members]
+            for start in range(0, len(members), _BLOCK):
+                block = values[start : start + _BLOCK]
+                close = np.bitwise_count(block[:, None] ^ values[None, :]) <= threshold
+                i, j = np.nonzero(close)
+                _merge(labels, first[members[i + start]], first[members[j]])
+    return labels
+
+
+def near_any(queries: np.ndarray, references: np.ndarray, threshold: int = NEAR_BITS) -> np.ndarray:
+    """For each perceptual hash of ``queries``, whether some hash of ``references`` is within
+    ``threshold`` bits of it (the same picture, perhaps re-saved or shifted)."""
+    queries = np.asarray(queries, dtype=np.uint64)
+    found = np.zeros(len(queries), dtype=bool)
+    references = np.unique(np.asarray(references, dtype=np.uint64))
+    if not len(queries) or not len(references):
+        return found
+    found |= np.isin(queries, references)
+    for query_key, reference_key in zip(
+        _band_keys(queries, threshold), _band_keys(references, threshold), strict=True
+    ):
+        order = np.argsort(reference_key, kind="stable")
+        sorted_keys = reference_key[order]
+        todo = np.flatnonzero(~found)
+        low = np.searchsorted(sorted_keys, query_key[todo], side="left")
+        high = np.searchsorted(sorted_keys, query_key[todo], side="right")
+        for k in np.flatnonzero(high > low).tolist():
+            candidates = references[order[low[k] : high[k]]]
+            q = todo[k]
+            found[q] = bool((np.bitwise_count(candidates ^ queries[q]) <= threshold).any())
+    return found
+
+
+def copies_of_training(
+    hashes: list[str],
+    phashes: np.ndarray,
+    training_hashes: list[str],
+    training_phashes: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Which images (content ``hashes``, perceptual ``phashes``) are copies of training
+    images: (exact copies by content, near copies that are not exact, or None when the
+    training images' perceptual hashes are not known)."""
+    known = set(training_hashes)
+    exact = np.fromiter((digest in known for digest in hashes), bool, len(hashes))
+    if training_phashes is None:
+        return exact, None
+    return exact, near_any(phashes, training_phashes) & ~exact
+
+
+def to_hex(hashes: np.ndarray) -> list[str]:
+    """Perceptual hashes as 16 hex digits each (how a model file records them)."""
+    return [f"{int(h):016x}" for h in hashes]
+
+
+def from_hex(texts: list[str]) -> np.ndarray:
+    """The perceptual hashes :func:`to_hex` wrote."""
+    return np.array([int(t, 16) for t in texts], dtype=np.uint64)
+
+
+__all__ = [
+    "NEAR_BITS",
+    "copies_of_training",
+    "copy_groups",
+    "from_hex",
+    "near_any",
+    "near_duplicate_warning",
+    "near_pairs",
+    "phash",
+    "to_hex",
+]

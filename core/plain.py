@@ -6,6 +6,9 @@ a figure is put into the same words wherever it is read. Needs nothing but the s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 #: One sentence per term a user meets on screen, for tooltips and the help text.
 TERMS: dict[str, str] = {
     "accuracy": "The share of images the model got right.",
@@ -68,3 +71,39 @@ def accuracy_in_words(accuracy: float, classes: int, held_out: bool | None = Tru
     if accuracy <= min(chance + 0.1 * (1 - chance), 2 * chance):
         return f"{right}: no better than guessing, which gets 1 in {classes}"
     return f"{right}; guessing would get 1 in {classes}"
+
+
+def copies_in_words(unseen: Mapping[str, Any]) -> str:
+    """How many scored images were copies of training images (``unseen`` as
+    :func:`core.evaluate.unseen_score` makes it): "39 were in its training set", "3 are near
+    copies of its training images", or both joined."""
+    exact, near = int(unseen.get("exact_copies") or 0), int(unseen.get("near_copies") or 0)
+    parts = []
+    if exact:
+        parts.append(f"{exact} {'was' if exact == 1 else 'were'} in its training set")
+    if near:
+        are = "is a near copy" if near == 1 else "are near copies"
+        parts.append(f"{near} {are} of {'its training images' if exact else 'training images'}")
+    return " and ".join(parts)
+
+
+def unseen_in_words(unseen: Mapping[str, Any] | None, digits: int = 1) -> str | None:
+    """The fair figure beside a whole one: "88.0% on the 461 it never saw (39 were in its
+    training set, which flatters the whole figure)"; None when no scored image was a copy of
+    a training image (the whole figure is then the fair one) or nothing is known.
+
+    A model may have learnt its training pictures by heart, so a score that counts them, or
+    re-saved copies of them, says more about its memory than about new images.
+    """
+    if not unseen:
+        return None
+    copies = copies_in_words(unseen)
+    if not copies:
+        return None
+    if unseen.get("accuracy") is None:
+        return f"no image it never saw ({copies}), so there is no fair figure here"
+    images = int(unseen["images"])
+    return (
+        f"{unseen['accuracy']:.{digits}%} on the {images} it never saw "
+        f"({copies}, which flatters the whole figure)"
+    )

@@ -35,6 +35,7 @@ from core.assets import MOBILENET_V2_WEIGHTS, asset_path
 from core.atomic import atomic_path
 from core.bundle import ModelBundle
 from core.errors import CnnStudioError, SaveError
+from core.plain import unseen_in_words
 from core.presets import PRESETS, PRETRAINED_PRESET, TITLES
 from core.report_charts import (
     MAX_DRAWN_CLASSES,
@@ -326,6 +327,10 @@ def _section_header(bundle: ModelBundle, name: str) -> str:
     ]
     if test:
         tiles.insert(1, ("Test accuracy", _percent(test.get("accuracy"))))
+        unseen = test.get("unseen")
+        if isinstance(unseen, dict) and unseen_in_words(unseen) is not None:
+            fair = _percent(unseen.get("accuracy")) if unseen.get("accuracy") is not None else "–"
+            tiles.insert(2, ("Test images it never saw", fair))
     big = "".join(f"<div>{_e(label)}<b>{_e(value)}</b></div>" for label, value in tiles)
     title = TITLES.get(bundle.preset, bundle.preset)
     saved = f"saved {bundle.created}" if bundle.created else "not saved yet"
@@ -535,9 +540,14 @@ def _section_curves(bundle: ModelBundle) -> str:
 def _scores_block(metrics: dict[str, Any], names: list[str], what: str) -> str:
     if not metrics or "per_class" not in metrics:
         return f'<p class="note">No {_e(what)} scores are recorded in the model file.</p>'
-    parts = [
-        f"<p>Accuracy on the {_e(what)} images: <b>{_percent(metrics.get('accuracy'))}</b></p>"
-    ]
+    accuracy = f"<b>{_percent(metrics.get('accuracy'))}</b>"
+    unseen = metrics.get("unseen")
+    fair = unseen_in_words(unseen, digits=2) if isinstance(unseen, dict) else None
+    if fair is None:
+        parts = [f"<p>Accuracy on the {_e(what)} images: {accuracy}</p>"]
+    else:  # a given folder held copies of training images: the fair figure beside the whole
+        total = sum(int(s.get("support", 0)) for s in (metrics.get("per_class") or {}).values())
+        parts = [f"<p>Accuracy on the {_e(what)} images: {accuracy} on {total:,}; {_e(fair)}.</p>"]
     matrix = metrics.get("confusion_matrix") or []
     if matrix and len(names) <= MAX_DRAWN_CLASSES:
         parts.append(f'<div class="figures">{confusion_svg(names, matrix)}</div>')

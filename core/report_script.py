@@ -307,8 +307,24 @@ def files_code(bundle: ModelBundle) -> str:
         "        for part, text in (\n"
         '            ("train", TRAIN_FILES), ("val", VAL_FILES), ("test", TEST_FILES)\n'
         "        )\n"
-        "    }\n\n\n" + "\n\n".join(blocks)
+        "    }\n\n\n"
+        "def copy_groups() -> list[list[str]]:\n"
+        '    """The groups of copies (exact, or near: re-saved, shifted) the app\'s split kept\n'
+        '    wholly on one side, as paths; an image in none is a group of its own."""\n'
+        "    return [json.loads(line) for line in GROUPS.splitlines() if line]\n\n\n"
+        + "\n\n".join(blocks)
+        + "\n\n"
+        + groups_code(bundle)
     )
+
+
+def groups_code(bundle: ModelBundle) -> str:
+    """``GROUPS``: each recorded group of copies (``files.groups``) as a line of JSON paths."""
+    rows = [
+        json.dumps(list(group), ensure_ascii=True).replace("'", "\\u0027")
+        for group in bundle.files.get("groups") or []
+    ]
+    return "GROUPS = r'''\n" + "\n".join(rows) + "\n'''\n"
 
 
 def about_text(bundle: ModelBundle, model_name: str) -> str:

@@ -41,6 +41,7 @@ from core.demo import default_data_dir
 from core.errors import Cancelled, CnnStudioError, DatasetError, ImageError, SaveError
 from core.evaluate import chance_warning
 from core.images import InputSpec, to_model_input
+from core.near_duplicates import copies_of_training, from_hex, to_hex
 from core.presets import preset_warning
 from core.progress import CancelToken, ProgressCallback, TrainingControl, no_progress
 from core.state import DatasetView, ModelView, SessionState, frozen_mapping, next_generation
@@ -98,7 +99,8 @@ class _Model:
     config: TrainConfig | None  # the latest run's settings
     outcome: str
     evaluation: dict[str, Any]
-    files: dict[str, Any]  # "root", "train" and "val" lists of [relpath, hash]
+    # "root", "train" and "val" lists of [relpath, hash]; "phash" and "groups" (copies)
+    files: dict[str, Any]
     optimizer_state: OptimizerState | None
     saved_path: str | None = None
     saved: bool = False
@@ -506,10 +508,13 @@ class Session:
             result = trainer.run(
                 spec, current.keras_model, current.history, current.optimizer_state
             )
-        calibration, evaluation = _calibrate(result.model, data, result.val_paths)
+        calibration, evaluation = _calibrate(
+            result.model, data, result.val_paths, result.train_paths
+        )
         test = [(data.paths[i], data.hashes[i]) for i in data.part_rows("test")]
         if test:  # a split dataset's test folder: never trained on, scored once here
-            evaluation = {**evaluation, "test": _evaluate_test(result.model, data, test)}
+            scored = _evaluate_test(result.model, data, test, result.train_paths)
+            evaluation = {**evaluation, "test": scored}
         warnings = [*data.warnings, *result.warnings]
         unsuited = preset_warning(spec.preset, spec.input.size, spec.input.color)
         if unsuited:
@@ -545,6 +550,7 @@ class Session:
                 ],
                 "val": [list(p) for p in zip(result.val_paths, result.val_hashes, strict=True)],
                 **({"test": [list(p) for p in test]} if test else {}),
+                **_copy_records(data, result.train_paths),
             },
             optimizer_state=result.optimizer_state,
             # A continued model keeps its file name (Save proposes it) but is not saved yet.
@@ -826,11 +832,13 @@ class Session:
     ) -> Evaluation:
         """Score the current model on a labelled folder (its classes must be the model's).
 
-        ``seen_in_training`` of the result counts the images the model was trained on, so a
-        front end can warn that the score flatters it. A train/valid/test folder is scored
-        on all its images (choose its test folder to score only those).
+        ``seen_in_training`` of the result counts the images the model was trained on (exact
+        copies, and near copies where the model file records its training images' perceptual
+        hashes), and ``unseen`` scores the others, so a front end can give the fair figure
+        beside the whole one. A train/valid/test folder is scored on all its images (choose
+        its test folder to score only those).
         """
-        from core.evaluate import evaluate_predictions
+        from core.evaluate import evaluate_predictions, unseen_score
 
         model = self._require_model()
         names = model.class_names
@@ -850,7 +858,11 @@ class Session:
             labels = np.array([names.index(data.class_names[k]) for k in data.labels])
             probs = classifier.probabilities_in_batches(data.images)
             evaluation = evaluate_predictions(labels, probs, names, data.paths)
-            evaluation.seen_in_training = _seen_in_training(model.files, data.hashes)
+            copies = _copies_of_training(model.files, data)
+            if copies is not None:
+                exact, near = copies
+                evaluation.unseen = unseen_score(labels, probs, exact, near)
+                evaluation.seen_in_training = len(labels) - evaluation.unseen["images"]
             return evaluation
 
     def explain(
@@ -942,18 +954,20 @@ class Session:
 
 
 def _calibrate(
-    model: Any, data: LoadedDataset, val_paths: list[str]
+    model: Any, data: LoadedDataset, val_paths: list[str], train_paths: list[str]
 ) -> tuple[Calibration, dict[str, Any]]:
     """Fit a temperature on the validation images of ``data``, fold it into ``model`` (see
     :mod:`core.calibration`) and score the calibrated model on them: (calibration, the
-    evaluation as a plain dict with mistakes; empty without validation images).
+    evaluation as a plain dict with mistakes; empty without validation images). A given
+    validation folder that holds copies of training images (``train_paths``) is also scored
+    on the other images (``"unseen"``, :func:`core.evaluate.unseen_score`).
 
     The network runs over the validation images once; the calibrated probabilities are its
     own under the folded temperature, computed from those in NumPy.
     """
     from core.calibration import calibrate
     from core.classify import Classifier
-    from core.evaluate import evaluate_predictions
+    from core.evaluate import evaluate_predictions, unseen_score
 
     if not val_paths:
         note = "not calibrated: no validation images were held out to fit it on"
@@ -969,26 +983,58 @@ def _calibrate(
     if calibration.note:
         _log.info(calibration.note)
     evaluation = evaluate_predictions(labels, probabilities, data.class_names, list(val_paths))
+    exact, near = data.copies_of(rows, np.array([index[p] for p in train_paths], np.int64))
+    if exact.any() or near.any():
+        evaluation.unseen = unseen_score(labels, probabilities, exact, near)
     return calibration, evaluation.to_dict(with_mistakes=True)
 
 
-def _evaluate_test(model: Any, data: LoadedDataset, test: list[tuple[str, str]]) -> dict[str, Any]:
+def _evaluate_test(
+    model: Any, data: LoadedDataset, test: list[tuple[str, str]], train_paths: list[str]
+) -> dict[str, Any]:
     """Score ``model`` (as it will be kept: calibrated) on a split dataset's test images, given
-    as (path, hash) pairs: the evaluation as a plain dict with the most confident mistakes."""
+    as (path, hash) pairs: the evaluation as a plain dict with the most confident mistakes,
+    and ``"unseen"`` when some test images are copies of the ``train_paths`` images."""
     from core.classify import evaluate_validation
 
-    return evaluate_validation(model, data, [path for path, _ in test])
+    return evaluate_validation(model, data, [path for path, _ in test], train_paths)
 
 
-def _seen_in_training(files: dict[str, Any], hashes: list[str]) -> int | None:
-    """How many of ``hashes`` (model inputs) the model was trained on, by the training list its
-    file records; None when it records none. Compared by content, so a copy or a renamed folder
-    of the training images still counts as seen."""
+def _copy_records(data: LoadedDataset, train_paths: list[str]) -> dict[str, Any]:
+    """What a model file records about copies: ``"phash"``, the perceptual hash of each
+    training image (in the order of the ``"train"`` list), so that evaluation can tell near
+    copies of them; and ``"groups"``, the paths of each group of copies the random split kept
+    on one side (groups of two or more; none for a given validation folder), so that
+    reproduce.py draws the app's split without recomputing them."""
+    index = {p: i for i, p in enumerate(data.paths)}
+    records: dict[str, Any] = {
+        "phash": to_hex(data.phashes[np.array([index[p] for p in train_paths], np.int64)])
+    }
+    if len(data.part_rows("valid")):
+        return records
+    rows = data.part_rows("train")
+    groups = data.copy_groups(rows)
+    members: dict[int, list[str]] = {}
+    for row, group in zip(rows.tolist(), groups.tolist(), strict=True):
+        members.setdefault(group, []).append(data.paths[row])
+    records["groups"] = sorted(sorted(paths) for paths in members.values() if len(paths) > 1)
+    return records
+
+
+def _copies_of_training(
+    files: dict[str, Any], data: LoadedDataset
+) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """Which images of ``data`` are copies of the model's training images, by the lists its
+    file records: (exact copies by content, near copies by perceptual hash or None when the
+    file records no perceptual hashes); None when it records no training list. Compared by
+    content, so a copy or a renamed folder of the training images still counts as seen."""
     trained = files.get("train")
     if not trained or files.get("hash", FILES_HASH) != FILES_HASH:
         return None
-    known = {digest for _, digest in trained}
-    return sum(digest in known for digest in hashes)
+    recorded = files.get("phash")
+    phashes = from_hex(recorded) if recorded and len(recorded) == len(trained) else None
+    training_hashes = [digest for _, digest in trained]
+    return copies_of_training(data.hashes, data.phashes, training_hashes, phashes)
 
 
 __all__ = ["Cancelled", "Session", "TrainingSummary"]

@@ -174,7 +174,9 @@ class Engine(QObject):
     classified = Signal(object, object)  # [Prediction.to_dict() + "thumbnail"], [(path, reason)]
     # Evaluating the current model on a labelled folder (Model → Evaluate on a folder…).
     evaluation_progress = Signal(float, str)
-    # Evaluation.to_dict(with_mistakes=True) + "folder", "images", "seen_in_training", "model"
+    # Evaluation.to_dict(with_mistakes=True) + "folder", "images", "seen_in_training",
+    # "unseen" (core.evaluate.unseen_score, or None when the model lists no training images),
+    # "model"
     folder_evaluated = Signal(object)
     evaluation_failed = Signal(str)
     evaluation_cancelled = Signal()
@@ -558,6 +560,7 @@ class Engine(QObject):
                 "folder": str(folder),
                 "images": sum(map(sum, evaluation.confusion)),
                 "seen_in_training": evaluation.seen_in_training,
+                "unseen": evaluation.unseen,
                 "model": model.display_name if model is not None else "",
             }
             self._task_event.emit(task, "evaluated", result)

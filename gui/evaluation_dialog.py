@@ -4,13 +4,15 @@ A non-modal dialog beside the window. The engine reads and classifies the folder
 thread (:meth:`gui.engine_adapter.Engine.evaluate_folder`) while the dialog shows its progress;
 then it shows the accuracy in words, each class's precision, recall and F1
 (:class:`~gui.widgets.class_metrics.ClassMetricsTable`) and the confusion matrix. When the
-folder holds images the model was trained on, a warning says the figure is optimistic and how
-many of them there were. Everything here runs on the GUI thread.
+folder holds images the model was trained on (or near copies of them), the accuracy on the
+images it never saw is shown beside the whole figure, and a warning says the whole figure is
+optimistic and how many copies there were. Everything here runs on the GUI thread.
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -26,21 +28,29 @@ from PySide6.QtWidgets import (
 )
 
 from core.names import readable, short_name
-from core.plain import TERMS, accuracy_in_words
+from core.plain import TERMS, accuracy_in_words, copies_in_words
 from gui import style
 from gui.engine_adapter import Engine
 from gui.widgets.class_metrics import ClassMetricsTable
 from gui.widgets.confusion import ConfusionMatrix, ConfusionPanel
 
 
-def optimistic_warning(seen: int | None, total: int) -> str | None:
-    """The warning for a score measured partly or wholly on training images (else None)."""
-    if not seen:
+def optimistic_warning(unseen: Mapping[str, Any] | None, total: int) -> str | None:
+    """The warning for a score measured partly or wholly on training images or near copies of
+    them (``unseen``: :func:`core.evaluate.unseen_score`), with the fair figure; else None."""
+    copies = copies_in_words(unseen) if unseen else ""
+    if not unseen or not copies:
         return None
-    share = "all" if seen == total else f"{seen} of"
+    if unseen.get("accuracy") is None:
+        return (
+            f"All {total} images are copies of its training images ({copies}), so this "
+            "figure is optimistic: it flatters the model. Only images it never saw give a "
+            "fair score."
+        )
     return (
-        f"The model was trained on {share} these {total} images, so this figure is optimistic: "
-        "it flatters the model. Only images it never saw give a fair score."
+        f"Of these {total} images, {copies}, so the whole figure is optimistic: it flatters "
+        f"the model. The fair figure is {unseen['accuracy']:.1%}, on the {unseen['images']} "
+        "images it never saw."
     )
 
 
@@ -138,18 +148,26 @@ class EvaluationDialog(QDialog):
         names = list(result["class_names"])
         total = int(result["images"])
         seen = result.get("seen_in_training")
-        # Never seen (0), all seen, or a mix or unknown (a model file without its list).
-        held_out = True if seen == 0 else False if seen == total else None
-        words = accuracy_in_words(result["accuracy"], len(names), held_out)
+        unseen = result.get("unseen")
         folder = short_name(readable(result["folder"]), 80)
         self.heading.setText(
             f"{html.escape(short_name(result.get('model') or 'The model', 60))} on "
             f"<b>{html.escape(folder)}</b>"
         )
-        self.summary.setText(
-            f"<b>Accuracy {result['accuracy']:.1%}</b> on {total} images: {html.escape(words)}."
-        )
-        warning = optimistic_warning(seen, total)
+        whole = f"<b>Accuracy {result['accuracy']:.1%}</b> on {total} images"
+        if unseen and seen and unseen.get("accuracy") is not None:
+            # Copies of training images among them: the fair figure beside the whole one.
+            words = accuracy_in_words(unseen["accuracy"], len(names), held_out=True)
+            self.summary.setText(
+                f"{whole}; <b>{unseen['accuracy']:.1%}</b> on the {unseen['images']} it never "
+                f"saw: {html.escape(words)}."
+            )
+        else:
+            # Never seen (0), all seen, or unknown (a model file without its list).
+            held_out = True if seen == 0 else False if seen == total else None
+            words = accuracy_in_words(result["accuracy"], len(names), held_out)
+            self.summary.setText(f"{whole}: {html.escape(words)}.")
+        warning = optimistic_warning(unseen, total)
         self.warning.setText(style.rich("warning", "Warning", warning) if warning else "")
         self.warning.setVisible(warning is not None)
         self.matrix.show_matrix(names, result["confusion_matrix"])

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from core.calibration import calibration_in_words
 from core.names import readable, short_name
-from core.plain import TERMS, accuracy_in_words
+from core.plain import TERMS, accuracy_in_words, unseen_in_words
 from core.precision import RESOLVED
 from core.precision import describe as describe_precision
 from core.state import ModelView, SessionState
@@ -296,13 +296,30 @@ class ResultsPage(QWidget):
         words = accuracy_in_words(accuracy, len(model.class_names))
         checked = sum(map(sum, evaluation["confusion_matrix"]))
         hardest = html.escape(short_name(worst[0]))
-        if self.shown_set() == "test":
+        test = self.shown_set() == "test"
+        if test:
             title, images = "Test accuracy", "test images, never used in training"
         else:
             title, images = "Validation accuracy", "images held back for checking"
+        name = html.escape(short_name(model.display_name, 60))
+        unseen = evaluation.get("unseen")
+        fair = unseen_in_words(unseen)
+        if fair is None:
+            figures = f"<b>{title} {accuracy:.1%}</b>: {html.escape(words)} ({checked} {images}; "
+        else:
+            # A given folder held copies of training images (a random split keeps copies on
+            # one side): the fair figure beside the whole one, in words.
+            if unseen["accuracy"] is not None:
+                words = accuracy_in_words(unseen["accuracy"], len(model.class_names))
+            else:
+                words = accuracy_in_words(accuracy, len(model.class_names), held_out=False)
+            part = "test" if test else "validation"
+            figures = (
+                f"<b>{title} {accuracy:.1%}</b> on {checked} {part} images; "
+                f"{html.escape(fair)}: {html.escape(words)} ("
+            )
         self.metrics_label.setText(
-            f"<b>{title} {accuracy:.1%}</b>: {html.escape(words)} ({checked} {images}; "
-            f"{html.escape(short_name(model.display_name, 60))}). "
+            f"{figures}{name}). "
             f"Hardest class: '{hardest}' (F1 score {worst[1]['f1']:.2f} of 1).{trained_in}"
             f"{warnings}"
         )

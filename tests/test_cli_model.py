@@ -232,11 +232,16 @@ def test_evaluate_prints_an_aligned_table_and_the_accuracy_in_words(
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     said = r"(about \d+ in 10|about \d+ in 100|every one|almost none|none)"
-    # Its training images and its validation images, mixed: neither "never saw" nor "training".
-    assert re.match(rf"Accuracy: [\d.]+% on 72 images, {said} right on these images", lines[0])
-    assert "guessing would get 1 in 3" in lines[0]
+    # Its training images and its validation images, mixed: the whole figure, and beside it
+    # the fair one on the validation images alone, in words.
     trained = len(read_bundle(cli_model).files["train"])
-    assert lines[1].startswith(f"Note: the model was trained on {trained} of these 72 images")
+    assert re.match(
+        rf"Accuracy: [\d.]+% on 72 images; [\d.]+% on the {72 - trained} it never saw "
+        rf"\({trained} were in its training set, which flatters the whole figure\)$",
+        lines[0],
+    )
+    assert re.match(rf"The fair figure: {said} right on images it never saw", lines[1])
+    assert "guessing would get 1 in 3" in lines[1]
     header = next(i for i, line in enumerate(lines) if line.startswith("class "))
     assert lines[header].split() == ["class", "precision", "recall", "f1", "images"]
     ends = column_ends(lines[header])[1:]
@@ -257,6 +262,13 @@ def test_evaluate_prints_an_aligned_table_and_the_accuracy_in_words(
     data = json.loads(cli("evaluate", cli_model, held_out, "--json").stdout)
     assert data["seen_in_training"] == 0
     assert data["accuracy"] == pytest.approx(read_bundle(cli_model).metrics["accuracy"])
+    held = len(read_bundle(cli_model).files["val"])
+    assert data["unseen"] == {
+        "accuracy": data["accuracy"],
+        "images": held,
+        "exact_copies": 0,
+        "near_copies": 0,
+    }
 
 
 def test_no_tensorflow_chatter_on_the_terminal(tmp_path):

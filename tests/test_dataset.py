@@ -246,10 +246,14 @@ def test_split_with_a_one_image_class_trains_on_it():
     assert 5 in train and 5 not in val
 
 
-def test_duplicate_across_train_and_validation_is_warned(tmp_path):
+def test_copies_stay_on_one_side_of_the_validation_split(tmp_path):
     root = make_dataset(tmp_path / "d", {"a": 6, "b": 6})
     for i in range(6):
         (root / "a" / f"dup{i}.png").write_bytes((root / "a" / "img000.png").read_bytes())
     loaded = load_dataset(root)
-    _, _, warnings = loaded.split(0.5, seed=0)
-    assert any("also appear in the training set" in w for w in warnings)
+    copies = {i for i, p in enumerate(loaded.paths) if "dup" in p or p == "a/img000.png"}
+    for seed in range(5):
+        train, val, warnings = loaded.split(0.5, seed=seed)
+        assert not warnings  # no validation image is also a training image
+        assert copies <= set(train) or copies <= set(val)
+        assert {loaded.hashes[i] for i in train}.isdisjoint(loaded.hashes[i] for i in val)

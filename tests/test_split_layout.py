@@ -379,7 +379,10 @@ def test_evaluate_on_a_folder_from_the_model_menu_warns_about_training_images(
     assert dialog is not None and dialog.isVisible()
     assert [(row[0], row[4]) for row in dialog.scores.rows()] == [(c, "25") for c in CLASSES]
     assert dialog.warning.isVisible()
-    assert "trained on 48 of these 75 images, so this figure is optimistic" in dialog.warning.text()
+    warning = dialog.warning.text()
+    assert "Of these 75 images, 48 were in its training set, so the whole figure is" in warning
+    assert "on the 27 images it never saw" in warning
+    assert "on the 27 it never saw" in dialog.summary.text()
     assert dialog.matrix.rowCount() == 3
     assert sum(int(dialog.matrix.item(r, c).text()) for r in range(3) for c in range(3)) == 75
     assert "Accuracy" in dialog.summary.text() and "on 75 images" in dialog.summary.text()

@@ -276,26 +276,71 @@ def scan(folder: Path) -> list[tuple[str, int]]:
     return entries
 
 
-def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[Any, Any]:
-    """The app's split: class by class, a seeded shuffle sends round(n * fraction) images to
-    validation (at least one from a class of three or more), always keeping one for training.
-    Returns sorted (training indices, validation indices)."""
+def stratified_split(
+    labels: np.ndarray, fraction: float, seed: int, groups: np.ndarray | None = None
+) -> tuple[Any, Any]:
+    """The app's split: class by class, a seeded shuffle of the class's groups of copies (one
+    picture each; see ``copy_groups``) sends them to validation while they fit in
+    round(n * fraction) images (at least one from a class of three or more), always keeping
+    one training image per class; a group stays wholly on one side. A group belongs to the
+    class most of its members have. Returns sorted (training indices, validation indices)."""
+    labels = np.asarray(labels)
+    n = len(labels)
+    if groups is None:
+        groups = np.arange(n)
+    classes, label_index = np.unique(labels, return_inverse=True)
+    label_index = label_index.ravel()
+    _, group_of = np.unique(np.asarray(groups), return_inverse=True)
+    group_of = group_of.ravel()
+    count = int(group_of.max()) + 1 if n else 0
+    first = np.full(count, n, dtype=np.int64)
+    np.minimum.at(first, group_of, np.arange(n))
+    size = np.bincount(group_of, minlength=count)
+    home = np.full(count, len(classes), dtype=np.int64)
+    np.minimum.at(home, group_of, label_index)
+    top = np.full(count, -1, dtype=np.int64)
+    np.maximum.at(top, group_of, label_index)
+    mixed: dict[int, dict[int, int]] = {}
+    for g in np.flatnonzero(home != top).tolist():
+        where = np.flatnonzero(group_of == g)
+        kinds, many = np.unique(label_index[where], return_counts=True)
+        mixed[g] = dict(zip(kinds.tolist(), many.tolist(), strict=True))
+        home[g] = int(kinds[np.argmax(many)])
+        first[g] = int(where[label_index[where] == home[g]][0])
+    training_left = np.bincount(label_index, minlength=len(classes)).tolist()
     rng = np.random.default_rng(seed)
-    train: list[np.ndarray] = []
-    val: list[np.ndarray] = []
-    for label in np.unique(labels):
-        members = np.flatnonzero(labels == label)
-        members = members[rng.permutation(len(members))]
-        n_val = min(round(len(members) * fraction), len(members) - 1)
-        if fraction > 0 and n_val == 0 and len(members) >= 3:
+    in_val = np.zeros(count, dtype=bool)
+    for c in range(len(classes)):
+        units = np.flatnonzero(home == c)
+        units = units[np.argsort(first[units], kind="stable")]
+        units = units[rng.permutation(len(units))]
+        total = int(size[units].sum())
+        n_val = min(round(total * fraction), total - 1)
+        if fraction > 0 and n_val == 0 and total >= 3:
             n_val = 1
-        val.append(members[:n_val])
-        train.append(members[n_val:])
-    empty = np.zeros(0, np.int64)
-    return (
-        np.sort(np.concatenate(train)) if train else empty,
-        np.sort(np.concatenate(val)) if val else empty,
-    )
+        taken = 0
+        for g in units.tolist():
+            if taken >= n_val:
+                break
+            members = mixed.get(g, {c: int(size[g])})
+            if taken + int(size[g]) > n_val or any(
+                training_left[k] - m < 1 for k, m in members.items()
+            ):
+                continue
+            in_val[g] = True
+            taken += int(size[g])
+            for k, m in members.items():
+                training_left[k] -= m
+    chosen = in_val[group_of]
+    return np.flatnonzero(~chosen), np.flatnonzero(chosen)
+
+
+def group_numbers(paths: list[str]) -> np.ndarray:
+    """The group of copies of each image of ``paths`` as a number: the recorded group's, or
+    one of its own for an image without copies."""
+    recorded = {path: k for k, group in enumerate(copy_groups()) for path in group}
+    alone = len(copy_groups())
+    return np.array([recorded.get(p, alone + i) for i, p in enumerate(paths)], dtype=np.int64)
 
 
 def run_splits(parts: dict[str, Part]) -> list[tuple[np.ndarray, ...]]:
@@ -311,8 +356,10 @@ def run_splits(parts: dict[str, Part]) -> list[tuple[np.ndarray, ...]]:
     order = np.array(sorted(range(len(paths)), key=lambda i: (labels[i], paths[i])), np.int64)
     images, labels, paths = images[order], labels[order], [paths[i] for i in order]
 
+    groups = group_numbers(paths)
+
     def drawn(run: dict[str, Any]) -> tuple[tuple[np.ndarray, ...], list[str]]:
-        t, v = stratified_split(labels, run["val_split"], run["seed"])
+        t, v = stratified_split(labels, run["val_split"], run["seed"], groups)
         return (images[t], labels[t], images[v], labels[v]), [paths[i] for i in t]
 
     if not len(val[1]):  # nothing recorded: every run splits as the app does
@@ -667,6 +714,12 @@ def recorded_files() -> dict[str, list[list[Any]]]:
     """The training and validation images as the app recorded them: [path inside the data
     folder, class index, fingerprint], in the app's order (none in this example)."""
     return {"train": [], "val": [], "test": []}
+
+
+def copy_groups() -> list[list[str]]:
+    """The groups of copies (exact, or near: re-saved, shifted) the app's split kept wholly on
+    one side, as paths; an image in none is a group of its own (none in this example)."""
+    return []
 
 
 # </files>
