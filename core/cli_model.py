@@ -454,6 +454,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         note(f"Trained in {describe_precision(summary.precision)}{where}")
         epochs = f"{summary.epochs} epoch{'s' if summary.epochs != 1 else ''}"
         out(f"Saved {path} ({summary.outcome} after {epochs}{shown})")
+        fair = unseen_in_words(summary.evaluation.get("unseen"), digits=2)
+        if fair:  # a given validation folder with copies of training images
+            out(f"Validation images: {fair}")
         if summary.test and layout is not None:
             folders: dict[str, str] = layout["folders"]  # type: ignore[assignment]
             _print_test(summary.test, folders["test"], len(dataset.class_names))

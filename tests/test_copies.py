@@ -497,3 +497,29 @@ def test_the_results_page_gives_a_test_folders_fair_figure(qtbot):
     assert "Test accuracy 95.0%</b> on 20 test images; 75.0% on the 8 it never saw" in text
     assert "12 were in its training set, which flatters the whole figure" in text
     assert "never used in training" not in text
+
+
+def test_train_gives_a_given_validation_folders_fair_figure(tmp_path, capsys):
+    """``cnn-studio train`` on train/valid folders whose valid/ holds copies of training
+    images: the last lines give the score on the validation images it never saw."""
+    from core.cli import main
+
+    root = tmp_path / "split"
+    for label in CLASSES:
+        train, valid = root / "train" / label, root / "valid" / label
+        train.mkdir(parents=True)
+        valid.mkdir(parents=True)
+        sources = fashion(label, 0, 12)
+        for source in sources:
+            shutil.copy(source, train / source.name)
+        shutil.copy(sources[0], valid / f"copy_{sources[0].name}")
+        for source in fashion(label, 600, 4):
+            shutil.copy(source, valid / source.name)
+    code = main(
+        ["train", str(root), "--epochs", "1", "--image-size", "28", "-q",
+         "--out", str(tmp_path / "m.cnnmodel")]
+    )  # fmt: skip
+    printed = capsys.readouterr().out
+    assert code == 0
+    line = next(line for line in printed.splitlines() if line.startswith("Validation images:"))
+    assert "on the 12 it never saw (3 were in its training set" in line
