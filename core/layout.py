@@ -230,8 +230,16 @@ def _leakage(layout: SplitLayout, paths: Sequence[str], hashes: Sequence[str]) -
     trained = {h for h, c in zip(hashes, codes, strict=True) if c == TRAIN}
     warnings = []
     for role, consequence in (
-        ("test", "the test score will be optimistic (leakage)"),
-        ("valid", "the validation accuracy will be optimistic"),
+        (
+            "test",
+            "they flatter the test score (leakage), so the score on the test images it "
+            "never saw is given beside it",
+        ),
+        (
+            "valid",
+            "they flatter the validation accuracy, so the score on the validation images "
+            "it never saw is given beside it",
+        ),
     ):
         code = ROLES.index(role)
         shared = sorted(  # sorted: the sentence does not depend on the images' order

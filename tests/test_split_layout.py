@@ -166,7 +166,8 @@ def test_an_image_in_train_and_test_is_a_leakage_warning(tmp_path):
     warnings = load_dataset(tmp_path, SPEC).warnings
     assert warnings == [
         f"1 image(s) of test/ are also in train/ (identical content), e.g. {written['test'][0]}: "
-        "the test score will be optimistic (leakage)."
+        "they flatter the test score (leakage), so the score on the test images it never saw "
+        "is given beside it."
     ]  # said once, as leakage, not also as a duplicate within the class
 
 
