@@ -15,12 +15,15 @@ are decoded; truncated files and PNGs with bad checksums are refused. Every refu
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
+import re
 import struct
 import threading
 import warnings
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -28,6 +31,7 @@ from typing import TextIO
 import numpy as np
 from PIL import Image, ImageFile, ImageOps
 
+from core import native_stderr
 from core.errors import ImageError
 from core.safe_io import FileRefused, read_bounded
 
@@ -67,6 +71,62 @@ def _route_codec_warnings() -> None:
 
 
 _route_codec_warnings()
+
+#: A line of libtiff's own error and warning handlers: ``Module: text.`` or ``Module: Warning,
+#: text.``, the module being a C function (``TIFFFillStrip``, ``_tiffReadProc``) or the name
+#: Pillow opens the data under (``tempfile.tif``): one word, no spaces, a colon, and the whole
+#: line ends with the full stop the handlers add. What we print while images decode (progress
+#: bars, ``-v`` log lines starting with their level) does not look like that.
+_LIBTIFF_LINE = re.compile(r"[A-Za-z_][\w.]*: .*\.")
+
+
+@contextlib.contextmanager
+def _libtiff_messages_logged(image: Image.Image) -> Iterator[None]:
+    """Decode a TIFF with what libtiff prints going to :data:`CODEC_LOG`, naming the file.
+
+    libtiff (which Pillow uses for compressed TIFFs) writes its complaints about damaged files
+    (``_tiffReadProc: Invalid Read at loc 3309, eof: 2529.``) straight to file descriptor 2,
+    where no Python warning filter reaches, so a folder of odd TIFFs printed hundreds of lines.
+    The decode runs inside :func:`core.native_stderr.captured`, the app's one way of taking
+    descriptor 2 off the terminal. Other formats' decoders (and Pillow's own reader of
+    uncompressed TIFFs) print nothing, so they run as they are, at no cost.
+
+    Descriptor 2 is one per process and decoding may run on a pool of threads, so the capture
+    holds the process-wide lock: libtiff decodes wait for each other (and for TensorFlow's
+    start-up, which also redirects descriptor 2), other formats never do; 16 large LZW TIFFs
+    took 0.50 s instead of 0.40 s on two threads, the price of knowing which file said what:
+    with one libtiff decode at a time, every libtiff line in a capture is that file's.
+
+    Whatever another thread wrote to descriptor 2 meanwhile (a progress bar, a ``-v`` log line,
+    an error) was taken too: every line that is not in libtiff's format is written out again
+    at once, so no message of ours is lost, only delayed by one decode. Whole lines are judged,
+    so the one case a line can be misfiled is another thread's bytes landing between the
+    pieces libtiff writes a message in (module, text, full stop), microseconds apart: that
+    line then mixes both, and shows on the terminal unless it ends in a full stop (then it
+    goes to the log, which ``-v`` shows).
+    """
+    if image.format != "TIFF" or not getattr(image, "use_load_libtiff", True):
+        yield  # uncompressed TIFFs are read by Pillow itself: no libtiff, nothing printed
+        return
+    held = native_stderr.Captured()
+    try:
+        with native_stderr.captured() as held:
+            yield
+    finally:
+        _route_native_text(held.text)
+
+
+def _route_native_text(text: str) -> None:
+    """Log libtiff's lines from ``text`` naming the file being read; show the rest as it was."""
+    where = getattr(_reading, "path", None) or "an image"
+    others = []
+    for line in text.split("\n"):
+        if _LIBTIFF_LINE.fullmatch(line.rstrip("\r")):
+            CODEC_LOG.info("%s: libtiff: %s", where, line.strip())
+        else:
+            others.append(line)
+    native_stderr.show("\n".join(others))
+
 
 #: Formats we decode, keyed by the name Pillow uses for them.
 SUPPORTED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF")
@@ -230,7 +290,8 @@ def decode(data: bytes, target_size: int | None = None, mode: str | None = None)
     if target_size:
         _reduced_decoding(image, target_size, mode)
     try:
-        image.load()
+        with _libtiff_messages_logged(image):
+            image.load()
     except Exception as exc:
         raise ImageError(f"{fmt} data is damaged or truncated ({_short(exc)})") from exc
     return image
@@ -271,7 +332,8 @@ def to_model_input(
         if getattr(source, "_im", None) is None and getattr(source, "tile", None):
             _reduced_decoding(source, spec.size, spec.mode)
         try:
-            source.load()
+            with _libtiff_messages_logged(source):
+                source.load()
         except Exception as exc:  # Pillow raises many types for damaged data
             raise ImageError(f"image data is damaged or truncated ({_short(exc)})") from exc
         return preprocess(source, spec)
@@ -316,12 +378,15 @@ def thumbnail(path: Path | str, size: int) -> np.ndarray | None:
     For showing a file to the user (the Classify tab), with the same safety checks as
     :func:`load_input`; JPEGs decode at reduced scale, so phone photos are cheap.
     """
+    _reading.path = Path(path)  # names the file in the codec log
     try:
         image = _to_mode(_upright(decode(read_file(Path(path)), size, "RGB")), "RGB")
         image.thumbnail((size, size), Image.Resampling.BILINEAR)
         return np.asarray(image, dtype=np.uint8)
     except (ImageError, OSError, ValueError, SyntaxError, MemoryError):
         return None
+    finally:
+        _reading.path = None
 
 
 def _array_to_image(array: np.ndarray) -> Image.Image:
@@ -381,7 +446,7 @@ def load_input(path: Path | str, spec: InputSpec, data: bytes | None = None) -> 
     path = Path(path)
     if data is None:
         data = read_file(path)
-    _reading.path = path  # names the file in codec warnings (see _route_codec_warnings)
+    _reading.path = path  # names the file in the codec log (warnings and libtiff's lines)
     try:
         image = decode(data, spec.size, spec.mode)
         return preprocess(image, spec)

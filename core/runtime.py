@@ -19,11 +19,10 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import sys
-import threading
 import warnings
 from collections.abc import Iterator
 
+from core import native_stderr
 from core.threads import pool_sizes
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -41,14 +40,6 @@ _LOG_NOTICES = (
     "INFO: ",
 )
 _SEVERITIES = "IWEF"  # TF_CPP_MIN_LOG_LEVEL 1 hides I, 2 also W, 3 also E
-
-
-def _stderr_fd() -> int:
-    """The process's file descriptor 2 as Python knows it; -1 when there is none (windowed)."""
-    try:
-        return sys.__stderr__.fileno() if sys.__stderr__ is not None else -1
-    except (OSError, ValueError, AttributeError):
-        return -1
 
 
 def _min_log_level() -> int:
@@ -78,80 +69,13 @@ def native_logs_filtered() -> Iterator[None]:
     """Run a block whose native code logs straight to file descriptor 2 (the TFLite converter)
     without TensorFlow's info and warning lines reaching the terminal.
 
-    File descriptor 2 goes through a pipe for the block; a thread passes each line on as it
-    comes, holding back only TensorFlow's chatter. So our own lines and error lines show at
-    once, even if the native code then aborts the process. If the block fails, the held-back
-    lines are shown too: the converter's reasons may be in there. Without a usable descriptor
-    2 (a windowed app) the block just runs.
+    :func:`core.native_stderr.filtered` passes every other line on as it comes, so our own
+    lines and error lines show at once, even if the native code then aborts the process. If the
+    block fails, the held-back lines are shown too: the converter's reasons may be in there.
     """
-    fd = _stderr_fd()
-    try:
-        read_end, write_end = os.pipe() if fd >= 0 else (-1, -1)
-    except OSError:  # out of descriptors: let the lines through
-        read_end = write_end = -1
-    if read_end < 0:
-        yield
-        return
-    _flush_python_stderr()
-    saved = _redirect(fd, write_end)
-    os.close(write_end)  # fd is now the pipe's only writer: restoring it ends the pump
-    if saved < 0:
-        os.close(read_end)
-        yield
-        return
     level = _min_log_level()
-    held: list[bytes] = []
-
-    def pump() -> None:
-        with os.fdopen(read_end, "rb") as reader:
-            for line in reader:
-                if drop_chatter(line.decode("utf-8", "replace"), level):
-                    _write_fd(saved, line)
-                else:
-                    held.append(line)
-
-    thread = threading.Thread(target=pump, name="tf-log-filter", daemon=True)
-    thread.start()
-    failed = False
-    try:
+    with native_stderr.filtered(lambda line: not drop_chatter(line, level)):
         yield
-    except BaseException:
-        failed = True
-        raise
-    finally:
-        _flush_python_stderr()
-        os.dup2(saved, fd)  # closes the pipe's write end: the pump reads to the end
-        thread.join(timeout=10)
-        if failed:
-            _write_fd(saved, b"".join(held))
-        os.close(saved)
-
-
-def _redirect(fd: int, target: int) -> int:
-    """Point ``fd`` at ``target``; returns a copy of the old ``fd`` to restore, or -1 (and
-    ``fd`` unchanged) when the descriptors refuse."""
-    try:
-        saved = os.dup(fd)
-    except OSError:
-        return -1
-    try:
-        os.dup2(target, fd)
-    except OSError:
-        os.close(saved)
-        return -1
-    return saved
-
-
-def _flush_python_stderr() -> None:
-    for stream in (sys.stderr, sys.__stderr__):
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            stream.flush()  # type: ignore[union-attr]
-
-
-def _write_fd(fd: int, data: bytes) -> None:
-    with contextlib.suppress(OSError):
-        while data:
-            data = data[os.write(fd, data) :]
 
 
 @contextlib.contextmanager
@@ -159,17 +83,11 @@ def _native_stderr_silenced() -> Iterator[None]:
     """Hide what TensorFlow's C++ start-up writes straight to file descriptor 2.
 
     Those lines (oneDNN notes, "could not find cuda drivers") are printed before TensorFlow's
-    log level applies, so the variable above cannot stop them. Python-level errors still show.
+    log level applies, so the variable above cannot stop them. They are captured by
+    :func:`core.native_stderr.captured` and dropped; Python-level errors still show.
     """
-    fd = _stderr_fd()
-    with open(os.devnull, "wb") as devnull:
-        saved = _redirect(fd, devnull.fileno()) if fd >= 0 else -1
-        try:
-            yield
-        finally:
-            if saved >= 0:
-                os.dup2(saved, fd)
-                os.close(saved)
+    with native_stderr.captured():
+        yield
 
 
 with _native_stderr_silenced():

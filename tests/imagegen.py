@@ -106,3 +106,24 @@ def draw_clean(
         draw.line((x0, y0, x1, y1), fill=ink, width=6)
         draw.line((x0, y1, x1, y0), fill=ink, width=6)
     return image
+
+
+def damaged_tiff(compression: str = "tiff_lzw", damage: str = "past-end") -> bytes:
+    """A TIFF written by Pillow in strips, then damaged so that libtiff, which decodes it,
+    complains on file descriptor 2 by itself: ``past-end`` points every strip past the end of
+    the file, ``long-strips`` claims each strip holds 5000 bytes more than it does."""
+    data = bytearray(encode(gradient((40, 30)), "TIFF", compression=compression))
+    tag, change = {"past-end": (273, len(data)), "long-strips": (279, 5000)}[damage]
+    endian = "<" if data[:2] == b"II" else ">"
+    (ifd,) = struct.unpack_from(endian + "I", data, 4)
+    (entries,) = struct.unpack_from(endian + "H", data, ifd)
+    for entry in range(ifd + 2, ifd + 2 + 12 * entries, 12):
+        found, kind, count, value = struct.unpack_from(endian + "HHII", data, entry)
+        if found != tag:
+            continue
+        code, width = {3: ("H", 2), 4: ("I", 4)}[kind]
+        first = entry + 8 if count * width <= 4 else value
+        for at in range(first, first + count * width, width):
+            (old,) = struct.unpack_from(endian + code, data, at)
+            struct.pack_into(endian + code, data, at, old + change)
+    return bytes(data)

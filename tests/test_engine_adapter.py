@@ -88,3 +88,22 @@ def test_results_arrive_on_the_gui_thread_with_frozen_data(qtbot, engine, patter
     assert {thread for thread, _ in states} == {threading.main_thread()}
     assert states[-1][1].dataset is loaded.args[0]
     assert not loaded.args[0].images.flags.writeable
+
+
+def test_a_diverged_run_is_a_failure_in_the_app_and_keeps_no_model(qtbot, engine, tmp_path):
+    """The run the command line refuses (the loss blew up within three one-batch epochs) is
+    a failed run in the app too: 'training diverged', no model, nothing finished."""
+    from core.config import TrainConfig
+    from tests.conftest import make_pattern_dataset
+
+    root = make_pattern_dataset(tmp_path / "patterns", per_class=12)
+    with qtbot.waitSignal(engine.dataset_loaded, timeout=60_000):
+        engine.load_dataset(root, InputSpec(16))
+    finished: list[dict] = []
+    engine.training_finished.connect(finished.append)
+    config = TrainConfig(epochs=3, learning_rate=9.9, early_stopping=False)
+    with qtbot.waitSignal(engine.training_failed, timeout=120_000) as failed:
+        engine.train(config, "article", False)
+    assert "training diverged" in failed.args[0]
+    qtbot.waitUntil(lambda: engine.state.activity is None, timeout=30_000)
+    assert finished == [] and engine.state.model is None

@@ -133,6 +133,105 @@ def test_divergence_stops_training_with_a_clear_message(pattern_dataset):
     assert len([e for e in recorder.events if e[0] == "epoch"]) < 20
 
 
+@pytest.fixture(scope="module")
+def one_batch_an_epoch(tmp_path_factory):
+    """36 images at batch size 128: one batch an epoch, so three epochs are three batches,
+    fewer than the divergence window."""
+    from core.dataset import load_dataset
+    from core.images import InputSpec
+    from tests.conftest import make_pattern_dataset
+
+    root = make_pattern_dataset(tmp_path_factory.mktemp("one-batch") / "patterns", per_class=12)
+    return root, load_dataset(root, InputSpec(16))
+
+
+def test_a_run_shorter_than_the_window_that_blows_up_is_stopped(one_batch_an_epoch):
+    """Three batches never filled the five-batch window: the loss reached 1e10 and the run
+    finished with a model 'no better than guessing'."""
+    config = TrainConfig(epochs=3, learning_rate=9.9, early_stopping=False)
+    recorder = Recorder()
+    with pytest.raises(TrainingError, match="training diverged"):
+        Trainer(one_batch_an_epoch[1], config, recorder).run()
+    assert [e for e in recorder.events if e[0] == "epoch"] == []  # stopped within the first
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "rate", "batch_size"),
+    [("adam", 0.01, 4), ("adam", 0.01, 128), ("adam", 0.03, 128), ("rmsprop", 0.01, 4)],
+)
+def test_a_high_but_fine_learning_rate_is_not_called_diverged(
+    pattern_dataset, optimizer, rate, batch_size
+):
+    """Healthy runs spike in their first batches (up to 7 times chance measured, at these
+    settings); that is no divergence, from the first batch on."""
+    config = TrainConfig(
+        epochs=3,
+        batch_size=batch_size,
+        learning_rate=rate,
+        optimizer=optimizer,
+        early_stopping=False,
+        seed=1,
+    )
+    result = Trainer(pattern_dataset, config).run()
+    assert result.outcome == "finished" and result.epochs_done == 3
+
+
+def test_one_blown_up_loss_stops_at_once_and_a_healthy_spike_does_not():
+    from core.training import _Bridge, _Diverged
+
+    bridge = _Bridge(Recorder(), TrainingControl(), total=3, batches=1, num_classes=2)
+    for epoch, loss in enumerate([0.65, 4.73, 0.88]):  # measured: adam 0.03, two classes
+        bridge.on_epoch_begin(epoch)
+        bridge.on_train_batch_end(0, {"loss": loss})
+        bridge.on_epoch_end(epoch, {"loss": loss, "val_loss": 3.11})
+    bridge.on_epoch_begin(3)
+    with pytest.raises(_Diverged, match="epoch 4, batch 1"):
+        bridge.on_train_batch_end(0, {"loss": 1.06e9})
+
+
+@pytest.mark.parametrize("val_loss", [1.08e9, float("nan"), float("inf")])
+def test_a_blown_up_validation_loss_stops_training(val_loss):
+    """A batch's loss is measured before its update: only the validation loss sees what the
+    last update of a run did."""
+    from core.training import _Bridge, _Diverged
+
+    bridge = _Bridge(Recorder(), TrainingControl(), total=1, batches=1, num_classes=3)
+    bridge.on_epoch_begin(0)
+    bridge.on_train_batch_end(0, {"loss": 1.1})
+    with pytest.raises(_Diverged, match="epoch 1, validation"):
+        bridge.on_epoch_end(0, {"loss": 1.1, "val_loss": val_loss})
+    assert bridge.history == []
+
+
+def test_the_command_line_says_diverged_exits_1_and_saves_nothing(one_batch_an_epoch, tmp_path):
+    """As the README says: one line on stderr, exit code 1, no model file anywhere."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    source = Path(__file__).resolve().parents[1]
+    out = tmp_path / "out" / "diverged.cnnmodel"
+    out.parent.mkdir()
+    home = tmp_path / "home"  # where a model that could not be saved would be recovered
+    env = {**os.environ, "HOME": str(home), "XDG_DATA_HOME": str(home / "data")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
+    args = ["train", one_batch_an_epoch[0], "--out", out, "--epochs", "3", "--image-size", "16"]
+    args += ["--learning-rate", "9.9", "--no-early-stopping"]
+    result = subprocess.run(
+        [sys.executable, "-m", "core", "-q", *map(str, args)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr.startswith("cnn-studio: error: training diverged")
+    assert result.stderr.count("\n") == 1
+    assert list(tmp_path.rglob("*.cnnmodel")) == []
+
+
 def test_same_seed_gives_same_split_and_weights(pattern_dataset):
     config = TrainConfig(epochs=1, batch_size=16, seed=5, early_stopping=False)
     first = Trainer(pattern_dataset, config).run()
