@@ -2,10 +2,10 @@
 
 import sys
 
-from core.interrupt import exit_on_ctrl_c, restore_ctrl_c
+from core.cli.interrupt import exit_on_ctrl_c, restore_ctrl_c
 
 exit_on_ctrl_c()  # before the imports below, which take a second
-from core.cli import main  # noqa: E402
+from core.cli.main import main  # noqa: E402
 
 restore_ctrl_c()
 sys.exit(main())

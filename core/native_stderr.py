@@ -3,8 +3,8 @@ terminal.
 
 Native libraries print to the process's descriptor 2 themselves, past ``sys.stderr``, Python's
 warnings and logging: TensorFlow's C++ start-up and the TFLite converter (see
-:mod:`core.runtime`), and libtiff inside Pillow when it reads a damaged TIFF (see
-:mod:`core.images`). The only way to keep those lines off the terminal is to point descriptor 2
+:mod:`core.nets.runtime`), and libtiff inside Pillow when it reads a damaged TIFF (see
+:mod:`core.data.images`). The only way to keep those lines off the terminal is to point descriptor 2
 somewhere else for the block and restore it afterwards.
 
 Descriptor 2 is one per process, so every redirect holds :data:`FD2_LOCK`. Two redirects

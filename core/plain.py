@@ -75,7 +75,7 @@ def accuracy_in_words(accuracy: float, classes: int, held_out: bool | None = Tru
 
 def copies_in_words(unseen: Mapping[str, Any]) -> str:
     """How many scored images were copies of training images (``unseen`` as
-    :func:`core.evaluate.unseen_score` makes it): "39 were in its training set", "3 are near
+    :func:`core.use.evaluate.unseen_score` makes it): "39 were in its training set", "3 are near
     copies of its training images", or both joined."""
     exact, near = int(unseen.get("exact_copies") or 0), int(unseen.get("near_copies") or 0)
     parts = []

@@ -24,11 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.bundle import SUFFIX, ModelBundle, read_bundle, save_bundle
-from core.calibration import Calibration
-from core.config import TrainConfig
-from core.dataset import LoadedDataset, load_dataset
-from core.dataset_edit import (
+from core.data.dataset import LoadedDataset, load_dataset
+from core.data.demo import default_data_dir
+from core.data.edit import (
     Edit,
     copy_in,
     create_class,
@@ -37,28 +35,30 @@ from core.dataset_edit import (
     remove_class,
     rename_class,
 )
-from core.demo import default_data_dir
+from core.data.images import InputSpec, to_model_input
+from core.data.near_duplicates import copies_of_training, from_hex, to_hex
 from core.errors import Cancelled, CnnStudioError, DatasetError, ImageError, SaveError
-from core.evaluate import chance_warning
-from core.images import InputSpec, to_model_input
-from core.near_duplicates import copies_of_training, from_hex, to_hex
-from core.presets import preset_warning
+from core.learn.calibration import Calibration
+from core.learn.config import TrainConfig
+from core.modelfile.bundle import SUFFIX, ModelBundle, read_bundle, save_bundle
+from core.nets.presets import preset_warning
 from core.progress import CancelToken, ProgressCallback, TrainingControl, no_progress
 from core.state import DatasetView, ModelView, SessionState, frozen_mapping, next_generation
+from core.use.evaluate import chance_warning
 
 if TYPE_CHECKING:
-    from core.advice import Advice
-    from core.classify import Classifier
-    from core.evaluate import Evaluation
-    from core.explain import Explainer
-    from core.export_check import CheckSet, ExportReport
-    from core.heatmap import Explanation
-    from core.models import ModelSpec
-    from core.network_views import NetworkView
-    from core.predictions import Prediction
-    from core.report import ReportFiles
-    from core.scan import DatasetIndex
-    from core.training import OptimizerState, Trainer, TrainingObserver
+    from core.data.scan import DatasetIndex
+    from core.learn.advice import Advice
+    from core.learn.training import OptimizerState, Trainer, TrainingObserver
+    from core.nets.models import ModelSpec
+    from core.share.card import ReportFiles
+    from core.share.check import CheckSet, ExportReport
+    from core.use.classify import Classifier
+    from core.use.evaluate import Evaluation
+    from core.use.explain import Explainer
+    from core.use.heatmap import Explanation
+    from core.use.network_views import NetworkView
+    from core.use.predictions import Prediction
 
 Listener = Callable[[SessionState], None]
 #: Generated images an export is checked on when the model's validation files are not found.
@@ -72,7 +72,7 @@ _log = logging.getLogger("cnnstudio.calibration")
 
 #: Below the user data folder: where a trained model goes when its own target fails.
 RECOVERY_FOLDER = "recovered models"
-#: The edits of a dataset folder :meth:`Session.edit` offers (core.dataset_edit).
+#: The edits of a dataset folder :meth:`Session.edit` offers (core.data.edit).
 EDIT_OPERATIONS: dict[str, Callable[..., Edit]] = {
     "move_to_class": move_to_class,
     "exclude": exclude,
@@ -121,9 +121,9 @@ class TrainingSummary:
     evaluation: dict[str, Any]
     warnings: list[str]
     threads: dict[str, int]
-    precision: str = "float32"  # what the run computed in (see core.precision)
+    precision: str = "float32"  # what the run computed in (see core.nets.precision)
     devices: tuple[str, ...] = ()  # where it ran (several: one replica each)
-    #: Results on a split dataset's test images (core.layout), scored once after training.
+    #: Results on a split dataset's test images (core.data.layout), scored once after training.
     test: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -230,14 +230,14 @@ class Session:
     ) -> DatasetView:
         """Scan, measure and decode ``folder`` and make it the current dataset.
 
-        Without ``spec`` the input is the one chosen for the data (:mod:`core.advice`), or for
+        Without ``spec`` the input is the one chosen for the data (:mod:`core.learn.advice`), or for
         ``preset`` when the user chose one (a preset brings its own input), with ``size``,
         ``color`` or ``crop`` overriding its parts. Raises :class:`Cancelled` (the
         previous dataset stays current) or a :class:`CnnStudioError` naming what is wrong.
         """
-        from core.advice import advise, for_preset, measure
-        from core.demo import demo_advice, is_demo
-        from core.scan import scan_folder
+        from core.data.demo import is_demo
+        from core.data.scan import scan_folder
+        from core.learn.advice import advise, demo_advice, for_preset, measure
 
         with self._doing("loading"):
             index = scan_folder(folder, progress=progress, cancel=cancel)
@@ -270,7 +270,7 @@ class Session:
         cancel: CancelToken | None,
     ) -> LoadedDataset:
         """Scan (unless ``source`` is already scanned) and decode a folder, with the cache."""
-        from core.cache import DatasetCache
+        from core.data.cache import DatasetCache
 
         cache = DatasetCache() if self._use_cache else None
         dataset = load_dataset(source, spec, progress=progress, cancel=cancel, cache=cache)
@@ -285,7 +285,7 @@ class Session:
         cancel: CancelToken | None = None,
     ) -> DatasetView:
         """Load the built-in demo dataset, drawing it first on first use (a second or two)."""
-        from core.demo import demo_dataset
+        from core.data.demo import demo_dataset
 
         with self._doing("loading"):
             progress(0.0, "Drawing the demo dataset…")
@@ -306,18 +306,18 @@ class Session:
         )
 
     def _load_history(self, root: Path) -> list[Edit]:
-        """The undo history kept for the folder ``root`` (:mod:`core.edit_journal`), the part
+        """The undo history kept for the folder ``root`` (:mod:`core.data.journal`), the part
         of it that can still be undone; none without ``keep_history``."""
         if not self._keep_history:
             return []
-        from core.edit_journal import load_journal
+        from core.data.journal import load_journal
 
         return load_journal(root)
 
     def _save_history(self, root: Path) -> None:
         """Keep the undo stack of the folder ``root`` for the next time it is opened."""
         if self._keep_history:
-            from core.edit_journal import save_journal
+            from core.data.journal import save_journal
 
             save_journal(root, self._edits)
 
@@ -327,16 +327,16 @@ class Session:
         """Edit the loaded dataset's folder on disk and bring the dataset up to date without a
         rescan; the edit goes on the undo stack and the new state is published.
 
-        ``operation`` is one of :data:`EDIT_OPERATIONS` (:mod:`core.dataset_edit`), ``args``
+        ``operation`` is one of :data:`EDIT_OPERATIONS` (:mod:`core.data.edit`), ``args``
         its arguments after the root: ``edit("move_to_class", "cat/1.png", "dog")``. In a
         train/valid/test folder paths start with their part (``"valid/cat/1.png"``), a move
         keeps the part and new classes and copied-in files go into the training folder.
-        Raises :class:`~core.dataset_edit.EditError` (the disk and the dataset unchanged).
+        Raises :class:`~core.data.edit.EditError` (the disk and the dataset unchanged).
         """
-        from core.dataset_edit import EditError
-        from core.dataset_edit import undo as undo_on_disk
-        from core.dataset_update import apply_edit
-        from core.scan import folder_layout
+        from core.data.edit import EditError
+        from core.data.edit import undo as undo_on_disk
+        from core.data.scan import folder_layout
+        from core.data.update import apply_edit
 
         data = self._require_dataset()
         if operation not in EDIT_OPERATIONS:
@@ -364,10 +364,10 @@ class Session:
 
     def undo_edit(self) -> Edit:
         """Reverse the latest edit (disk first, then the loaded dataset) and publish the new
-        state; returns what undoing did. Raises :class:`~core.dataset_edit.EditError` when
+        state; returns what undoing did. Raises :class:`~core.data.edit.EditError` when
         there is nothing to undo or the way back is blocked (the edit stays undoable)."""
-        from core.dataset_edit import EditError, undo
-        from core.dataset_update import apply_edit
+        from core.data.edit import EditError, undo
+        from core.data.update import apply_edit
 
         data = self._require_dataset()
         if not self._edits:
@@ -397,7 +397,7 @@ class Session:
     ) -> tuple[list[dict[str, object]], int]:
         """The layers of ``preset`` in plain words, for the loaded dataset's input and classes
         (or ``spec``/``classes``): (rows, total parameters)."""
-        from core.models import ModelSpec, build_model, describe
+        from core.nets.models import ModelSpec, build_model, describe
 
         data = self._dataset
         spec = spec or (data.spec if data is not None else InputSpec())
@@ -418,7 +418,7 @@ class Session:
 
         The previous model stays current when training is cancelled or fails.
         """
-        from core.models import ModelSpec
+        from core.nets.models import ModelSpec
 
         data = self._require_dataset()
         try:
@@ -462,8 +462,8 @@ class Session:
         observer: TrainingObserver | None,
         control: TrainingControl | None,
     ) -> TrainingSummary:
-        from core.runtime import thread_pools
-        from core.training import Trainer
+        from core.learn.training import Trainer
+        from core.nets.runtime import thread_pools
 
         trainer = Trainer(self._require_dataset(), config, observer, control)
         with self._doing("training"):
@@ -496,7 +496,7 @@ class Session:
     ) -> _Model:
         """Run ``trainer``, calibrate and evaluate: the new current model (nothing is replaced
         here; a failed run leaves ``current``'s weights to the caller to restore)."""
-        from core.calibration import uncalibrate
+        from core.learn.calibration import uncalibrate
 
         data = self._require_dataset()
         if current is None:
@@ -564,14 +564,14 @@ class Session:
 
     def cache_usage(self) -> tuple[int, int]:
         """(files, bytes) held in the cache of decoded images and backbone features."""
-        from core.cache import cache_usage
+        from core.data.cache import cache_usage
 
         return cache_usage()
 
     def clear_cache(self) -> tuple[int, int]:
         """Empty the cache (decoded images, backbone features): (files, bytes) freed. Nothing
         the user made is there; the next load of a folder decodes it again."""
-        from core.cache import clear_cache
+        from core.data.cache import clear_cache
 
         return clear_cache()
 
@@ -605,8 +605,8 @@ class Session:
 
     def _bundle(self, model: _Model) -> ModelBundle:
         from core import __version__
-        from core.report import platform_versions
-        from core.runtime import versions
+        from core.nets.runtime import versions
+        from core.share.card import platform_versions
 
         weights = [np.asarray(w, dtype=np.float32) for w in model.keras_model.get_weights()]
         state = model.optimizer_state
@@ -633,12 +633,12 @@ class Session:
 
     def open(self, path: Path | str) -> ModelView:
         """Read a model file and make it the current model (nothing changes if it is bad)."""
-        from core.classify import model_from_bundle, optimizer_state_of, spec_of
+        from core.use.classify import model_from_bundle, optimizer_state_of, spec_of
 
         with self._doing("opening"):
             bundle = read_bundle(path)
             keras_model = model_from_bundle(bundle)
-            training = bundle.training  # checked on load (core.meta_schema)
+            training = bundle.training  # checked on load (core.modelfile.schema)
             config = TrainConfig.from_dict(training.get("config") or {})
             history = training.get("history", [])
             runs = training.get("runs") or [
@@ -673,11 +673,11 @@ class Session:
 
         The folder's own classify.py is run in a fresh process on held-out image files (those
         of ``check_dir`` when given, else the model's validation files) and must give the app's
-        answers (see :mod:`core.export`); returns that check's report, also in parity.json.
+        answers (see :mod:`core.share.export`); returns that check's report, also in parity.json.
         """
-        from core.export import check_export_target, export_model
-        from core.export_check import folder_check_set
-        from core.export_formats import FORMATS, install_hint
+        from core.share.check import folder_check_set
+        from core.share.export import check_export_target, export_model
+        from core.share.formats import FORMATS, install_hint
 
         model = self._require_model()
         if fmt not in FORMATS:
@@ -711,7 +711,7 @@ class Session:
         """Held-out images to check an export on: up to 200 of the model's validation files
         (spread over the classes), else its validation images from the loaded dataset, else
         seeded noise; the last two are written to temporary PNG files for the check."""
-        from core.export_check import CheckSet, label_of, spread
+        from core.share.check import CheckSet, label_of, spread
 
         val = [relpath for relpath, _ in model.files.get("val", [])]
         root = Path(str(model.files.get("root", "")))
@@ -746,8 +746,8 @@ class Session:
     def _calibration_images(self, model: _Model) -> np.ndarray | None:
         """Up to 200 of the model's training images, for the int8 format's calibration (from
         the loaded dataset when it is the model's own, else from disk); None when none."""
-        from core.export import CALIBRATION_IMAGES
-        from core.export_check import spread
+        from core.share.check import spread
+        from core.share.export import CALIBRATION_IMAGES
 
         train = [relpath for relpath, _ in model.files.get("train", [])]
         data = self._own_dataset(model)
@@ -769,8 +769,8 @@ class Session:
 
     def write_report(self, folder: Path | str) -> ReportFiles:
         """Write the current model's card (``model_card.html``) and ``reproduce.py`` into
-        ``folder`` (see :mod:`core.report`); works for an unsaved model too."""
-        from core.report import write_report
+        ``folder`` (see :mod:`core.share.card`); works for an unsaved model too."""
+        from core.share.card import write_report
 
         model = self._require_model()
         with self._doing("reporting"):
@@ -779,7 +779,7 @@ class Session:
     # --- using a model ----------------------------------------------------------------------
 
     def _classifier(self) -> Classifier:
-        from core.classify import Classifier
+        from core.use.classify import Classifier
 
         model = self._require_model()
         if model.classifier is None:
@@ -816,7 +816,7 @@ class Session:
         cancel: CancelToken | None = None,
     ) -> tuple[list[Prediction], list[tuple[str, str]]]:
         """Classify image files and folders of them: (predictions, [(path, reason)])."""
-        from core.scan import image_files
+        from core.data.scan import image_files
 
         classifier = self._classifier()
         with self._doing("classifying"):
@@ -838,7 +838,7 @@ class Session:
         beside the whole one. A train/valid/test folder is scored on all its images (choose
         its test folder to score only those).
         """
-        from core.evaluate import evaluate_predictions, unseen_score
+        from core.use.evaluate import evaluate_predictions, unseen_score
 
         model = self._require_model()
         names = model.class_names
@@ -871,14 +871,14 @@ class Session:
         cancel: CancelToken | None = None,
         batch_size: int = 32,
     ) -> tuple[list[Explanation], list[tuple[str, str]]]:
-        """Where the current model looked (Grad-CAM, :mod:`core.explain`) for its top answer
+        """Where the current model looked (Grad-CAM, :mod:`core.use.explain`) for its top answer
         on image files, folders of them, or images given as pixel arrays (named
         ``<image N>``, N their place in ``targets``): ``(explanations, [(path, reason)])`` for
         the files that could not be used. Files are decoded as classification decodes them.
         """
-        from core.explain import Explainer
-        from core.heatmap import Explanation, peak
-        from core.scan import image_files
+        from core.data.scan import image_files
+        from core.use.explain import Explainer
+        from core.use.heatmap import Explanation, peak
 
         model = self._require_model()
         spec = model.spec.input
@@ -926,9 +926,9 @@ class Session:
     ) -> NetworkView:
         """What each layer of the current model computes for one image (an image file, or
         pixels, resized to the model's input as classification does): the feature maps,
-        filters, units and probabilities of :mod:`core.network_view`. ``name`` names the image
+        filters, units and probabilities of :mod:`core.use.network_view`. ``name`` names the image
         in the result (default: its path, or "the image")."""
-        from core.network_view import network_view
+        from core.use.network_view import network_view
 
         model = self._require_model()
         source = name or (str(image) if not isinstance(image, np.ndarray) else "the image")
@@ -948,7 +948,7 @@ class Session:
 
     def layer_table(self) -> str:
         """The current model's layers in plain words, as printable text."""
-        from core.models import describe_text
+        from core.nets.models import describe_text
 
         return describe_text(self._require_model().keras_model)
 
@@ -957,17 +957,17 @@ def _calibrate(
     model: Any, data: LoadedDataset, val_paths: list[str], train_paths: list[str]
 ) -> tuple[Calibration, dict[str, Any]]:
     """Fit a temperature on the validation images of ``data``, fold it into ``model`` (see
-    :mod:`core.calibration`) and score the calibrated model on them: (calibration, the
+    :mod:`core.learn.calibration`) and score the calibrated model on them: (calibration, the
     evaluation as a plain dict with mistakes; empty without validation images). A given
     validation folder that holds copies of training images (``train_paths``) is also scored
-    on the other images (``"unseen"``, :func:`core.evaluate.unseen_score`).
+    on the other images (``"unseen"``, :func:`core.use.evaluate.unseen_score`).
 
     The network runs over the validation images once; the calibrated probabilities are its
     own under the folded temperature, computed from those in NumPy.
     """
-    from core.calibration import calibrate
-    from core.classify import Classifier
-    from core.evaluate import evaluate_predictions, unseen_score
+    from core.learn.calibration import calibrate
+    from core.use.classify import Classifier
+    from core.use.evaluate import evaluate_predictions, unseen_score
 
     if not val_paths:
         note = "not calibrated: no validation images were held out to fit it on"
@@ -995,7 +995,7 @@ def _evaluate_test(
     """Score ``model`` (as it will be kept: calibrated) on a split dataset's test images, given
     as (path, hash) pairs: the evaluation as a plain dict with the most confident mistakes,
     and ``"unseen"`` when some test images are copies of the ``train_paths`` images."""
-    from core.classify import evaluate_validation
+    from core.use.classify import evaluate_validation
 
     return evaluate_validation(model, data, [path for path, _ in test], train_paths)
 

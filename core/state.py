@@ -17,14 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from core.advice import Advice
-from core.bundle import SUFFIX
-from core.calibration import Calibration
-from core.dataset import LoadedDataset
-from core.evaluate import chance_warning
-from core.images import InputSpec
-from core.layout import dataset_name
+from core.data.dataset import LoadedDataset
+from core.data.images import InputSpec
+from core.data.layout import dataset_name
+from core.learn.advice import Advice
+from core.learn.calibration import Calibration
+from core.modelfile.bundle import SUFFIX
 from core.names import readable
+from core.use.evaluate import chance_warning
 
 _generations = itertools.count(1)
 
@@ -57,12 +57,12 @@ class DatasetView:
     problems: tuple[str, ...]
     warnings: tuple[str, ...]
     advice: Advice | None = None  # the settings chosen for this data, and why
-    #: A train/valid/test folder (core.layout): (part, folder name, images per class) for each
+    #: A train/valid/test folder (core.data.layout): (part, folder name, images per class) for each
     #: part present, and the sentence saying how they are used. Empty for plain class folders.
     splits: tuple[tuple[str, str, tuple[int, ...]], ...] = ()
     layout_note: str | None = None
     #: What Undo would reverse (the latest edit of the folder in this session, in words), and
-    #: how many edits were made since the folder was loaded (core.dataset_edit).
+    #: how many edits were made since the folder was loaded (core.data.edit).
     undo: str | None = None
     edits: int = 0
 

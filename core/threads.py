@@ -1,9 +1,9 @@
 """How many CPU threads TensorFlow may use: chosen before TensorFlow starts, applied once.
 
-TensorFlow sizes its thread pools when its runtime starts (on import of :mod:`core.runtime`,
+TensorFlow sizes its thread pools when its runtime starts (on import of :mod:`core.nets.runtime`,
 which initialises it) and refuses changes afterwards. So a front end records the user's limit
-here first (the CLI's ``--threads``, the app's saved setting) and :mod:`core.runtime` applies it
-as it starts the runtime. This module needs neither TensorFlow nor Qt.
+here first (the CLI's ``--threads``, the app's saved setting) and :mod:`core.nets.runtime` applies
+it as it starts the runtime. This module needs neither TensorFlow nor Qt.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ def set_thread_limit(threads: int) -> None:
     """Cap the threads TensorFlow will use (0 = automatic); call before TensorFlow starts.
 
     Raises ValueError for a negative count. A limit set after the runtime started cannot
-    take effect; :func:`core.runtime.thread_pools` reports the pools TensorFlow really has.
+    take effect; :func:`core.nets.runtime.thread_pools` reports the pools TensorFlow really has.
     """
     global _limit
     if threads < 0:

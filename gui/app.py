@@ -19,8 +19,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from core.bundle import SUFFIX
-from core.demo import default_data_dir
+from core.data.demo import default_data_dir
+from core.modelfile.bundle import SUFFIX
 from gui import style
 from gui.engine_adapter import Engine
 from gui.main_window import MainWindow

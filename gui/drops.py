@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QMimeData
 
-from core.bundle import SUFFIX as MODEL_SUFFIX
+from core.modelfile.bundle import SUFFIX as MODEL_SUFFIX
 
 #: Dropped files larger than this are refused before reading.
 MAX_DROPPED_FILE_BYTES = 256 * 1024 * 1024

@@ -47,14 +47,14 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from core.config import TrainConfig
+from core.data.images import InputSpec
 from core.errors import Cancelled, CnnStudioError
-from core.heatmap import Explanation
-from core.images import InputSpec
+from core.learn.config import TrainConfig
 from core.names import readable
 from core.progress import CancelToken, ProgressCallback, TrainingControl
 from core.session import Session
 from core.state import DatasetView, SessionState
+from core.use.heatmap import Explanation
 
 log = logging.getLogger("cnnstudio.engine")
 
@@ -156,7 +156,7 @@ class Engine(QObject):
     dataset_loaded = Signal(object)  # core.state.DatasetView
     dataset_failed = Signal(str)
     dataset_cancelled = Signal()
-    model_described = Signal(list, int)  # rows of core.models.describe, total parameters
+    model_described = Signal(list, int)  # rows of core.nets.models.describe, total parameters
     training_started = Signal(int, int)  # total epochs, batches per epoch
     batch_ended = Signal(int, int, float)  # epoch, batch, loss (mean since the last signal)
     epoch_ended = Signal(int, dict, float)  # epoch, metrics, seconds
@@ -165,7 +165,7 @@ class Engine(QObject):
     training_cancelled = Signal()
     model_opened = Signal(object)  # core.state.ModelView
     model_saved = Signal(str)
-    model_exported = Signal(dict)  # core.export_check.ExportReport.to_dict()
+    model_exported = Signal(dict)  # core.share.check.ExportReport.to_dict()
     report_written = Signal(str)  # the model card's path (reproduce.py is beside it)
     cache_cleared = Signal(int, int)  # files and bytes freed
     dataset_edited = Signal(str)  # what a change to the dataset's folder (or its undo) did
@@ -175,12 +175,12 @@ class Engine(QObject):
     # Evaluating the current model on a labelled folder (Model → Evaluate on a folder…).
     evaluation_progress = Signal(float, str)
     # Evaluation.to_dict(with_mistakes=True) + "folder", "images", "seen_in_training",
-    # "unseen" (core.evaluate.unseen_score, or None when the model lists no training images),
+    # "unseen" (core.use.evaluate.unseen_score, or None when the model lists no training images),
     # "model"
     folder_evaluated = Signal(object)
     evaluation_failed = Signal(str)
     evaluation_cancelled = Signal()
-    # Inside the network: a core.network_views.NetworkView (frozen, read-only arrays).
+    # Inside the network: a core.use.network_views.NetworkView (frozen, read-only arrays).
     network_viewed = Signal(object)
     network_view_failed = Signal(str)
     # Where the model looked (Grad-CAM), for one requester ("classify", "results"): the
@@ -333,7 +333,7 @@ class Engine(QObject):
         set_thread_limit(thread_limit)  # before the import below starts TensorFlow's runtime
 
         def job() -> None:
-            from core.runtime import thread_pools, versions
+            from core.nets.runtime import thread_pools, versions
 
             # TensorFlow brings ~300k long-lived Python objects; a full garbage collection then
             # takes 150-250 ms with the interpreter lock held, freezing the window whenever it
@@ -580,7 +580,7 @@ class Engine(QObject):
     ) -> None:
         """Compute what each layer of the current model makes of one image (a file path, or
         pixels from the loaded dataset) on the worker, superseding the previous request:
-        ``network_viewed`` carries a :class:`core.network_views.NetworkView`, or
+        ``network_viewed`` carries a :class:`core.use.network_views.NetworkView`, or
         ``network_view_failed`` says why not (a bad file, no model)."""
         task = self._new_task("looking inside")
 
@@ -611,7 +611,7 @@ class Engine(QObject):
         self._classifying.add(task)
 
         def job() -> None:
-            from core.images import thumbnail
+            from core.data.images import thumbnail
 
             try:
                 task.token.raise_if_cancelled()

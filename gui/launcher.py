@@ -1,7 +1,7 @@
 """Entry point of the ``cnn-studio`` command.
 
 With a subcommand (``inspect``, ``train``, ...) it runs the headless command line from
-:mod:`core.cli` and never imports Qt. A first word that is neither a command nor an existing
+:mod:`core.cli.main` and never imports Qt. A first word that is neither a command nor an existing
 path (a mistyped command such as ``trian``) also goes there, so argparse refuses it with exit
 code 2 instead of a window opening. Otherwise it opens the desktop app.
 """
@@ -14,11 +14,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from core.interrupt import exit_on_ctrl_c, restore_ctrl_c
+from core.cli.interrupt import exit_on_ctrl_c, restore_ctrl_c
 from gui.trimmed import install_stand_ins
 
-#: The subcommands of :func:`core.cli.build_parser` (a test keeps the two in step; importing the
-#: parser here would slow the app's start).
+#: The subcommands of :func:`core.cli.main.build_parser` (a test keeps the two in step; importing
+#: the parser here would slow the app's start).
 COMMANDS = {"inspect", "train", "evaluate", "predict", "export", "explain", "report", "cache"}
 HEADLESS_OPTIONS = {"-h", "--help", "--version"}
 #: Options that may come before the command (``cnn-studio -q train DIR``).
@@ -28,7 +28,7 @@ VERBOSITY_OPTIONS = {"-q", "--quiet", "-v", "-vv", "--verbose"}
 def _ensure_streams() -> None:
     """Windowed frozen builds start with ``sys.stdout``/``sys.stderr`` set to None.
 
-    Our own output already checks for that (:mod:`core.console`); this catches everyone else's
+    Our own output already checks for that (:mod:`core.cli.console`); this catches everyone else's
     (argparse's usage errors, library warnings) by pointing the missing streams at the null
     device instead of letting a write crash the app.
     """
@@ -57,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Ctrl-C while the heavy modules are still importing (the first second or so) ends quietly
     with exit code 130, as it does later on, instead of printing a traceback
-    (:mod:`core.interrupt`).
+    (:mod:`core.cli.interrupt`).
     """
     multiprocessing.freeze_support()
     _ensure_streams()
@@ -74,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: list[str]) -> int:
     if args[:1] == ["--run-script"]:  # the frozen app running an export's classify.py
-        from core.export_check import run_script_main
+        from core.share.check import run_script_main
 
         restore_ctrl_c()
         return run_script_main(args[1:])
@@ -83,12 +83,12 @@ def _dispatch(args: list[str]) -> int:
 
         return run_command(add=args[0] == "--add-to-menu")
     if "--self-test" in args:
-        from core.selftest import run
+        from core.cli.selftest import run
 
         return run()
     first = next((arg for arg in args if arg not in VERBOSITY_OPTIONS), "")
     if first and _is_command_line(first):
-        from core.cli import main as cli_main
+        from core.cli.main import main as cli_main
 
         restore_ctrl_c()
         return cli_main(args)

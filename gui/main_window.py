@@ -33,21 +33,21 @@ from PySide6.QtWidgets import (
     QTabWidget,
 )
 
-from core.bundle import SUFFIX
-from core.export_formats import FORMATS
+from core.modelfile.bundle import SUFFIX
 from core.names import readable
+from core.share.formats import FORMATS
 from core.state import SessionState
 from gui import style
-from gui.classify_tab import ClassifyTab
-from gui.data_tab import DataTab
+from gui.dialogs.evaluation import EvaluationDialog
+from gui.dialogs.export import ExportDialog
 from gui.drops import route_drop
 from gui.engine_adapter import Engine
-from gui.evaluation_dialog import EvaluationDialog
-from gui.export_dialog import ExportDialog
-from gui.network_tab import NetworkTab
 from gui.resources import asset_path
 from gui.settings import Preferences
-from gui.train_tab import TrainTab
+from gui.tabs.classify import ClassifyTab
+from gui.tabs.data import DataTab
+from gui.tabs.network import NetworkTab
+from gui.tabs.train import TrainTab
 from gui.widgets.drop_overlay import DropOverlay, drop_text
 
 MODEL_FILTER = f"CNN Studio models (*{SUFFIX})"
@@ -161,7 +161,7 @@ class MainWindow(QMainWindow):
         self._build_model_menu()
         self._build_view_menu()
         help_menu = self.menuBar().addMenu("&Help")
-        from gui import help_dialog  # the dialogs are made on first use, from the menu
+        from gui.dialogs import help as help_dialog  # made on first use, from the menu
 
         help_menu.addAction(
             self._action(
@@ -373,7 +373,7 @@ class MainWindow(QMainWindow):
         self.engine.save_model(path)
 
     def export_model(self) -> None:
-        """Ask for a format and a folder (:class:`~gui.export_dialog.ExportDialog`), then let
+        """Ask for a format and a folder (:class:`~gui.dialogs.export.ExportDialog`), then let
         the engine export and check on its worker thread."""
         state = self.engine.state
         if not state.can_export or state.model is None:
@@ -404,7 +404,7 @@ class MainWindow(QMainWindow):
     def write_report(self) -> None:
         """Ask for a folder, then let the engine write the model card and reproduce.py into it
         (on its worker thread: it reads the model's weights)."""
-        from core.report import CARD_NAME, SCRIPT_NAME
+        from core.share.card import CARD_NAME, SCRIPT_NAME
 
         state = self.engine.state
         if state.model is None or state.training:
@@ -462,7 +462,7 @@ class MainWindow(QMainWindow):
 
     def clear_cache(self) -> None:
         """Ask, then empty the cache of decoded images and backbone features."""
-        from core.cache import cache_usage
+        from core.data.cache import cache_usage
 
         files, held = cache_usage()  # a directory walk: quick, and touches no engine state
         answer = QMessageBox.question(

@@ -79,8 +79,8 @@ def pattern_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def pattern_dataset(pattern_dir: Path):
-    from core.dataset import load_dataset
-    from core.images import InputSpec
+    from core.data.dataset import load_dataset
+    from core.data.images import InputSpec
 
     return load_dataset(pattern_dir, InputSpec(size=16))
 
@@ -88,8 +88,8 @@ def pattern_dataset(pattern_dir: Path):
 @pytest.fixture(scope="session")
 def trained(pattern_dataset):
     """A small model trained for a few epochs on the pattern dataset (shared, do not mutate)."""
-    from core.config import TrainConfig
-    from core.training import Trainer
+    from core.learn.config import TrainConfig
+    from core.learn.training import Trainer
 
     config = TrainConfig(epochs=4, batch_size=16, seed=1, early_stopping=False)
     return Trainer(pattern_dataset, config).run()
@@ -98,8 +98,8 @@ def trained(pattern_dataset):
 @pytest.fixture(scope="session")
 def trained_session(pattern_dir: Path):
     """A session holding the pattern dataset and a model trained on it (do not mutate)."""
-    from core.config import TrainConfig
-    from core.images import InputSpec
+    from core.data.images import InputSpec
+    from core.learn.config import TrainConfig
     from core.session import Session
 
     session = Session(use_cache=False)

@@ -12,8 +12,8 @@ from unittest import mock
 
 from PySide6.QtCore import QObject
 
-from core.dataset import LoadedDataset
-from core.images import InputSpec
+from core.data.dataset import LoadedDataset
+from core.data.images import InputSpec
 from core.state import DatasetView, ModelView, SessionState, frozen_mapping, next_generation
 from gui.engine_adapter import Engine
 

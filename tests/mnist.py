@@ -21,9 +21,9 @@ def read_idx(path: Path) -> np.ndarray:
 
 
 def mnist_dataset(folder: Path, split: str, limit: int | None = None):
-    """A :class:`core.dataset.LoadedDataset` of MNIST's ``train`` or ``t10k`` split."""
-    from core.dataset import LoadedDataset
-    from core.images import InputSpec
+    """A :class:`core.data.dataset.LoadedDataset` of MNIST's ``train`` or ``t10k`` split."""
+    from core.data.dataset import LoadedDataset
+    from core.data.images import InputSpec
 
     images = read_idx(folder / f"{split}-images-idx3-ubyte.gz")[:limit]
     labels = read_idx(folder / f"{split}-labels-idx1-ubyte.gz")[:limit]

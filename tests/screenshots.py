@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from gui.train_tab import TrainTab
+    from gui.tabs.train import TrainTab
 
 SIZES = ((1400, 900), (1024, 640))
 THEMES = ("light", "dark")
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
 
-    from core.demo import SHAPES
+    from core.data.demo import SHAPES
     from gui import style
     from gui.app import build_window
     from gui.settings import MemoryStore

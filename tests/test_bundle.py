@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import bundle as bundle_module
-from core.bundle import ModelBundle, read_bundle, save_bundle
 from core.errors import ModelFileError
+from core.modelfile import bundle as bundle_module
+from core.modelfile.bundle import ModelBundle, read_bundle, save_bundle
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,7 +28,7 @@ def test_round_trip_in_a_fresh_process_gives_the_same_predictions(
     expected, _ = trained_session.classify(files, top_k=None)
     code = (
         "import json, sys\n"
-        "from core.classify import Classifier\n"
+        "from core.use.classify import Classifier\n"
         f"c = Classifier.from_file({str(saved_model)!r})\n"
         f"p, _ = c.classify_paths({files!r})\n"
         "print(json.dumps({'probs': [dict(x.labels) for x in p], 'names': c.class_names,"

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.calibration import (
+from core.errors import ModelFileError
+from core.learn.calibration import (
     MAX_TEMPERATURE,
     MIN_CALIBRATION_IMAGES,
     Calibration,
@@ -30,8 +31,7 @@ from core.calibration import (
     threshold_costs,
     uncalibrate,
 )
-from core.errors import ModelFileError
-from core.predictions import UNSURE, Prediction, write_csv
+from core.use.predictions import UNSURE, Prediction, write_csv
 from tests.conftest import make_pattern_dataset, shared_path
 
 # --- the numbers (NumPy only) ---------------------------------------------------------------
@@ -157,8 +157,8 @@ def test_the_csv_gains_an_answer_column_only_with_a_minimum_confidence(tmp_path)
 
 
 def _bundle_meta(calibration: dict) -> dict:
-    from core.bundle import ModelBundle
-    from core.images import InputSpec
+    from core.data.images import InputSpec
+    from core.modelfile.bundle import ModelBundle
 
     bundle = ModelBundle(
         "article",
@@ -172,7 +172,7 @@ def _bundle_meta(calibration: dict) -> dict:
 
 
 def test_the_model_file_schema_checks_the_calibration_block():
-    from core.meta_schema import check_meta
+    from core.modelfile.schema import check_meta
 
     logits, labels = synthetic(n=200, classes=2)
     probs = softmax(logits)
@@ -205,9 +205,9 @@ def test_the_model_file_schema_checks_the_calibration_block():
 
 @pytest.mark.parametrize("preset", ["article", "article-dropout", "article-pooled", "deeper-bn"])
 def test_folding_the_temperature_into_a_network_gives_the_calibrated_probabilities(preset):
-    from core.images import InputSpec
-    from core.models import ModelSpec, build_model
-    from core.runtime import keras
+    from core.data.images import InputSpec
+    from core.nets.models import ModelSpec, build_model
+    from core.nets.runtime import keras
 
     keras.utils.set_random_seed(0)
     model = build_model(ModelSpec(preset, InputSpec(16), 4))
@@ -230,15 +230,15 @@ def test_folding_the_temperature_into_a_network_gives_the_calibrated_probabiliti
 
 
 def test_the_pretrained_presets_last_layer_folds_too():
-    from core.images import InputSpec
-    from core.models import ModelSpec, build_model
+    from core.data.images import InputSpec
+    from core.nets.models import ModelSpec, build_model
 
     model = build_model(ModelSpec("photos-pretrained", InputSpec(32, color=True), 3))
     assert output_layer_problem(model) is None
 
 
 def test_a_network_without_a_softmax_dense_layer_is_left_alone():
-    from core.runtime import keras
+    from core.nets.runtime import keras
 
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
     weights = [w.copy() for w in model.get_weights()]
@@ -254,7 +254,7 @@ def test_a_network_without_a_softmax_dense_layer_is_left_alone():
 
 
 def test_too_few_or_faultless_validation_images_fit_no_temperature():
-    from core.runtime import keras
+    from core.nets.runtime import keras
 
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
     few = np.tile([0.8, 0.2], (MIN_CALIBRATION_IMAGES - 1, 1))
@@ -286,8 +286,8 @@ SMALL_RUN = {"batch_size": 16, "seed": 1, "early_stopping": False}
 
 @pytest.fixture(scope="module")
 def calibrated_model(noisy_dir, tmp_path_factory) -> Path:
-    from core.config import TrainConfig
-    from core.images import InputSpec
+    from core.data.images import InputSpec
+    from core.learn.config import TrainConfig
     from core.session import Session
 
     session = Session(use_cache=False)
@@ -300,9 +300,9 @@ def calibrated_model(noisy_dir, tmp_path_factory) -> Path:
 def test_a_trained_model_is_calibrated_and_its_file_keeps_the_temperature(
     calibrated_model, noisy_dir
 ):
-    from core.bundle import read_bundle
-    from core.classify import Classifier
+    from core.modelfile.bundle import read_bundle
     from core.session import Session
+    from core.use.classify import Classifier
 
     bundle = read_bundle(calibrated_model)
     found = Calibration.from_dict(bundle.calibration)
@@ -315,8 +315,8 @@ def test_a_trained_model_is_calibrated_and_its_file_keeps_the_temperature(
     session = Session(use_cache=False)
     view = session.open(calibrated_model)
     assert view.calibration == found
-    from core.dataset import load_dataset
-    from core.images import InputSpec
+    from core.data.dataset import load_dataset
+    from core.data.images import InputSpec
 
     data = load_dataset(noisy_dir, InputSpec(16))
     rows = [data.paths.index(p) for p, _ in bundle.files["val"]]
@@ -330,12 +330,12 @@ def test_a_trained_model_is_calibrated_and_its_file_keeps_the_temperature(
 def test_continuing_trains_the_unfolded_weights_and_calibrates_afresh(
     calibrated_model, noisy_dir, tmp_path, monkeypatch
 ):
-    from core.bundle import read_bundle
-    from core.config import TrainConfig
+    from core.data.images import InputSpec
     from core.errors import Cancelled
-    from core.images import InputSpec
+    from core.learn.config import TrainConfig
+    from core.learn.training import Trainer
+    from core.modelfile.bundle import read_bundle
     from core.session import Session
-    from core.training import Trainer
 
     bundle = read_bundle(calibrated_model)
     temperature = bundle.calibration["temperature"]
@@ -374,7 +374,7 @@ def test_continuing_trains_the_unfolded_weights_and_calibrates_afresh(
 def test_predict_answers_unsure_below_the_minimum_confidence(
     calibrated_model, noisy_dir, capsys, tmp_path
 ):
-    from core.cli import main
+    from core.cli.main import main
 
     folder = noisy_dir / "blob"
     results = tmp_path / "out.csv"
@@ -403,7 +403,7 @@ def test_predict_answers_unsure_below_the_minimum_confidence(
 
 @pytest.mark.slow
 def test_evaluate_reports_the_calibration_error(calibrated_model, noisy_dir, capsys):
-    from core.cli import main
+    from core.cli.main import main
 
     assert main(["evaluate", str(calibrated_model), str(noisy_dir), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -418,12 +418,12 @@ def test_evaluate_reports_the_calibration_error(calibrated_model, noisy_dir, cap
 def test_calibration_lowers_the_error_on_a_real_fashion_mnist_split(tmp_path):
     """Label smoothing leaves the network under-confident; the temperature fitted on the
     validation images brings the error down on the test images, which it never saw."""
-    from core.bundle import read_bundle
-    from core.classify import Classifier
-    from core.config import TrainConfig
-    from core.dataset import load_dataset
-    from core.images import InputSpec
+    from core.data.dataset import load_dataset
+    from core.data.images import InputSpec
+    from core.learn.config import TrainConfig
+    from core.modelfile.bundle import read_bundle
     from core.session import Session
+    from core.use.classify import Classifier
 
     source = shared_path("fashion-mnist")
     subset = {}
@@ -464,8 +464,8 @@ def _costs() -> tuple[ThresholdCost, ...]:
 def test_the_classify_tab_slider_marks_unsure_answers_and_says_what_it_costs(qtbot, tmp_path):
     from PySide6.QtCore import Qt
 
-    from gui.classify_tab import ANSWER_COLUMN, ClassifyTab
     from gui.settings import MemoryStore, Preferences
+    from gui.tabs.classify import ANSWER_COLUMN, ClassifyTab
     from tests.fake_engine import FakeEngine, model_view
 
     engine = FakeEngine()
@@ -512,7 +512,7 @@ def test_the_classify_tab_slider_marks_unsure_answers_and_says_what_it_costs(qtb
 
 
 def test_the_results_page_shows_the_calibration_in_words_and_a_reliability_diagram(qtbot):
-    from gui.results_page import ResultsPage
+    from gui.tabs.results import ResultsPage
     from tests.fake_engine import model_view
     from tests.test_gui_widgets import evaluation_for
 

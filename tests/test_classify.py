@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.classify import Classifier
+from core.data.scan import image_files
 from core.errors import ImageError
-from core.evaluate import evaluate_predictions
-from core.predictions import write_csv
-from core.scan import image_files
+from core.use.classify import Classifier
+from core.use.evaluate import evaluate_predictions
+from core.use.predictions import write_csv
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +90,8 @@ def test_exports_load_on_their_own_and_match_the_app_on_held_out_files(saved_mod
     """Regression: a .keras export needed our code (its schedule) to load in plain Keras. The
     export's own classify.py loads it in a fresh process that cannot import CNN Studio, on the
     model's validation files (every format: tests/test_export.py)."""
-    from core.export_formats import FORMATS
     from core.session import Session
+    from core.share.formats import FORMATS
 
     session = Session(use_cache=False)  # as a user would: open the saved model, export it
     session.open(saved_model)

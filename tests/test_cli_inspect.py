@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from core.cli import main
+from core.cli.main import main
 from tests.conftest import make_dataset
 
 
@@ -43,7 +43,7 @@ def test_inspect_json_has_the_documented_shape(tmp_path, capsys):
 
 
 def test_cache_command_shows_and_clears_what_a_load_cached(tmp_path, capsys):
-    from core.cache import cache_root
+    from core.data.cache import cache_root
 
     root = make_dataset(tmp_path / "d", {"a": 4, "b": 4})
     assert main(["inspect", str(root)]) == 0  # decodes, and caches what it decoded
@@ -62,7 +62,7 @@ def test_inspect_demo_generates_the_builtin_dataset(capsys):
     assert main(["inspect", "--demo", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert [c["name"] for c in data["classes"]] == ["circle", "cross", "square", "triangle"]
-    from core.demo import PER_CLASS
+    from core.data.demo import PER_CLASS
 
     assert all(c["count"] == PER_CLASS for c in data["classes"])
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from core.bundle import read_bundle
+from core.modelfile.bundle import read_bundle
 from core.names import display_width
 from tests.conftest import make_pattern_dataset
 
@@ -300,9 +300,9 @@ def test_tflite_export_is_quiet_even_where_the_converter_ignores_the_log_level(c
     script = (
         "import os, sys\n"
         "os.environ['TF_CPP_MIN_LOG_LEVEL'] = '0'\n"
-        "import core.runtime\n"  # TensorFlow reads the level now: it will log everything
+        "import core.nets.runtime\n"  # TensorFlow reads the level now: it will log everything
         "os.environ['TF_CPP_MIN_LOG_LEVEL'] = '2'\n"  # what the app asks for
-        "from core.cli import main\n"
+        "from core.cli.main import main\n"
         "sys.exit(main(sys.argv[1:]))\n"
     )
     target = tmp_path / "m"

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from core.cli import build_parser
-from core.console import table
+from core.cli.console import table
+from core.cli.main import build_parser
 from core.names import display_width, one_line
 
 
@@ -120,7 +120,7 @@ REAL = "cnn-studio: a message of ours\nE0000 00:00:1.5   7953 convert.cc:9] a re
 def test_native_log_lines_are_held_back_and_the_rest_is_shown(capfd, monkeypatch):
     """What native code writes to fd 2 during a TFLite conversion: its info and warning log
     lines are dropped, anything else (ours, errors) still reaches the terminal."""
-    from core.runtime import native_logs_filtered
+    from core.nets.runtime import native_logs_filtered
 
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
     with native_logs_filtered():
@@ -129,7 +129,7 @@ def test_native_log_lines_are_held_back_and_the_rest_is_shown(capfd, monkeypatch
 
 
 def test_native_log_is_shown_in_full_when_the_block_fails(capfd, monkeypatch):
-    from core.runtime import native_logs_filtered
+    from core.nets.runtime import native_logs_filtered
 
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
     with pytest.raises(RuntimeError), native_logs_filtered():
@@ -139,7 +139,7 @@ def test_native_log_is_shown_in_full_when_the_block_fails(capfd, monkeypatch):
 
 
 def test_an_explicit_log_level_is_honoured(monkeypatch):
-    from core.runtime import drop_chatter
+    from core.nets.runtime import drop_chatter
 
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")  # someone debugging TensorFlow
     assert drop_chatter(CHATTER) == CHATTER

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.advice import Advice, for_preset
-from core.bundle import read_bundle
-from core.images import InputSpec
-from core.layout import dataset_name
-from core.presets import PRETRAINED_PRESET, PRETRAINED_SIZE
+from core.data.images import InputSpec
+from core.data.layout import dataset_name
+from core.learn.advice import Advice, for_preset
+from core.modelfile.bundle import read_bundle
+from core.nets.presets import PRETRAINED_PRESET, PRETRAINED_SIZE
 from core.session import Session
 from tests.conftest import make_pattern_dataset
 
@@ -129,8 +129,8 @@ def test_the_pretrained_preset_on_small_photos_trains_without_a_traceback(tmp_pa
 
 
 def test_training_a_preset_the_input_does_not_suit_is_a_plain_error(tmp_path):
-    from core.config import TrainConfig
     from core.errors import CnnStudioError
+    from core.learn.config import TrainConfig
 
     session = Session(use_cache=False)
     session.load_dataset(_small_colour_photos(tmp_path / "photos"), size=16)

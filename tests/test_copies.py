@@ -5,7 +5,7 @@ did.
 
 The copies are made here from Fashion-MNIST images in ../shared/data: byte-for-byte copies
 under another name (exact) and JPEG re-encodes at quality 95 (near: other pixels, a perceptual
-hash within :data:`core.near_duplicates.NEAR_BITS` bits, which the tests check first).
+hash within :data:`core.data.near_duplicates.NEAR_BITS` bits, which the tests check first).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.dataset import LoadedDataset, load_dataset
-from core.images import InputSpec, load_input
-from core.near_duplicates import NEAR_BITS, copy_groups, phash
-from core.split import stratified_split
+from core.data.dataset import LoadedDataset, load_dataset
+from core.data.images import InputSpec, load_input
+from core.data.near_duplicates import NEAR_BITS, copy_groups, phash
+from core.data.split import stratified_split
 from tests.conftest import shared_path
 
 pytestmark = pytest.mark.shared_data
@@ -206,7 +206,7 @@ def test_copy_groups_join_copies_of_copies_and_every_close_pair():
 @pytest.fixture(scope="module")
 def copies_model(copies_dir, tmp_path_factory) -> tuple[Path, object]:
     """A model trained on the folder with copies: (its file, the session)."""
-    from core.config import TrainConfig
+    from core.learn.config import TrainConfig
     from core.session import Session
 
     root, _ = copies_dir
@@ -219,7 +219,7 @@ def copies_model(copies_dir, tmp_path_factory) -> tuple[Path, object]:
 
 @pytest.mark.slow
 def test_the_model_file_records_the_groups_and_training_phashes(copies_dir, copies_model):
-    from core.bundle import read_bundle
+    from core.modelfile.bundle import read_bundle
 
     _, families = copies_dir
     bundle = read_bundle(copies_model[0])
@@ -234,8 +234,8 @@ def test_the_model_file_records_the_groups_and_training_phashes(copies_dir, copi
 
 @pytest.mark.slow
 def test_reproduce_py_draws_the_apps_split_with_its_copies(copies_dir, copies_model, tmp_path):
-    from core.bundle import read_bundle
-    from core.report import write_report
+    from core.modelfile.bundle import read_bundle
+    from core.share.card import write_report
     from tests.test_report import load_script
 
     root, _ = copies_dir
@@ -277,7 +277,7 @@ def test_reproduce_py_draws_the_apps_split_with_its_copies(copies_dir, copies_mo
 
 def run_cli(*args: object) -> tuple[int, str, str]:
     """``cnn-studio ARGS`` in this process: (exit code, stdout, stderr)."""
-    from core.cli import main
+    from core.cli.main import main
 
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
@@ -289,7 +289,7 @@ def run_cli(*args: object) -> tuple[int, str, str]:
 def eval_dirs(copies_dir, copies_model, tmp_path_factory) -> tuple[Path, Path]:
     """(a folder of 6 exact and 4 near copies of training images and 15 new images, a folder
     of those 15 new images alone)."""
-    from core.bundle import read_bundle
+    from core.modelfile.bundle import read_bundle
 
     root, _ = copies_dir
     bundle = read_bundle(copies_model[0])
@@ -362,11 +362,11 @@ def test_a_model_file_without_perceptual_hashes_still_counts_exact_copies(copies
 def test_a_given_test_folder_with_copies_gets_its_fair_score(tmp_path):
     """A train/test folder is never rearranged: copies of training images in test/ stay
     there, and the test score says how the images it never saw did (CLI, model file, card)."""
-    from core.bundle import read_bundle
-    from core.cli_model import _print_test
-    from core.config import TrainConfig
-    from core.report import render_card
+    from core.cli.train import _print_test
+    from core.learn.config import TrainConfig
+    from core.modelfile.bundle import read_bundle
     from core.session import Session
+    from core.share.card import render_card
 
     root = tmp_path / "split"
     for label in CLASSES:
@@ -410,7 +410,7 @@ def test_the_schema_checks_the_new_fields(copies_model):
     import copy
 
     from core.errors import ModelFileError
-    from core.meta_schema import check_meta
+    from core.modelfile.schema import check_meta
     from tests.test_bundle import members_of
 
     meta = json.loads(members_of(copies_model[0])["meta.json"])
@@ -433,7 +433,7 @@ def test_the_schema_checks_the_new_fields(copies_model):
 
 
 def test_the_evaluation_dialog_shows_the_fair_figure_beside_the_whole(qtbot):
-    from gui.evaluation_dialog import EvaluationDialog
+    from gui.dialogs.evaluation import EvaluationDialog
     from tests.fake_engine import FakeEngine
 
     engine = FakeEngine()
@@ -471,7 +471,7 @@ def test_the_evaluation_dialog_shows_the_fair_figure_beside_the_whole(qtbot):
 
 
 def test_the_results_page_gives_a_test_folders_fair_figure(qtbot):
-    from gui.results_page import ResultsPage
+    from gui.tabs.results import ResultsPage
     from tests.fake_engine import model_view
 
     def scores(accuracy: float, support: int) -> dict:
@@ -502,7 +502,7 @@ def test_the_results_page_gives_a_test_folders_fair_figure(qtbot):
 def test_train_gives_a_given_validation_folders_fair_figure(tmp_path, capsys):
     """``cnn-studio train`` on train/valid folders whose valid/ holds copies of training
     images: the last lines give the score on the validation images it never saw."""
-    from core.cli import main
+    from core.cli.main import main
 
     root = tmp_path / "split"
     for label in CLASSES:

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import dataset as dataset_module
-from core.cache import DatasetCache
-from core.dataset import load_dataset
+from core.data import dataset as dataset_module
+from core.data.cache import DatasetCache
+from core.data.dataset import load_dataset
+from core.data.images import InputSpec
+from core.data.split import stratified_split
 from core.errors import Cancelled
-from core.images import InputSpec
 from core.progress import CancelToken
-from core.split import stratified_split
 from tests import imagegen as gen
 from tests.conftest import make_dataset
 
@@ -198,7 +198,7 @@ def test_a_cache_whose_arrays_do_not_fit_together_is_distrusted(tmp_path, damage
 
 
 def test_the_cache_stays_under_its_size_limit_dropping_the_least_recently_used(tmp_path):
-    from core.cache import cache_usage, clear_cache
+    from core.data.cache import cache_usage, clear_cache
 
     folders = [make_dataset(tmp_path / f"d{i}", {"a": 3, "b": 3}) for i in range(3)]
     cache = DatasetCache(tmp_path / "cache", limit=10**9)

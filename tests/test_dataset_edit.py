@@ -1,6 +1,6 @@
-"""Editing a dataset folder (core.dataset_edit): every operation, its undo, and what must never
+"""Editing a dataset folder (core.data.edit): every operation, its undo, and what must never
 happen — a file overwritten or lost, a half-done change left on disk; the session's undo stack
-updating the loaded dataset without a rescan; near-duplicate images (core.near_duplicates)."""
+updating the loaded dataset without a rescan; near-duplicate images (core.data.near_duplicates)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core import dataset_edit
-from core.dataset import load_dataset
-from core.dataset_edit import (
+from core.data import edit as dataset_edit
+from core.data.dataset import load_dataset
+from core.data.edit import (
     EXCLUDED,
     EditError,
     copy_in,
@@ -25,9 +25,9 @@ from core.dataset_edit import (
     rename_class,
     undo,
 )
-from core.images import InputSpec
-from core.near_duplicates import near_duplicate_warning, near_pairs, phash
-from core.scan import scan_folder
+from core.data.images import InputSpec
+from core.data.near_duplicates import near_duplicate_warning, near_pairs, phash
+from core.data.scan import scan_folder
 from core.session import Session
 from tests.conftest import make_dataset, shared_path
 
@@ -266,12 +266,12 @@ def test_session_edits_update_the_dataset_and_undo(
     assert first is not None
     cat_pixels = first.images[first.paths.index("cat/img000.png")].copy()
 
-    import core.scan
+    import core.data.scan
 
     def no_rescan(*_args, **_kwargs):
         raise AssertionError("an edit must not rescan the folder")
 
-    monkeypatch.setattr(core.scan, "scan_folder", no_rescan)
+    monkeypatch.setattr(core.data.scan, "scan_folder", no_rescan)
     session.edit("move_to_class", "cat/img000.png", "dog")
     data = session.dataset
     assert data is not None and data.images is first.images  # same pixels, relabelled

@@ -1,5 +1,5 @@
-"""Editing a dataset folder split into train/, valid/ and test/ (core.dataset_edit with
-``parts``, core.dataset_update, the session, the Data tab): a moved file keeps its part, an
+"""Editing a dataset folder split into train/, valid/ and test/ (core.data.edit with
+``parts``, core.data.update, the session, the Data tab): a moved file keeps its part, an
 excluded one keeps it below ``_excluded/``, new classes and copied-in files go into the
 training folder, a rename renames the class in every part or in none; the dataset the session
 keeps after each edit equals what a fresh load of the folder gives, and undo restores it all.
@@ -15,8 +15,8 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QInputDialog, QMenu, QMessageBox
 
-from core.dataset import LoadedDataset, load_dataset
-from core.dataset_edit import (
+from core.data.dataset import LoadedDataset, load_dataset
+from core.data.edit import (
     EXCLUDED,
     EditError,
     copy_in,
@@ -26,7 +26,7 @@ from core.dataset_edit import (
     rename_class,
     undo,
 )
-from core.images import InputSpec
+from core.data.images import InputSpec
 from core.session import Session
 from tests.conftest import make_dataset
 from tests.test_dataset_edit import folders, snapshot
@@ -224,8 +224,8 @@ def test_a_failed_split_edit_changes_nothing(split: Path) -> None:
 
 
 def test_the_data_tab_edits_a_split_folder(qtbot, split: Path, dialogs, monkeypatch) -> None:
-    from gui.data_tab import DataTab
     from gui.engine_adapter import Engine
+    from gui.tabs.data import DataTab
     from tests.test_gui_data_edit import counts, grid, settle
 
     engine = Engine()

@@ -6,8 +6,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.data.images import InputSpec, decode, preprocess
 from core.errors import ImageError
-from core.images import InputSpec, decode, preprocess
 from tests import imagegen as gen
 
 SPEC = InputSpec(size=16, color=True)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from core.demo import PER_CLASS, SHAPES, demo_dataset, write_demo_dataset
-from core.scan import scan_folder
+from core.data.demo import PER_CLASS, SHAPES, demo_dataset, write_demo_dataset
+from core.data.scan import scan_folder
 from tests.imagegen import draw_clean
 
 
@@ -69,7 +69,7 @@ def test_demo_drawings_come_in_both_inks(shape):
     import numpy as np
 
     rng = np.random.default_rng(0)
-    from core.demo import draw_shape
+    from core.data.demo import draw_shape
 
     backgrounds = [np.asarray(draw_shape(shape, rng))[0:3, 0:3].mean() for _ in range(60)]
     light = sum(b > 128 for b in backgrounds)

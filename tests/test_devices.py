@@ -27,8 +27,8 @@ CHILD = textwrap.dedent(
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
-    from core.config import TrainConfig
-    from core.images import InputSpec
+    from core.learn.config import TrainConfig
+    from core.data.images import InputSpec
     from core.session import Session
 
     folder, out, preset = sys.argv[1:4]
@@ -102,8 +102,8 @@ def test_training_on_two_replicas_saves_a_model_that_classifies_like_any_other(t
 
 
 def test_one_device_unless_asked_for_more():
-    from core.devices import placement
-    from core.runtime import tf
+    from core.nets.devices import placement
+    from core.nets.runtime import tf
 
     auto = placement("auto")  # this machine: no GPU, one CPU device
     assert auto.replicas == 1

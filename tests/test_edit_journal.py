@@ -1,4 +1,4 @@
-"""The undo history of dataset edits across restarts (core.edit_journal, through the session):
+"""The undo history of dataset edits across restarts (core.data.journal, through the session):
 a folder opened again can still be put back as it was; entries the disk no longer allows are
 dropped rather than blocking older ones; a damaged or unwritable history never stops an edit
 or a load."""
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from core import edit_journal
-from core.dataset_edit import EXCLUDED, EditError
-from core.edit_journal import journal_file, load_journal
-from core.images import InputSpec
+from core.data import journal as edit_journal
+from core.data.edit import EXCLUDED, EditError
+from core.data.images import InputSpec
+from core.data.journal import journal_file, load_journal
 from core.session import Session
 from tests.conftest import make_dataset
 from tests.test_dataset_edit import folders, snapshot
@@ -117,7 +117,7 @@ def test_an_unwritable_history_does_not_stop_the_edit(
 
     monkeypatch.setattr(edit_journal, "atomic_path", refuse)
     session = opened(pets)
-    with caplog.at_level(logging.WARNING, logger="core.edit_journal"):
+    with caplog.at_level(logging.WARNING, logger="core.data.journal"):
         session.edit("exclude", "cat/img000.png")
     assert (pets / EXCLUDED / "cat/img000.png").is_file()
     assert "could not keep the undo history" in caplog.text

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from core.images import InputSpec
+from core.data.images import InputSpec
 from gui.engine_adapter import Engine
 from tests.conftest import make_dataset
 
@@ -65,7 +65,7 @@ def test_the_newest_load_wins(qtbot, engine, tmp_path):
 
 def test_the_demo_is_drawn_on_the_engine_thread(qtbot, engine, monkeypatch, pattern_dir):
     """Regression: the demo was generated on the GUI thread (a two-second frozen window)."""
-    import core.demo
+    import core.data.demo
 
     threads = []
 
@@ -73,7 +73,7 @@ def test_the_demo_is_drawn_on_the_engine_thread(qtbot, engine, monkeypatch, patt
         threads.append(threading.current_thread().name)
         return pattern_dir
 
-    monkeypatch.setattr(core.demo, "demo_dataset", fake_demo)
+    monkeypatch.setattr(core.data.demo, "demo_dataset", fake_demo)
     with qtbot.waitSignal(engine.dataset_loaded, timeout=30_000):
         engine.load_demo(InputSpec(16))
     assert threads == ["cnnstudio-engine"]
@@ -93,7 +93,7 @@ def test_results_arrive_on_the_gui_thread_with_frozen_data(qtbot, engine, patter
 def test_a_diverged_run_is_a_failure_in_the_app_and_keeps_no_model(qtbot, engine, tmp_path):
     """The run the command line refuses (the loss blew up within three one-batch epochs) is
     a failed run in the app too: 'training diverged', no model, nothing finished."""
-    from core.config import TrainConfig
+    from core.learn.config import TrainConfig
     from tests.conftest import make_pattern_dataset
 
     root = make_pattern_dataset(tmp_path / "patterns", per_class=12)

@@ -1,4 +1,5 @@
-"""Grad-CAM (core.explain), heat maps (core.heatmap), Session.explain and `cnn-studio explain`.
+"""Grad-CAM (core.use.explain), heat maps (core.use.heatmap), Session.explain and `cnn-studio
+explain`.
 
 The known-answer test draws images in which only a small shape at a random place decides the
 class, so where the model must look is known for every image.
@@ -13,8 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.cli import main
-from core.heatmap import (
+from core.cli.main import main
+from core.data.images import InputSpec
+from core.use.heatmap import (
     COLORMAP,
     Explanation,
     colorize,
@@ -24,7 +26,6 @@ from core.heatmap import (
     peak,
     resample,
 )
-from core.images import InputSpec
 
 # --- heat maps (NumPy only) -------------------------------------------------------------------
 
@@ -112,8 +113,8 @@ PRESET_INPUTS = [
 
 @pytest.mark.parametrize(("preset", "spec"), PRESET_INPUTS, ids=[p for p, _ in PRESET_INPUTS])
 def test_every_preset_is_explained_at_its_input_size(preset, spec):
-    from core.explain import Explainer, grad_cam
-    from core.models import ModelSpec, build_model
+    from core.nets.models import ModelSpec, build_model
+    from core.use.explain import Explainer, grad_cam
 
     model = build_model(ModelSpec(preset, spec, 3, augment=True))
     batch = np.random.default_rng(0).integers(0, 256, (5, *spec.shape), dtype=np.uint8)
@@ -145,9 +146,9 @@ def test_every_preset_is_explained_at_its_input_size(preset, spec):
 def test_cell_geometry_is_where_the_receptive_field_is(preset, size, geometry, cells):
     """The pixels that can change a cell of the last block lie centred on the pixel the
     geometry names (measured with gradients over random inputs)."""
-    from core.explain import _plan
-    from core.models import ModelSpec, build_model
-    from core.runtime import tf
+    from core.nets.models import ModelSpec, build_model
+    from core.nets.runtime import tf
+    from core.use.explain import _plan
 
     model = build_model(ModelSpec(preset, InputSpec(size), 2))
     plan = _plan(model)
@@ -167,8 +168,8 @@ def test_cell_geometry_is_where_the_receptive_field_is(preset, size, geometry, c
 
 def test_a_model_without_convolutions_is_refused_plainly():
     from core.errors import CnnStudioError
-    from core.explain import Explainer
-    from core.runtime import keras
+    from core.nets.runtime import keras
+    from core.use.explain import Explainer
 
     inputs = keras.Input((8, 8, 1))
     outputs = keras.layers.Dense(2, activation="softmax")(keras.layers.Flatten()(inputs))
@@ -221,7 +222,7 @@ def test_the_peak_falls_on_the_object_that_decides_the_class(tmp_path):
     """Measured (12 epochs, 600 images, seeds 0-2): accuracy 100 %; peak on the shape 87-91 %,
     within 2 px 99-100 % (with the cells spread evenly instead of placed by the layers'
     geometry: 62 % on the shape)."""
-    from core.config import TrainConfig
+    from core.learn.config import TrainConfig
     from core.session import Session
 
     draw_shapes(tmp_path / "train", per_class=300, seed=0)
@@ -270,7 +271,7 @@ def _some_images(pattern_dir: Path, count: int = 3) -> list[Path]:
 def test_session_explains_files_and_arrays_alike_and_names_bad_files(
     trained_session, saved_model, pattern_dir, tmp_path
 ):
-    from core.images import to_model_input
+    from core.data.images import to_model_input
     from core.session import Session
 
     files = _some_images(pattern_dir)

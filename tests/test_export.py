@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from core.data.images import InputSpec, to_model_input
 from core.errors import CnnStudioError
-from core.export_check import CheckSet, ExportReport, label_of, run_script_main, spread
-from core.export_folder import labels_text, preprocessing, template
-from core.export_formats import FORMATS, install_hint
-from core.images import InputSpec, to_model_input
+from core.share.check import CheckSet, ExportReport, label_of, run_script_main, spread
+from core.share.folder import labels_text, preprocessing, template
+from core.share.formats import FORMATS, install_hint
 from tests.conftest import shared_path
 from tests.imagegen import encode, png16_gray, with_exif_orientation
 
@@ -177,7 +177,7 @@ def test_check_files_are_spread_over_the_list_and_labelled_by_their_folder():
 
 
 def test_a_missing_runtime_is_named_with_how_to_install_it(monkeypatch):
-    import core.export_formats as formats
+    import core.share.formats as formats
 
     monkeypatch.setattr(formats, "_installed", lambda package: package.module != "onnxruntime")
     assert "pip install onnxruntime" in install_hint("onnx")
@@ -225,7 +225,7 @@ def colour_dataset(root: Path, per_class: int = 20) -> Path:
 
 @pytest.fixture(scope="module")
 def colour_session(tmp_path_factory):
-    from core.config import TrainConfig
+    from core.learn.config import TrainConfig
     from core.session import Session
 
     root = colour_dataset(tmp_path_factory.mktemp("colour") / "data")
@@ -319,7 +319,7 @@ def test_every_format_round_trips_in_a_fresh_process_on_held_out_files(
 
 
 def test_an_export_that_disagrees_with_the_app_is_not_kept(colour_session, tmp_path, monkeypatch):
-    import core.export as export
+    import core.share.export as export
 
     def wrong(folder, paths):
         return [("red", 1.0)] * len(paths)  # whatever the image
@@ -358,7 +358,7 @@ def test_the_target_must_be_new_empty_or_an_earlier_export(colour_session, tmp_p
 
 
 def test_without_reachable_files_the_check_writes_images_of_its_own(colour_session, tmp_path):
-    from core.export import export_model
+    from core.share.export import export_model
 
     model = colour_session._model
     noise = np.random.default_rng(3).integers(0, 256, (12, 16, 16, 3), dtype=np.uint8)
@@ -377,7 +377,7 @@ def test_the_frozen_app_checks_an_export_by_running_its_script_itself(
 ):
     """A frozen app has no Python beside it: the check runs ``APP --run-script classify.py``
     and reads the script's output from files (a windowed app may have no stdout)."""
-    import core.export_check as check
+    import core.share.check as check
 
     target = tmp_path / "export"
     colour_session.export("tflite", target, check_dir=check_folder)
@@ -402,7 +402,7 @@ def test_the_frozen_app_checks_an_export_by_running_its_script_itself(
 @pytest.mark.slow
 @pytest.mark.shared_data
 def test_fashion_mnist_exports_agree_with_the_app_on_200_test_files(tmp_path):
-    from core.config import TrainConfig
+    from core.learn.config import TrainConfig
     from core.session import Session
 
     source = shared_path("fashion-mnist")

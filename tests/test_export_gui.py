@@ -7,8 +7,8 @@ import json
 import pytest
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel
 
-from core.export_formats import FORMATS
-from gui.export_dialog import ExportDialog, folder_problem
+from core.share.formats import FORMATS
+from gui.dialogs.export import ExportDialog, folder_problem
 from gui.main_window import MainWindow
 from gui.settings import MemoryStore, Preferences
 from tests.fake_engine import FakeEngine, model_view
@@ -50,7 +50,7 @@ def test_the_dialog_offers_every_format_with_a_plain_description(qtbot, tmp_path
 def test_a_format_without_its_packages_is_disabled_with_the_install_line(
     qtbot, tmp_path, monkeypatch
 ):
-    import core.export_formats as formats
+    import core.share.formats as formats
 
     monkeypatch.setattr(formats, "_installed", lambda package: package.module != "onnxruntime")
     dialog = ExportDialog("shapes", tmp_path)

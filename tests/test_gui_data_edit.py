@@ -11,11 +11,11 @@ import pytest
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtWidgets import QApplication, QInputDialog, QLabel, QMenu, QMessageBox
 
-from core.dataset_edit import EXCLUDED
-from core.images import InputSpec
-from gui.data_actions import comparison_line
-from gui.data_tab import DataTab
+from core.data.edit import EXCLUDED
+from core.data.images import InputSpec
 from gui.engine_adapter import Engine
+from gui.tabs.data import DataTab
+from gui.tabs.data_actions import comparison_line
 from tests.conftest import make_dataset
 from tests.test_dataset_edit import snapshot
 from tests.test_gui_widgets import drop
@@ -227,7 +227,7 @@ def fake(qtbot):
 
 @pytest.fixture
 def fake_tab(qtbot, fake, pets: Path) -> DataTab:
-    from core.dataset import load_dataset
+    from core.data.dataset import load_dataset
 
     tab = DataTab(fake)
     qtbot.addWidget(tab)
@@ -298,7 +298,7 @@ def test_retrain_after_edits_and_the_comparison(qtbot, fake, fake_tab) -> None:
 def test_the_results_list_offers_the_same_fixes(qtbot, fake, fake_tab, dialogs) -> None:
     import dataclasses
 
-    from gui.results_page import ResultsPage
+    from gui.tabs.results import ResultsPage
     from tests.fake_engine import model_view
 
     view = fake.state.dataset

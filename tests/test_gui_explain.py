@@ -14,9 +14,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
-from core.evaluate import evaluate_predictions, pick_mistakes
-from gui.classify_tab import ClassifyTab
-from gui.train_tab import TrainTab
+from core.use.evaluate import evaluate_predictions, pick_mistakes
+from gui.tabs.classify import ClassifyTab
+from gui.tabs.train import TrainTab
 from gui.widgets.heatmap_view import HeatmapView, meaning
 from tests.fake_engine import FakeEngine, model_view
 from tests.test_gui_widgets import evaluation_for, finished

@@ -14,8 +14,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QPushButton
 
-from gui import help_dialog
-from gui.help_dialog import (
+from gui.dialogs import help as help_dialog
+from gui.dialogs.help import (
     GettingStartedDialog,
     ShortcutsDialog,
     collect_shortcuts,
@@ -233,7 +233,7 @@ def test_guide_covers_the_steps_in_plain_words_with_no_links(window):
 
 
 def test_guide_names_the_presets_as_the_train_tab_does(window):
-    from core import presets
+    from core.nets import presets
 
     html = guide_html({})
     combo = window.train_tab.preset_combo

@@ -130,8 +130,8 @@ CLOTHES = ["dress", "hat", "longsleeve", "outwear", "pants", "shirt", "shoes", "
 
 def show_results_at_1024x640(qtbot, engine, tmp_path, names: list[str]) -> MainWindow:
     """The window at 1024x640 on the Results page of a model with ``names`` as classes."""
-    from core.dataset import load_dataset
-    from core.images import InputSpec
+    from core.data.dataset import load_dataset
+    from core.data.images import InputSpec
     from tests.conftest import make_dataset
 
     names = sorted(names)  # as the scanner orders the class folders

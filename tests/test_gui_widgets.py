@@ -12,11 +12,11 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from gui.classify_tab import ClassifyTab
-from gui.data_tab import DataTab
 from gui.main_window import MainWindow
 from gui.settings import MemoryStore, Preferences
-from gui.train_tab import TrainTab
+from gui.tabs.classify import ClassifyTab
+from gui.tabs.data import DataTab
+from gui.tabs.train import TrainTab
 from gui.widgets.loss_chart import MAX_BATCH_POINTS, LossChart
 from tests.fake_engine import FakeEngine, model_view
 
@@ -54,8 +54,8 @@ def evaluation_for(names: list[str]) -> dict:
 def test_data_tab_shows_classes_thumbnails_warnings_and_skipped(
     qtbot, engine, pattern_dir, tmp_path
 ):
-    from core.dataset import load_dataset
-    from core.images import InputSpec
+    from core.data.dataset import load_dataset
+    from core.data.images import InputSpec
     from tests.conftest import make_dataset
 
     tab = DataTab(engine)
@@ -86,8 +86,8 @@ def test_data_tab_shows_classes_thumbnails_warnings_and_skipped(
 
 def test_data_tab_grid_shows_the_new_dataset_size_and_colour_at_once(qtbot, engine, tmp_path):
     """Regression: the grid kept the previous dataset until another class was clicked."""
-    from core.dataset import load_dataset
-    from core.images import InputSpec
+    from core.data.dataset import load_dataset
+    from core.data.images import InputSpec
     from tests.conftest import make_dataset
 
     tab = DataTab(engine)
@@ -216,8 +216,8 @@ def test_train_tab_does_not_show_a_model_next_to_another_dataset(
     qtbot, engine, pattern_dataset, tmp_path
 ):
     """Regression: the chart, matrix and accuracy of the previous dataset stayed on show."""
-    from core.dataset import load_dataset
-    from core.images import InputSpec
+    from core.data.dataset import load_dataset
+    from core.data.images import InputSpec
     from tests.conftest import make_dataset
 
     tab = TrainTab(engine, lambda: 0.2)
@@ -483,8 +483,8 @@ def test_save_follows_the_model_and_proposes_its_own_name(
 ):
     """Regression: Save stayed enabled after opening a model and then failed; the dialog
     proposed the previous dataset's name."""
-    from core.dataset import load_dataset
-    from core.images import InputSpec
+    from core.data.dataset import load_dataset
+    from core.data.images import InputSpec
     from tests.conftest import make_dataset
 
     offered = save_dialog(monkeypatch, "")
@@ -574,7 +574,7 @@ def test_clear_cache_asks_with_the_size_and_runs_on_the_engine(qtbot, window, en
     from PySide6.QtGui import QAction
     from PySide6.QtWidgets import QMessageBox
 
-    from core.cache import cache_root
+    from core.data.cache import cache_root
 
     held = cache_root() / "datasets" / "x.npz"
     held.parent.mkdir(parents=True)

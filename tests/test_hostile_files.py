@@ -21,12 +21,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from core import bundle as bundle_module
-from core.bundle import MAX_RATIO, read_bundle
+from core.data.images import InputSpec, read_file, to_model_input
+from core.data.safe_io import FileRefused, read_bounded
+from core.data.scan import image_files
 from core.errors import ImageError, ModelFileError
-from core.images import InputSpec, read_file, to_model_input
-from core.safe_io import FileRefused, read_bounded
-from core.scan import image_files
+from core.modelfile import bundle as bundle_module
+from core.modelfile.bundle import MAX_RATIO, read_bundle
 from tests.test_bundle import edited_meta, members_of, npy, write_zip
 
 needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
@@ -318,7 +318,7 @@ def test_a_corrupt_compressed_member_is_refused(saved_model, tmp_path):
 
 def test_a_file_that_grows_while_read_is_still_capped(tmp_path, monkeypatch):
     """The first read asks for the size the file reports; more data is read in capped chunks."""
-    import core.safe_io as safe_io
+    import core.data.safe_io as safe_io
 
     path = tmp_path / "grows.bin"
     path.write_bytes(b"x" * 100)
@@ -338,7 +338,7 @@ def _smaller(info: os.stat_result) -> os.stat_result:
 def test_codec_warnings_go_to_the_log_naming_the_file_not_to_the_terminal(caplog):
     import PIL
 
-    import core.images as images
+    import core.data.images as images
 
     images._route_codec_warnings()  # on top of pytest's own recorder, for this test
     pil_file = str(Path(PIL.__file__).parent / "TiffImagePlugin.py")
@@ -394,7 +394,7 @@ def test_odd_tiffs_are_used_in_both_colour_modes_and_inspect_stays_quiet(tmp_pat
 
 def test_a_file_that_has_no_data_yet_is_refused_not_crashed_on(tmp_path, monkeypatch):
     """Like /proc/kmsg: a non-blocking read answers None ("no data yet")."""
-    import core.safe_io as safe_io
+    import core.data.safe_io as safe_io
 
     path = tmp_path / "k.png"
     path.write_bytes(b"x" * 10)

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import EpsImagePlugin, Image, ImageFile
 
+from core.data.images import BACKGROUND, InputSpec, load_input, preprocess
 from core.errors import ImageError
-from core.images import BACKGROUND, InputSpec, load_input, preprocess
 from tests import imagegen as gen
 
 GRAY = InputSpec(size=28, color=False)
@@ -186,7 +186,7 @@ def test_arrays_and_pil_images_go_through_the_same_function(tmp_path):
 
 
 def test_large_jpegs_are_decoded_at_reduced_scale():
-    from core.images import decode
+    from core.data.images import decode
 
     photo = gen.encode(gen.gradient((2400, 1600)), "JPEG", quality=90)
     image = decode(photo, target_size=28, mode="L")
@@ -196,7 +196,7 @@ def test_large_jpegs_are_decoded_at_reduced_scale():
 
 
 def test_thumbnails_keep_aspect_apply_orientation_and_refuse_bad_files(tmp_path):
-    from core.images import thumbnail
+    from core.data.images import thumbnail
 
     wide = write(tmp_path, "wide.jpg", gen.with_exif_orientation(gen.gradient((400, 200)), 6))
     preview = thumbnail(wide, 72)
@@ -207,7 +207,7 @@ def test_thumbnails_keep_aspect_apply_orientation_and_refuse_bad_files(tmp_path)
 
 def test_a_jpeg_gives_the_same_input_as_path_bytes_or_opened_image(tmp_path):
     """Regression: a path used reduced-scale JPEG decoding, an opened image did not."""
-    from core.images import to_model_input
+    from core.data.images import to_model_input
 
     photo = tmp_path / "photo.jpg"
     base = Image.radial_gradient("L").resize((2400, 1600))

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from core import __version__
-from core.cli import command_names
+from core.cli.main import command_names
 from gui import launcher
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.bundle import read_bundle
-from core.config import TrainConfig
 from core.errors import ModelFileError
-from core.evaluate import chance_warning
-from core.meta_schema import check_meta
+from core.learn.config import TrainConfig
+from core.modelfile.bundle import read_bundle
+from core.modelfile.schema import check_meta
+from core.use.evaluate import chance_warning
 from tests.test_bundle import edited_meta, members_of, write_zip
 
 
@@ -79,7 +79,7 @@ def test_a_crafted_field_is_refused_naming_it(saved_model, tmp_path, meta, path,
 def test_continuing_a_model_with_crafted_settings_is_a_clean_error(
     saved_model, pattern_dir, tmp_path, capsys
 ):
-    from core.cli import main
+    from core.cli.main import main
 
     members = edited_meta(saved_model, lambda m: m["training"]["config"].update(epochs=-5))
     crafted = write_zip(tmp_path / "crafted.cnnmodel", members)

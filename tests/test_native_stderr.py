@@ -14,8 +14,8 @@ import pytest
 from PIL import TiffImagePlugin
 
 from core import native_stderr
+from core.data.images import InputSpec, load_input, thumbnail
 from core.errors import ImageError
-from core.images import InputSpec, load_input, thumbnail
 from tests.conftest import make_dataset
 from tests.imagegen import damaged_tiff
 

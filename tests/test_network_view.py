@@ -1,4 +1,4 @@
-"""Inside the network: the layer views of every preset (core.network_view), the session's use
+"""Inside the network: the layer views of every preset (core.use.network_view), the session's use
 case, the tab against the fake engine with real Qt events, and the real engine end to end."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import pytest
 from PySide6.QtCore import QPoint, Qt, QUrl
 from PySide6.QtGui import QColor
 
+from core.data.images import InputSpec
 from core.errors import CnnStudioError
-from core.images import InputSpec
-from core.network_views import LayerView, NetworkView, stretch, weights_image
+from core.use.network_views import LayerView, NetworkView, stretch, weights_image
 from tests.fake_engine import FakeEngine
 from tests.test_gui_widgets import drop, finished
 
@@ -29,8 +29,8 @@ PRESETS = [
 
 
 def _views(preset: str, spec: InputSpec, max_maps: int, seed: int = 0) -> list[LayerView]:
-    from core.models import ModelSpec, build_model
-    from core.network_view import layer_views
+    from core.nets.models import ModelSpec, build_model
+    from core.use.network_view import layer_views
 
     model = build_model(ModelSpec(preset, spec, len(CLASSES), augment=True))
     image = np.random.default_rng(seed).integers(0, 256, spec.shape, dtype=np.uint8)
@@ -107,8 +107,8 @@ def test_the_pretrained_preset_shows_a_few_representative_backbone_layers():
 
 
 def test_the_most_active_maps_come_first_and_pooling_keeps_their_peaks():
-    from core.models import ModelSpec, build_model
-    from core.network_view import layer_views
+    from core.nets.models import ModelSpec, build_model
+    from core.use.network_view import layer_views
 
     model = build_model(ModelSpec("article", InputSpec(28), 3))
     conv1 = model.get_layer("conv1")
@@ -132,8 +132,8 @@ def test_the_most_active_maps_come_first_and_pooling_keeps_their_peaks():
 
 
 def test_wrong_images_are_refused_with_the_reason():
-    from core.models import ModelSpec, build_model
-    from core.network_view import layer_views
+    from core.nets.models import ModelSpec, build_model
+    from core.use.network_view import layer_views
 
     model = build_model(ModelSpec("article", InputSpec(16), 2))
     with pytest.raises(CnnStudioError, match=r"takes uint8 \(16, 16, 1\)"):
@@ -233,7 +233,7 @@ def _ready(engine, pattern_dataset):
 
 
 def test_the_tab_says_what_to_do_without_a_model(qtbot, engine):
-    from gui.network_tab import NetworkTab
+    from gui.tabs.network import NetworkTab
 
     tab = NetworkTab(engine)
     qtbot.addWidget(tab)
@@ -246,7 +246,7 @@ def test_the_tab_says_what_to_do_without_a_model(qtbot, engine):
 def test_the_tab_asks_for_a_random_image_of_the_chosen_class_and_shows_its_maps(
     qtbot, engine, pattern_dataset
 ):
-    from gui.network_tab import NetworkTab
+    from gui.tabs.network import NetworkTab
 
     tab = NetworkTab(engine, seed=0)
     qtbot.addWidget(tab)
@@ -277,7 +277,7 @@ def test_the_tab_asks_for_a_random_image_of_the_chosen_class_and_shows_its_maps(
 
 
 def test_a_failure_is_said_in_the_tab(qtbot, engine, pattern_dataset):
-    from gui.network_tab import NetworkTab
+    from gui.tabs.network import NetworkTab
 
     tab = NetworkTab(engine)
     qtbot.addWidget(tab)

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.cli import main
-from core.console import out
+from core.cli.console import out
+from core.cli.main import main
 from core.names import readable
-from core.predictions import Prediction, spreadsheet_text, write_csv
+from core.use.predictions import Prediction, spreadsheet_text, write_csv
 
 
 def latin1_dataset(parent: Path) -> Path:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.config import TrainConfig
-from core.precision import bfloat16_from_cpuinfo, resolve
+from core.learn.config import TrainConfig
+from core.nets.precision import bfloat16_from_cpuinfo, resolve
 
 X86_WITH = "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_bf16 avx512_vnni\n"
 X86_AMX = "flags\t\t: fpu avx2 amx_tile amx_bf16 amx_int8\n"
@@ -37,9 +37,9 @@ def test_automatic_precision_follows_the_hardware_and_explicit_choices_are_kept(
 
 
 def test_the_last_layer_and_so_the_loss_compute_in_float32():
-    from core.images import InputSpec
-    from core.models import ModelSpec, build_model
-    from core.runtime import keras
+    from core.data.images import InputSpec
+    from core.nets.models import ModelSpec, build_model
+    from core.nets.runtime import keras
 
     spec = ModelSpec("article", InputSpec(16), 3)
     model = build_model(spec, precision="bfloat16")
@@ -52,8 +52,8 @@ def test_the_last_layer_and_so_the_loss_compute_in_float32():
 
 @pytest.mark.slow
 def test_a_model_trained_in_bfloat16_is_float32_and_classifies_the_same(pattern_dataset):
-    from core.models import build_model
-    from core.training import Trainer
+    from core.learn.training import Trainer
+    from core.nets.models import build_model
 
     config = TrainConfig(
         epochs=6, batch_size=16, seed=3, early_stopping=False, precision="bfloat16"
@@ -72,7 +72,7 @@ def test_a_model_trained_in_bfloat16_is_float32_and_classifies_the_same(pattern_
 
 @pytest.mark.slow
 def test_float32_is_used_when_asked(pattern_dataset):
-    from core.training import Trainer
+    from core.learn.training import Trainer
 
     config = TrainConfig(epochs=1, batch_size=16, seed=3, early_stopping=False, precision="float32")
     result = Trainer(pattern_dataset, config).run()
@@ -84,7 +84,7 @@ def test_float32_is_used_when_asked(pattern_dataset):
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])
 def test_divergence_and_early_stopping_work_in_every_precision(pattern_dataset, precision):
     from core.errors import TrainingError
-    from core.training import Trainer
+    from core.learn.training import Trainer
 
     wild = TrainConfig(
         epochs=20, batch_size=4, learning_rate=9.0, early_stopping=False, precision=precision

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.advice import advise, measure
-from core.config import TrainConfig
-from core.evaluate import chance_warning
-from core.features import FeatureCache
-from core.images import InputSpec
-from core.scan import scan_folder
+from core.data.images import InputSpec
+from core.data.scan import scan_folder
+from core.learn.advice import advise, measure
+from core.learn.config import TrainConfig
+from core.learn.features import FeatureCache
 from core.session import Session
+from core.use.evaluate import chance_warning
 
 
 def colour_photos(root, per_class: int = 12, size: tuple[int, int] = (160, 120)):
@@ -57,8 +57,8 @@ def test_the_pretrained_preset_trains_and_classifies_offline(tmp_path):
 
 
 def test_shipped_backbone_weights_are_loaded_not_random():
-    from core.images import InputSpec as Spec
-    from core.models import ModelSpec, build_model
+    from core.data.images import InputSpec as Spec
+    from core.nets.models import ModelSpec, build_model
 
     spec = ModelSpec("photos-pretrained", Spec(64, color=True), 3)
     shipped = build_model(spec, pretrained=True).get_layer("backbone").get_weights()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.classify import Classifier
-from core.config import TrainConfig
-from core.dataset import load_dataset
-from core.images import InputSpec
-from core.models import ModelSpec
-from core.training import Trainer
+from core.data.dataset import load_dataset
+from core.data.images import InputSpec
+from core.learn.config import TrainConfig
+from core.learn.training import Trainer
+from core.nets.models import ModelSpec
+from core.use.classify import Classifier
 from tests.conftest import shared_path
 from tests.mnist import mnist_dataset
 

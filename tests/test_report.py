@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.bundle import ModelBundle, read_bundle
-from core.images import InputSpec, load_input
-from core.report import CARD_NAME, SCRIPT_NAME, render_card, write_report
-from core.report_script import extra_pooling, render_script
+from core.data.images import InputSpec, load_input
+from core.modelfile.bundle import ModelBundle, read_bundle
+from core.share.card import CARD_NAME, SCRIPT_NAME, render_card, write_report
+from core.share.script import extra_pooling, render_script
 from tests.imagegen import (
     animated_gif,
     encode,
@@ -223,7 +223,7 @@ def test_reproduce_records_the_settings(bundle, report):
 
 
 def test_the_pooling_rule_matches_the_app():
-    from core.models import extra_pooling as app_rule
+    from core.nets.models import extra_pooling as app_rule
 
     assert all(extra_pooling(size) == app_rule(size) for size in range(8, 513))
 
@@ -242,8 +242,8 @@ def test_the_script_builds_the_apps_network_with_its_starting_weights(
     preset, spec, augment, tmp_path
 ):
     """Layers made in the same order: under one seed both start from the same weights."""
-    from core.models import ModelSpec, build_model
-    from core.runtime import keras
+    from core.nets.models import ModelSpec, build_model
+    from core.nets.runtime import keras
 
     classes = ["a", "b", "c"]
     bundle = ModelBundle(preset, spec, classes, augment, weights=[])
@@ -346,7 +346,7 @@ def test_the_report_refuses_a_file_as_its_folder(bundle, tmp_path):
 
 
 def test_cli_report_writes_the_card_and_the_script(saved_model, tmp_path, capsys):
-    from core.cli import main
+    from core.cli.main import main
 
     out = tmp_path / "new" / "report"
     assert main(["report", str(saved_model), "--out", str(out)]) == 0
@@ -426,10 +426,10 @@ def test_reproduce_py_repeats_the_apps_training_in_a_fresh_process(tmp_path):
     test allows one validation image to differ, for arithmetic that rounds differently on
     another CPU, and requires the accuracy to be within that one image.
     """
-    from core.classify import Classifier
-    from core.config import TrainConfig
-    from core.runtime import keras
+    from core.learn.config import TrainConfig
+    from core.nets.runtime import keras
     from core.session import Session
+    from core.use.classify import Classifier
 
     names = ['a & b "c"', "<i>", "it's"]
     data = pattern_files(tmp_path / "data", names)

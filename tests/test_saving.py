@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from core.atomic import atomic_path, check_target, remove_stale_temporaries
-from core.bundle import read_bundle
-from core.cli import main
+from core.cli.main import main
 from core.errors import SaveError
+from core.modelfile.bundle import read_bundle
 
 fcntl = pytest.importorskip("fcntl", reason="save locks are POSIX file locks")
 

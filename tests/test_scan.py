@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
+from core.data.scan import MAX_DEPTH, scan_folder
 from core.errors import Cancelled, DatasetError
 from core.progress import CancelToken
-from core.scan import MAX_DEPTH, scan_folder
 from tests.conftest import make_dataset
 
 

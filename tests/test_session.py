@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.config import TrainConfig
+from core.data.images import InputSpec
 from core.errors import Cancelled, CnnStudioError
-from core.images import InputSpec
+from core.learn.config import TrainConfig
 from core.progress import CancelToken, TrainingControl
 from core.session import Session
 from tests.conftest import make_dataset

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from core.dataset import load_dataset
-from core.images import InputSpec
-from core.scan import scan_folder
+from core.data.dataset import load_dataset
+from core.data.images import InputSpec
+from core.data.scan import scan_folder
 from tests.conftest import shared_path
 
 

@@ -20,14 +20,14 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QPoint, Qt
 
-from core.cli import main
-from core.dataset import load_dataset
+from core.cli.main import main
+from core.data.dataset import load_dataset
+from core.data.images import InputSpec
+from core.data.layout import detect_layout
+from core.data.scan import scan_folder
 from core.errors import ModelFileError
-from core.images import InputSpec
-from core.layout import detect_layout
-from core.meta_schema import check_meta
-from core.scan import scan_folder
-from gui.results_page import ResultsPage
+from core.modelfile.schema import check_meta
+from gui.tabs.results import ResultsPage
 from gui.widgets.class_metrics import ClassMetricsTable
 from tests.conftest import make_dataset, shared_path
 from tests.fake_engine import model_view
@@ -197,7 +197,7 @@ def test_inspect_prints_the_layout_and_each_parts_counts(tmp_path, capsys):
 
 
 def test_the_data_tab_says_how_the_parts_are_used(qtbot, tmp_path):
-    from gui.data_tab import DataTab
+    from gui.tabs.data import DataTab
     from tests.fake_engine import FakeEngine
 
     engine = FakeEngine()
@@ -296,7 +296,7 @@ def split_model(split_data, tmp_path_factory: pytest.TempPathFactory) -> tuple[P
 def test_training_uses_the_given_validation_images_and_scores_the_test_folder(
     split_data, split_model
 ):
-    from core.bundle import read_bundle
+    from core.modelfile.bundle import read_bundle
     from core.session import Session
 
     _, written = split_data

@@ -8,10 +8,10 @@ import time
 import numpy as np
 import pytest
 
-from core.config import TrainConfig
 from core.errors import Cancelled, DatasetError, TrainingError
-from core.runtime import keras
-from core.training import Trainer, TrainingControl, make_schedule
+from core.learn.config import TrainConfig
+from core.learn.training import Trainer, TrainingControl, make_schedule
+from core.nets.runtime import keras
 
 
 class Recorder:
@@ -137,8 +137,8 @@ def test_divergence_stops_training_with_a_clear_message(pattern_dataset):
 def one_batch_an_epoch(tmp_path_factory):
     """36 images at batch size 128: one batch an epoch, so three epochs are three batches,
     fewer than the divergence window."""
-    from core.dataset import load_dataset
-    from core.images import InputSpec
+    from core.data.dataset import load_dataset
+    from core.data.images import InputSpec
     from tests.conftest import make_pattern_dataset
 
     root = make_pattern_dataset(tmp_path_factory.mktemp("one-batch") / "patterns", per_class=12)
@@ -177,7 +177,7 @@ def test_a_high_but_fine_learning_rate_is_not_called_diverged(
 
 
 def test_one_blown_up_loss_stops_at_once_and_a_healthy_spike_does_not():
-    from core.training import _Bridge, _Diverged
+    from core.learn.training import _Bridge, _Diverged
 
     bridge = _Bridge(Recorder(), TrainingControl(), total=3, batches=1, num_classes=2)
     for epoch, loss in enumerate([0.65, 4.73, 0.88]):  # measured: adam 0.03, two classes
@@ -193,7 +193,7 @@ def test_one_blown_up_loss_stops_at_once_and_a_healthy_spike_does_not():
 def test_a_blown_up_validation_loss_stops_training(val_loss):
     """A batch's loss is measured before its update: only the validation loss sees what the
     last update of a run did."""
-    from core.training import _Bridge, _Diverged
+    from core.learn.training import _Bridge, _Diverged
 
     bridge = _Bridge(Recorder(), TrainingControl(), total=1, batches=1, num_classes=3)
     bridge.on_epoch_begin(0)
@@ -244,7 +244,7 @@ def test_same_seed_gives_same_split_and_weights(pattern_dataset):
 
 
 def test_untrainable_dataset_is_refused(tmp_path):
-    from core.dataset import load_dataset
+    from core.data.dataset import load_dataset
     from tests.conftest import make_dataset
 
     dataset = load_dataset(make_dataset(tmp_path / "one", {"only": 4}))
@@ -288,7 +288,7 @@ def test_continuing_with_another_optimizer_says_its_state_starts_afresh(trained,
 
 
 def test_nan_loss_is_caught_at_the_batch_it_appears():
-    from core.training import _Bridge, _Diverged
+    from core.learn.training import _Bridge, _Diverged
 
     bridge = _Bridge(Recorder(), TrainingControl(), total=1, batches=10, num_classes=10)
     bridge.on_epoch_begin(0)
@@ -298,7 +298,7 @@ def test_nan_loss_is_caught_at_the_batch_it_appears():
 
 
 def test_the_bridge_recovers_batch_losses_when_a_call_runs_several_steps():
-    from core.training import _Bridge
+    from core.learn.training import _Bridge
 
     recorder = Recorder()
     bridge = _Bridge(recorder, TrainingControl(), total=1, batches=8, num_classes=10)

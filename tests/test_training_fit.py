@@ -7,16 +7,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.batchnorm import batchnorm_layers, recalibrate
-from core.config import TrainConfig
-from core.dataset import load_dataset
+from core.data.dataset import load_dataset
+from core.data.images import InputSpec
 from core.errors import TrainingError
-from core.images import InputSpec
-from core.models import ModelSpec, build_model, extra_pooling
-from core.presets import preset_warning
-from core.runtime import keras
+from core.learn.batchnorm import batchnorm_layers, recalibrate
+from core.learn.config import TrainConfig
+from core.learn.training import MIN_PATIENCE_STEPS, Trainer, early_stopping_epochs
+from core.nets.models import ModelSpec, build_model, extra_pooling
+from core.nets.presets import preset_warning
+from core.nets.runtime import keras
 from core.session import Session
-from core.training import MIN_PATIENCE_STEPS, Trainer, early_stopping_epochs
 from tests.conftest import make_dataset, make_pattern_dataset
 
 

@@ -22,7 +22,7 @@ SCRIPT = """
 import json, sys
 from gui.trimmed import install_stand_ins
 installed = install_stand_ins(frozen=True)
-from core.runtime import keras, tf
+from core.nets.runtime import keras, tf
 import numpy as np
 model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3, activation="relu"),
                           keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax")])

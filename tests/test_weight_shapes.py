@@ -1,13 +1,13 @@
-"""The Keras-free description of each preset's weight arrays (core.weight_shapes), which model
+"""The Keras-free description of each preset's weight arrays (core.nets.weight_shapes), which model
 files are checked against before their arrays are unpacked, agrees with the real networks."""
 
 from __future__ import annotations
 
 import pytest
 
-from core.images import InputSpec
-from core.presets import PRESET_NAMES
-from core.weight_shapes import expected_weight_shapes
+from core.data.images import InputSpec
+from core.nets.presets import PRESET_NAMES
+from core.nets.weight_shapes import expected_weight_shapes
 
 #: (preset, input size, colour, classes, augmentation): every preset, at the smallest input
 #: the schema allows, at sizes where pooling rounds down, grey and colour, few and many classes.
@@ -33,7 +33,7 @@ def test_every_preset_is_covered():
 
 @pytest.mark.parametrize(("preset", "size", "color", "classes", "augment"), CASES)
 def test_the_shapes_are_those_of_the_keras_model(preset, size, color, classes, augment):
-    from core.models import ModelSpec, build_model
+    from core.nets.models import ModelSpec, build_model
 
     model = build_model(ModelSpec(preset, InputSpec(size, color), classes, augment))
     assert expected_weight_shapes(preset, size, color, classes) == [
@@ -43,7 +43,7 @@ def test_the_shapes_are_those_of_the_keras_model(preset, size, color, classes, a
 
 def test_the_backbone_shapes_are_those_of_the_shipped_weights():
     """Built with the ImageNet weights from assets/ (Keras refuses a file that does not fit)."""
-    from core.models import ModelSpec, build_model
+    from core.nets.models import ModelSpec, build_model
 
     model = build_model(ModelSpec("photos-pretrained", InputSpec(224, True), 3), pretrained=True)
     assert expected_weight_shapes("photos-pretrained", 224, True, 3) == [

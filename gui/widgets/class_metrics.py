@@ -31,7 +31,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("F1", TERMS["f1"]),
     ("Images", "How many of the scored images belong to this class."),
 )
-#: The keys of a per-class score (core.evaluate), in column order after the name.
+#: The keys of a per-class score (core.use.evaluate), in column order after the name.
 _KEYS = ("precision", "recall", "f1", "support")
 
 

@@ -2,8 +2,8 @@
 
 The engine sends each explanation as plain data (:func:`gui.engine_adapter.explanation_row`: the
 image as the model saw it, a 0..1 heat map at the same size, the answer it explains); this module
-draws them with :mod:`core.heatmap` (NumPy only). The Classify tab and the Results page's list of
-misclassified images both use it: thumbnails with the map blended in, and :class:`HeatmapView`,
+draws them with :mod:`core.use.heatmap` (NumPy only). The Classify tab and the Results page's list
+of misclassified images both use it: thumbnails with the map blended in, and :class:`HeatmapView`,
 a non-modal dialog with the image and the map side by side, an opacity slider, and a sentence
 saying what the colours mean.
 """
@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.heatmap import COLORMAP, DEFAULT_ALPHA, overlay
 from core.names import readable, short_name
+from core.use.heatmap import COLORMAP, DEFAULT_ALPHA, overlay
 from gui.widgets.images import array_to_qimage, preview
 
 #: Size in pixels of the two pictures of the enlarged view (small inputs are enlarged sharp).

@@ -1,10 +1,11 @@
 """A reliability diagram: how often the model was right at each level of confidence.
 
-One bar per confidence bin of the validation images (:class:`core.calibration.ReliabilityBin`):
-it spans the bin's confidence range and is as tall as the share the model got right there. On
-a calibrated model the bars' tops follow the diagonal ("80 % sure" is right 80 % of the time);
-bars below it mean over-confidence, above it under-confidence. Bins with few images are drawn
-paler. Colours come from the current theme at paint time. GUI thread only.
+One bar per confidence bin of the validation images
+(:class:`core.learn.calibration.ReliabilityBin`): it spans the bin's confidence range and is as tall
+as the share the model got right there. On a calibrated model the bars' tops follow the diagonal
+("80 % sure" is right 80 % of the time); bars below it mean over-confidence, above it
+under-confidence. Bins with few images are drawn paler. Colours come from the current theme at paint
+time. GUI thread only.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from core.calibration import ReliabilityBin
+from core.learn.calibration import ReliabilityBin
 from gui import style
 
 

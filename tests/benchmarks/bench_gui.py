@@ -55,7 +55,7 @@ def startup_seconds() -> float:
 
 
 def engine_throughput(dataset: object, config: object) -> float:
-    from core.training import Trainer
+    from core.learn.training import Trainer
 
     seconds: list[float] = []
 
@@ -73,7 +73,7 @@ def engine_throughput(dataset: object, config: object) -> float:
 
 def data_folder() -> Path:
     """Fashion-MNIST's 15k training PNGs when present (long, steady epochs), else the demo."""
-    from core.demo import demo_dataset
+    from core.data.demo import demo_dataset
 
     return FASHION if FASHION.is_dir() else demo_dataset()
 
@@ -130,9 +130,9 @@ def app_run(config: object) -> tuple[float, list[float], float]:
 
 
 def main() -> None:
-    from core.config import TrainConfig
-    from core.dataset import load_dataset
-    from core.images import InputSpec
+    from core.data.dataset import load_dataset
+    from core.data.images import InputSpec
+    from core.learn.config import TrainConfig
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     startup = min(startup_seconds() for _ in range(3))

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from core.cache import DatasetCache
-from core.dataset import load_dataset
-from core.images import InputSpec
+from core.data.cache import DatasetCache
+from core.data.dataset import load_dataset
+from core.data.images import InputSpec
 from tests.benchmarks.table import print_table
 from tests.mnist import read_idx
 
@@ -121,7 +121,7 @@ def make_thousand_photos(source: Path, target: Path) -> Path:
 def bench_head(rows: list[list[str]]) -> None:
     """Training the pretrained head on 1,000 photos: first run (features computed) and a
     second run on a warm feature cache, both from a warm decoded-image cache."""
-    from core.config import TrainConfig
+    from core.learn.config import TrainConfig
     from core.session import Session
 
     photos = SHARED / "photos" / "clothing-dataset-small"

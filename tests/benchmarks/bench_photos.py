@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.config import TrainConfig
-from core.images import InputSpec
+from core.data.images import InputSpec
+from core.learn.config import TrainConfig
 from core.session import Session
 from tests.benchmarks.table import print_table
 

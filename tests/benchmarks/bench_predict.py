@@ -9,10 +9,10 @@ import time
 
 import numpy as np
 
-import core.runtime  # noqa: F401  (sizes the thread pools as TensorFlow starts)
-from core.classify import Classifier
-from core.images import InputSpec
-from core.models import ModelSpec, build_model
+import core.nets.runtime  # noqa: F401  (sizes the thread pools as TensorFlow starts)
+from core.data.images import InputSpec
+from core.nets.models import ModelSpec, build_model
+from core.use.classify import Classifier
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:

@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.classify import Classifier
 from core.session import Session
+from core.use.classify import Classifier
 from tests.benchmarks.table import print_table
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -90,7 +90,7 @@ def run_case(
         raise SystemExit(f"reproduce.py failed for {name}:\n{done.stderr[-3000:]}")
     print("\n".join(line for line in done.stdout.splitlines() if "step" not in line), flush=True)
     figures = json.loads((written.folder / "reproduced.json").read_text())
-    from core.runtime import keras
+    from core.nets.runtime import keras
 
     data = session.dataset
     assert data is not None
@@ -114,7 +114,7 @@ def run_case(
 
 
 def read_val(model_path: Path) -> list[list[str]]:
-    from core.bundle import read_bundle
+    from core.modelfile.bundle import read_bundle
 
     return read_bundle(model_path).files["val"]
 

@@ -32,13 +32,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from core.cache import DatasetCache
-from core.config import TrainConfig
-from core.dataset import LoadedDataset, load_dataset
-from core.images import InputSpec
-from core.precision import native_bfloat16
-from core.runtime import keras
-from core.training import Trainer
+from core.data.cache import DatasetCache
+from core.data.dataset import LoadedDataset, load_dataset
+from core.data.images import InputSpec
+from core.learn.config import TrainConfig
+from core.learn.training import Trainer
+from core.nets.precision import native_bfloat16
+from core.nets.runtime import keras
 from tests.benchmarks.table import print_table
 from tests.mnist import mnist_dataset, read_idx
 
@@ -164,8 +164,8 @@ def run_timed(args: list[str], env: dict[str, str]) -> float:
 
 def whole_command(rows: list[list[str]]) -> None:
     """``cnn-studio train`` against the plain script, as processes, on 20k MNIST PNGs."""
-    from core.bundle import read_bundle
-    from core.classify import model_from_bundle
+    from core.modelfile.bundle import read_bundle
+    from core.use.classify import model_from_bundle
 
     mnist = SHARED / "mnist"
     work = Path(tempfile.mkdtemp(prefix="bench-train-"))
@@ -180,7 +180,7 @@ def whole_command(rows: list[list[str]]) -> None:
         script = work / "plain.py"
         script.write_text(PLAIN_SCRIPT)
         plain = [sys.executable, str(script), str(folder), str(work / "p.keras")]
-        command = [sys.executable, "-m", "core.cli", "train", str(folder), "--epochs", "3"]
+        command = [sys.executable, "-m", "core", "train", str(folder), "--epochs", "3"]
         command += ["--out", str(work / "s.cnnmodel")]
         # Interleaved and best of two, as this kind of machine is noisy; the cold run is the
         # first of CNN Studio's (nothing cached yet).

@@ -1,0 +1,509 @@
+"""Loading a scanned folder into uint8 arrays: parallel, cached, cancellable.
+
+Every candidate file is read once, judged by content, decoded and preprocessed through
+:func:`core.data.images.load_input` (the same function classification uses). Files that fail are
+listed with their reason; identical images are found by content hash and reported, and
+near-identical ones (shifted, re-saved) by perceptual hash (:mod:`core.data.near_duplicates`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import gc
+import hashlib
+import multiprocessing
+import os
+import threading
+from collections import defaultdict
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.data.cache import CachedFolder, DatasetCache
+from core.data.images import InputSpec, load_input, read_file
+from core.data.layout import ROLES, SplitLayout, split_counts
+from core.data.layout import describe as describe_layout
+from core.data.layout import notes as layout_notes
+from core.data.near_duplicates import (
+    copies_of_training,
+    copy_groups,
+    near_duplicate_warning,
+    near_pairs,
+    phash,
+)
+from core.data.scan import DatasetIndex, FileEntry, Skipped, assess, scan_folder
+from core.data.split import stratified_split
+from core.errors import DatasetError, ImageError
+from core.progress import CancelToken, ProgressCallback, Throttle, no_progress
+
+_CHUNK = 16
+_PROCESS_CHUNK = 250
+#: From this average file size on, decoding is spent in codecs that release the interpreter
+#: lock, so threads help; below it, Python dominates and threads only fight over the lock.
+_THREADS_FROM_BYTES = 16 * 1024
+#: From this many small files on, starting worker processes pays for itself.
+_PROCESSES_FROM_FILES = 2000
+
+_Result = tuple[np.ndarray | None, str, str]
+
+
+@dataclass
+class LoadedDataset:
+    """Decoded images of a dataset folder, ready for training or evaluation.
+
+    ``images`` has shape (N, size, size, channels) and dtype uint8 (60,000 28x28 images take
+    47 MB); ``labels`` index into ``class_names``; ``paths`` are relative to ``root``.
+    """
+
+    root: Path
+    spec: InputSpec
+    class_names: list[str]
+    images: np.ndarray
+    labels: np.ndarray
+    paths: list[str]
+    hashes: list[str]
+    skipped: list[Skipped] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    #: Set when the folder is split into train/valid/test folders (see :mod:`core.data.layout`).
+    layout: SplitLayout | None = None
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def can_train(self) -> bool:
+        return not self.problems
+
+    def counts(self) -> dict[str, int]:
+        """Images per class, in class order."""
+        per_class = np.bincount(self.labels, minlength=len(self.class_names))
+        return {name: int(n) for name, n in zip(self.class_names, per_class, strict=True)}
+
+    def part_rows(self, role: str) -> np.ndarray:
+        """Indices of the images of one part (``"train"``, ``"valid"``, ``"test"``) of a split
+        dataset; without a layout every image is in ``"train"``."""
+        if self.layout is None:
+            return np.arange(len(self)) if role == "train" else np.zeros(0, np.int64)
+        return np.flatnonzero(self.layout.codes(self.paths) == ROLES.index(role))
+
+    @functools.cached_property
+    def phashes(self) -> np.ndarray:
+        """The perceptual hash of every image (:func:`core.data.near_duplicates.phash`), computed
+        once (an edit makes a new dataset, so this never goes stale)."""
+        return phash(self.images)
+
+    def copy_groups(self, rows: np.ndarray) -> np.ndarray:
+        """For the images ``rows``, the row of the first image of their group of copies (exact
+        or near, :func:`core.data.near_duplicates.copy_groups`), taken in the order of ``rows``."""
+        rows = np.asarray(rows, dtype=np.int64)
+        first = copy_groups(self.phashes[rows], [self.hashes[i] for i in rows])
+        return rows[first]
+
+    def copies_of(
+        self, rows: np.ndarray, training_rows: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(exact copies, near copies that are not exact): which images of ``rows`` are the
+        same picture as an image of ``training_rows``, by content or perceptual hash."""
+        rows = np.asarray(rows, dtype=np.int64)
+        training_rows = np.asarray(training_rows, dtype=np.int64)
+        exact, near = copies_of_training(
+            [self.hashes[i] for i in rows],
+            self.phashes[rows],
+            [self.hashes[i] for i in training_rows],
+            self.phashes[training_rows],
+        )
+        assert near is not None
+        return exact, near
+
+    def split(self, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Stratified (train indices, validation indices, warnings) for this dataset.
+
+        A split dataset with validation images uses them as they are (``val_fraction`` does not
+        matter; copies across its folders are among the dataset's warnings, and scores on them
+        say how the images the model never saw did); otherwise validation images are drawn from
+        the training part, each group of exact or near copies wholly on one side, so no
+        validation image is a copy of a training image. Test images are never in either.
+        """
+        rows = self.part_rows("train")
+        given = self.part_rows("valid")
+        if len(given):
+            return rows, given, []
+        # Drawn in path order within each class (as reproduce.py draws it): the same folder
+        # gives the same split however its images came to be in this order (a fresh load, or
+        # the dataset an edit brought up to date, where restored files come last).
+        rows = rows[np.argsort(np.asarray(self.paths, dtype=object)[rows], kind="stable")]
+        groups = self.copy_groups(rows)
+        train, val = stratified_split(self.labels[rows], val_fraction, seed, groups)
+        return np.sort(rows[train]), np.sort(rows[val]), []
+
+    def summary(self) -> dict[str, object]:
+        """Plain-data description used by the CLI's ``--json`` output and the GUI."""
+        return {
+            "root": str(self.root),
+            "classes": [{"name": n, "count": c} for n, c in self.counts().items()],
+            "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
+            "warnings": list(self.warnings),
+            "problems": list(self.problems),
+            **({"layout": self.layout_summary()} if self.layout is not None else {}),
+        }
+
+    def layout_summary(self) -> dict[str, object] | None:
+        """A split dataset's parts as plain data: folder names, images per class in each part,
+        and the sentence that says how they are used (None without a layout)."""
+        if self.layout is None:
+            return None
+        counts = split_counts(self.layout, self.labels, self.paths, len(self.class_names))
+        return {
+            "folders": dict(self.layout.folders),
+            "counts": counts,
+            "note": describe_layout(self.layout, counts),
+        }
+
+
+def _decode_one(root: str, relpath: str, spec: InputSpec) -> _Result:
+    """Decode one file: (pixels or None, skip reason, content hash of the pixels).
+
+    The hash is taken over the model input, so re-encoded copies of one picture count as the
+    same image. Runs on a pool thread or in a pool process.
+    """
+    path = Path(root, relpath)
+    try:
+        data = read_file(path)
+        pixels = load_input(path, spec, data)
+    except ImageError as exc:
+        return None, exc.reason, ""
+    return pixels, "", hashlib.sha1(pixels.tobytes()).hexdigest()
+
+
+def _decode_chunk(root: str, relpaths: list[str], spec: InputSpec) -> list[_Result]:
+    """Decode several files (the unit of work sent to a pool process)."""
+    return [_decode_one(root, relpath, spec) for relpath in relpaths]
+
+
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _process_pool() -> ProcessPoolExecutor | None:
+    """A process pool kept for the life of the program, or None where none can start.
+
+    Processes are started by a fork server (or spawned), never forked from this process,
+    which may hold Qt and TensorFlow threads.
+    """
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            methods = multiprocessing.get_all_start_methods()
+            method = "forkserver" if "forkserver" in methods else "spawn"
+            context = multiprocessing.get_context(method)
+            if method == "forkserver":
+                context.set_forkserver_preload(["core.data.dataset"])
+            try:
+                _pool = ProcessPoolExecutor(max_workers=_cpu_count(), mp_context=context)
+            except (OSError, ValueError, NotImplementedError):
+                return None
+        return _pool
+
+
+def _discard_pool() -> None:
+    global _pool
+    with _pool_lock:
+        if _pool is not None:
+            _pool.shutdown(wait=False, cancel_futures=True)
+        _pool = None
+
+
+def _cpu_count() -> int:
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def _duplicate_warnings(
+    hashes: list[str],
+    labels: np.ndarray,
+    paths: list[str],
+    names: list[str],
+    parts: np.ndarray | None = None,
+) -> list[str]:
+    """Warnings for identical images with different labels, and for copies within a class.
+
+    ``parts``: each image's part of a split dataset; copies in different parts are left to
+    :func:`core.data.layout.notes`, which names them as leakage.
+    """
+    if len(set(hashes)) == len(hashes):
+        return []  # the usual case, found at once
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, digest in enumerate(hashes):
+        groups[digest].append(i)
+    across: list[str] = []
+    within = 0
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        classes = {int(labels[i]) for i in members}
+        if len(classes) > 1:
+            where = " and ".join(f"'{names[c]}'" for c in sorted(classes))
+            # named by the first path, so the sentence does not depend on the images' order
+            across.append(f"{min(paths[i] for i in members)} (in {where})")
+        elif parts is None:
+            within += len(members) - 1
+        else:
+            within += len(members) - len({int(parts[i]) for i in members})
+    warnings = []
+    if across:
+        across.sort()
+        shown = "; ".join(across[:5])
+        more = f" and {len(across) - 5} more" if len(across) > 5 else ""
+        warnings.append(
+            f"{len(across)} image(s) appear in more than one class: {shown}{more}. "
+            "The labels contradict each other."
+        )
+    if within:
+        warnings.append(f"{within} duplicate image(s) within the same class.")
+    return warnings
+
+
+def load_dataset(
+    source: DatasetIndex | Path | str,
+    spec: InputSpec | None = None,
+    *,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+    cache: DatasetCache | None = None,
+    workers: int | None = None,
+) -> LoadedDataset:
+    """Decode every candidate file of a scanned folder into a :class:`LoadedDataset`.
+
+    ``source`` is a :class:`DatasetIndex` or a folder (scanned first). Decoding runs on a thread
+    pool; ``progress(fraction, message)`` is called on the calling thread as chunks finish, and
+    ``cancel`` is checked between chunks. With ``cache`` given, unchanged files come from the
+    cache and the cache is refreshed afterwards.
+    """
+    spec = spec or InputSpec()
+    with _collector_paused():
+        index = source if isinstance(source, DatasetIndex) else scan_folder(source, cancel=cancel)
+        entries = [(label, f) for label, c in enumerate(index.classes) for f in c.files]
+        total = len(entries)
+        results: list[_Result | None] = [None] * total
+        cached_pixels = np.zeros((0, *spec.shape), np.uint8)
+        rows = np.full(total, -1, dtype=np.int64)  # row in cached_pixels, for cache hits
+        if cache is not None:
+            cached = cache.read(index.root, spec)
+            _take_hits(cached, entries, results, rows)
+            cached_pixels = cached.pixels
+    report = Throttle(progress)
+    todo = [i for i, r in enumerate(results) if r is None]
+    done = total - len(todo)
+    report(done / max(total, 1), f"{done} of {total} images from cache")
+    if todo:
+        _decode_all(index, spec, entries, todo, results, report, cancel, workers)
+    with _collector_paused():
+        loaded = _assemble(index, spec, entries, results, rows, cached_pixels)
+    if cache is not None and todo:
+        _refresh_cache(cache, loaded, entries, results)
+    return loaded
+
+
+def _plan(sizes: list[int], workers: int | None) -> tuple[str, int]:
+    """Choose how to decode: ("inline" | "threads" | "processes", files per chunk).
+
+    Small files are bound by Python, so threads only fight over the interpreter lock: many of
+    them go to processes, few are decoded inline. Large files (photos) spend their time in
+    codecs that release the lock, so threads work well.
+    """
+    if workers == 1 or _cpu_count() == 1:
+        return "inline", _CHUNK
+    mean = sum(sizes) / len(sizes)
+    if mean >= _THREADS_FROM_BYTES and len(sizes) >= 8:
+        return "threads", _CHUNK
+    if len(sizes) >= _PROCESSES_FROM_FILES:
+        return "processes", _PROCESS_CHUNK
+    return "inline", _CHUNK
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a block builds many small objects (a
+    scan of 100,000 files makes hundreds of thousands, and the collector's repeated passes
+    over them cost a quarter of a cached load). Nothing built here is cyclic garbage."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _take_hits(
+    cached: CachedFolder,
+    entries: list[tuple[int, FileEntry]],
+    results: list[_Result | None],
+    rows: np.ndarray,
+) -> None:
+    """Fill ``results`` and ``rows`` for every entry the cache holds unchanged (same relative
+    path, size and modification time), comparing whole columns at once."""
+    if not len(cached):
+        return
+    position = dict(zip(cached.paths, range(len(cached)), strict=True))
+    total = len(entries)
+    where = np.fromiter((position.get(e.relpath, -1) for _, e in entries), np.int64, total)
+    sizes = np.fromiter((e.size for _, e in entries), np.int64, total)
+    mtimes = np.fromiter((e.mtime_ns for _, e in entries), np.int64, total)
+    found = where >= 0
+    safe = np.where(found, where, 0)
+    hit = found & (cached.sizes[safe] == sizes) & (cached.mtimes[safe] == mtimes)
+    hits = np.flatnonzero(hit)
+    rows[hits] = cached.rows[where[hits]]
+    reasons, hashes = cached.reasons, cached.hashes
+    for i, j in zip(hits.tolist(), where[hits].tolist(), strict=True):
+        results[i] = (None, reasons.get(j, ""), hashes[j])
+
+
+def _decode_all(
+    index: DatasetIndex,
+    spec: InputSpec,
+    entries: list[tuple[int, FileEntry]],
+    todo: list[int],
+    results: list[_Result | None],
+    report: ProgressCallback,
+    cancel: CancelToken | None,
+    workers: int | None,
+) -> None:
+    """Decode the ``todo`` entries into ``results``, inline or on a pool (see :func:`_plan`)."""
+    root = str(index.root)
+    total = len(entries)
+    done = total - len(todo)
+    how, size = _plan([entries[i][1].size for i in todo], workers)
+    chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
+
+    def collect(chunk: list[int], chunk_results: list[_Result]) -> None:
+        nonlocal done
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        for i, result in zip(chunk, chunk_results, strict=True):
+            results[i] = result
+        done += len(chunk)
+        report(done / total, f"Decoded {done} of {total} images")
+
+    def relpaths(chunk: list[int]) -> list[str]:
+        return [entries[i][1].relpath for i in chunk]
+
+    pool: Executor | None = None
+    if how == "processes":
+        pool = _process_pool()
+    elif how == "threads":
+        pool = ThreadPoolExecutor(workers or _cpu_count(), thread_name_prefix="decode")
+    if pool is None:
+        for chunk in chunks:
+            collect(chunk, _decode_chunk(root, relpaths(chunk), spec))
+        return
+    futures = [pool.submit(_decode_chunk, root, relpaths(chunk), spec) for chunk in chunks]
+    try:
+        for chunk, future in zip(chunks, futures, strict=True):
+            try:
+                chunk_results = future.result()
+            except BrokenProcessPool:
+                _discard_pool()  # a worker died (killed, out of memory): carry on inline
+                chunk_results = _decode_chunk(root, relpaths(chunk), spec)
+            collect(chunk, chunk_results)
+    finally:
+        for future in futures:
+            future.cancel()
+        if isinstance(pool, ThreadPoolExecutor):
+            pool.shutdown(wait=True)
+
+
+def _assemble(
+    index: DatasetIndex,
+    spec: InputSpec,
+    entries: list[tuple[int, FileEntry]],
+    results: list[_Result | None],
+    rows: np.ndarray,
+    cached_pixels: np.ndarray,
+) -> LoadedDataset:
+    good = [
+        i for i, r in enumerate(results) if r is not None and (rows[i] >= 0 or r[0] is not None)
+    ]
+    good_array = np.asarray(good, dtype=np.int64)
+    cache_rows = rows[good_array] if good else np.zeros(0, np.int64)
+    from_cache = cache_rows >= 0
+    if from_cache.all() and np.array_equal(cache_rows, np.arange(len(cached_pixels))):
+        images = cached_pixels  # nothing changed: the cache already holds this exact array
+    else:
+        images = np.empty((len(good), *spec.shape), dtype=np.uint8)
+        images[from_cache] = cached_pixels[cache_rows[from_cache]]
+        for position in np.flatnonzero(~from_cache):
+            images[position] = results[good[position]][0]  # type: ignore[index]
+    entry_labels = np.fromiter((label for label, _ in entries), np.int32, len(entries))
+    labels = entry_labels[good_array] if good else np.zeros(0, np.int32)
+    paths = [entries[i][1].relpath for i in good]
+    hashes = [results[i][2] for i in good]  # type: ignore[index]
+    skipped = list(index.skipped)
+    for i, result in enumerate(results):
+        if result is not None and result[1]:
+            skipped.append(Skipped(entries[i][1].relpath, result[1]))
+    names, layout = index.class_names, index.layout
+    problems, warnings = data_notes(index.root, names, images, labels, paths, hashes, layout)
+    return LoadedDataset(
+        index.root, spec, names, images, labels, paths, hashes, skipped, problems, warnings, layout
+    )
+
+
+def data_notes(
+    root: Path,
+    names: list[str],
+    images: np.ndarray,
+    labels: np.ndarray,
+    paths: list[str],
+    hashes: list[str],
+    layout: SplitLayout | None,
+) -> tuple[list[str], list[str]]:
+    """The problems and warnings of a dataset's images: class counts, exact and near
+    duplicates, and for a split folder its own notes (leakage, missing parts). Shared by a load
+    and by :mod:`core.data.update` after an edit, so that both say the same."""
+    counts = dict(zip(names, np.bincount(labels, minlength=len(names)).tolist(), strict=True))
+    problems, warnings = assess(root, counts)
+    parts = layout.codes(paths) if layout is not None else None
+    warnings += _duplicate_warnings(hashes, labels, paths, names, parts)
+    near = near_pairs(phash(images), exact=hashes, paths=paths)
+    warnings += near_duplicate_warning(near, paths, labels, names)
+    if layout is not None:
+        more_problems, more_warnings = layout_notes(layout, names, labels, paths, hashes)
+        problems += more_problems
+        warnings += more_warnings
+    return problems, warnings
+
+
+def _refresh_cache(
+    cache: DatasetCache,
+    loaded: LoadedDataset,
+    entries: list[tuple[int, FileEntry]],
+    results: list[_Result | None],
+) -> None:
+    """Rewrite the cache from a finished load (only called when something was decoded)."""
+    row_of = {path: row for row, path in enumerate(loaded.paths)}
+    done = [(entry, result) for (_, entry), result in zip(entries, results, strict=True) if result]
+    paths = [entry.relpath for entry, _ in done]
+    rows = np.fromiter((row_of.get(p, -1) for p in paths), np.int64, len(paths))
+    cached = CachedFolder(
+        paths=paths,
+        sizes=np.fromiter((entry.size for entry, _ in done), np.int64, len(done)),
+        mtimes=np.fromiter((entry.mtime_ns for entry, _ in done), np.int64, len(done)),
+        rows=rows,
+        reasons={i: result[1] for i, (_, result) in enumerate(done) if rows[i] < 0},
+        hashes=[result[2] for _, result in done],
+        pixels=loaded.images,
+    )
+    cache.write(loaded.root, loaded.spec, cached)
+
+
+def require_trainable(dataset: LoadedDataset) -> None:
+    """Raise :class:`DatasetError` with every reason when ``dataset`` cannot be trained on."""
+    if dataset.problems:
+        raise DatasetError(" ".join(dataset.problems))
