@@ -40,7 +40,7 @@ def template(name: str) -> str:
     """The text of a file shipped in ``core/share/export_files`` (package data; bundled by the
     frozen app's build)."""
     try:
-        return (importlib.resources.files("core") / "export_files" / name).read_text("utf-8")
+        return (importlib.resources.files("core.share") / "export_files" / name).read_text("utf-8")
     except OSError as exc:
         raise CnnStudioError(
             f"the export template {name} is missing from this installation ({exc}); "
