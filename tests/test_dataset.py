@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.data import dataset as dataset_module
+from core.data import decoding
 from core.data.cache import DatasetCache
 from core.data.dataset import load_dataset
 from core.data.images import InputSpec
@@ -21,13 +21,13 @@ from tests.conftest import make_dataset
 
 def count_decodes(monkeypatch) -> list[str]:
     calls: list[str] = []
-    real = dataset_module.load_input
+    real = decoding.load_input
 
     def counting(path, spec, data=None):
         calls.append(Path(path).name)
         return real(path, spec, data)
 
-    monkeypatch.setattr(dataset_module, "load_input", counting)
+    monkeypatch.setattr(decoding, "load_input", counting)
     return calls
 
 

@@ -1,31 +1,26 @@
-"""Loading a scanned folder into uint8 arrays: parallel, cached, cancellable.
+"""A loaded dataset: the :class:`LoadedDataset` record, its queries, and :func:`load_dataset`.
 
 Every candidate file is read once, judged by content, decoded and preprocessed through
-:func:`core.data.images.load_input` (the same function classification uses). Files that fail are
-listed with their reason; identical images are found by content hash and reported, and
-near-identical ones (shifted, re-saved) by perceptual hash (:mod:`core.data.near_duplicates`).
+:func:`core.data.images.load_input` (the same function classification uses); how the files are
+decoded (parallel, cached, cancellable) is :mod:`core.data.decoding`'s part, kept apart so that
+the record and what it says about its images (counts, parts, copies, the split, problems and
+warnings) read on their own. Files that fail are listed with their reason; identical images are
+found by content hash and reported, and near-identical ones (shifted, re-saved) by perceptual
+hash (:mod:`core.data.near_duplicates`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import gc
-import hashlib
-import multiprocessing
-import os
-import threading
 from collections import defaultdict
-from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from core.data.cache import CachedFolder, DatasetCache
-from core.data.images import InputSpec, load_input, read_file
+from core.data.cache import DatasetCache
+from core.data.decoding import Decoded, collector_paused, decode_all, refresh_cache, take_hits
+from core.data.images import InputSpec
 from core.data.layout import ROLES, SplitLayout, split_counts
 from core.data.layout import describe as describe_layout
 from core.data.layout import notes as layout_notes
@@ -38,18 +33,8 @@ from core.data.near_duplicates import (
 )
 from core.data.scan import DatasetIndex, FileEntry, Skipped, assess, scan_folder
 from core.data.split import stratified_split
-from core.errors import DatasetError, ImageError
+from core.errors import DatasetError
 from core.progress import CancelToken, ProgressCallback, Throttle, no_progress
-
-_CHUNK = 16
-_PROCESS_CHUNK = 250
-#: From this average file size on, decoding is spent in codecs that release the interpreter
-#: lock, so threads help; below it, Python dominates and threads only fight over the lock.
-_THREADS_FROM_BYTES = 16 * 1024
-#: From this many small files on, starting worker processes pays for itself.
-_PROCESSES_FROM_FILES = 2000
-
-_Result = tuple[np.ndarray | None, str, str]
 
 
 @dataclass
@@ -166,63 +151,6 @@ class LoadedDataset:
         }
 
 
-def _decode_one(root: str, relpath: str, spec: InputSpec) -> _Result:
-    """Decode one file: (pixels or None, skip reason, content hash of the pixels).
-
-    The hash is taken over the model input, so re-encoded copies of one picture count as the
-    same image. Runs on a pool thread or in a pool process.
-    """
-    path = Path(root, relpath)
-    try:
-        data = read_file(path)
-        pixels = load_input(path, spec, data)
-    except ImageError as exc:
-        return None, exc.reason, ""
-    return pixels, "", hashlib.sha1(pixels.tobytes()).hexdigest()
-
-
-def _decode_chunk(root: str, relpaths: list[str], spec: InputSpec) -> list[_Result]:
-    """Decode several files (the unit of work sent to a pool process)."""
-    return [_decode_one(root, relpath, spec) for relpath in relpaths]
-
-
-_pool: ProcessPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _process_pool() -> ProcessPoolExecutor | None:
-    """A process pool kept for the life of the program, or None where none can start.
-
-    Processes are started by a fork server (or spawned), never forked from this process,
-    which may hold Qt and TensorFlow threads.
-    """
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            methods = multiprocessing.get_all_start_methods()
-            method = "forkserver" if "forkserver" in methods else "spawn"
-            context = multiprocessing.get_context(method)
-            if method == "forkserver":
-                context.set_forkserver_preload(["core.data.dataset"])
-            try:
-                _pool = ProcessPoolExecutor(max_workers=_cpu_count(), mp_context=context)
-            except (OSError, ValueError, NotImplementedError):
-                return None
-        return _pool
-
-
-def _discard_pool() -> None:
-    global _pool
-    with _pool_lock:
-        if _pool is not None:
-            _pool.shutdown(wait=False, cancel_futures=True)
-        _pool = None
-
-
-def _cpu_count() -> int:
-    return max(1, min(8, os.cpu_count() or 1))
-
-
 def _duplicate_warnings(
     hashes: list[str],
     labels: np.ndarray,
@@ -285,145 +213,35 @@ def load_dataset(
     cache and the cache is refreshed afterwards.
     """
     spec = spec or InputSpec()
-    with _collector_paused():
+    with collector_paused():
         index = source if isinstance(source, DatasetIndex) else scan_folder(source, cancel=cancel)
         entries = [(label, f) for label, c in enumerate(index.classes) for f in c.files]
         total = len(entries)
-        results: list[_Result | None] = [None] * total
+        results: list[Decoded | None] = [None] * total
         cached_pixels = np.zeros((0, *spec.shape), np.uint8)
         rows = np.full(total, -1, dtype=np.int64)  # row in cached_pixels, for cache hits
         if cache is not None:
             cached = cache.read(index.root, spec)
-            _take_hits(cached, entries, results, rows)
+            take_hits(cached, entries, results, rows)
             cached_pixels = cached.pixels
     report = Throttle(progress)
     todo = [i for i, r in enumerate(results) if r is None]
     done = total - len(todo)
     report(done / max(total, 1), f"{done} of {total} images from cache")
     if todo:
-        _decode_all(index, spec, entries, todo, results, report, cancel, workers)
-    with _collector_paused():
+        decode_all(index, spec, entries, todo, results, report, cancel, workers)
+    with collector_paused():
         loaded = _assemble(index, spec, entries, results, rows, cached_pixels)
     if cache is not None and todo:
-        _refresh_cache(cache, loaded, entries, results)
+        refresh_cache(cache, index, spec, entries, results, (loaded.paths, loaded.images))
     return loaded
-
-
-def _plan(sizes: list[int], workers: int | None) -> tuple[str, int]:
-    """Choose how to decode: ("inline" | "threads" | "processes", files per chunk).
-
-    Small files are bound by Python, so threads only fight over the interpreter lock: many of
-    them go to processes, few are decoded inline. Large files (photos) spend their time in
-    codecs that release the lock, so threads work well.
-    """
-    if workers == 1 or _cpu_count() == 1:
-        return "inline", _CHUNK
-    mean = sum(sizes) / len(sizes)
-    if mean >= _THREADS_FROM_BYTES and len(sizes) >= 8:
-        return "threads", _CHUNK
-    if len(sizes) >= _PROCESSES_FROM_FILES:
-        return "processes", _PROCESS_CHUNK
-    return "inline", _CHUNK
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a block builds many small objects (a
-    scan of 100,000 files makes hundreds of thousands, and the collector's repeated passes
-    over them cost a quarter of a cached load). Nothing built here is cyclic garbage."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _take_hits(
-    cached: CachedFolder,
-    entries: list[tuple[int, FileEntry]],
-    results: list[_Result | None],
-    rows: np.ndarray,
-) -> None:
-    """Fill ``results`` and ``rows`` for every entry the cache holds unchanged (same relative
-    path, size and modification time), comparing whole columns at once."""
-    if not len(cached):
-        return
-    position = dict(zip(cached.paths, range(len(cached)), strict=True))
-    total = len(entries)
-    where = np.fromiter((position.get(e.relpath, -1) for _, e in entries), np.int64, total)
-    sizes = np.fromiter((e.size for _, e in entries), np.int64, total)
-    mtimes = np.fromiter((e.mtime_ns for _, e in entries), np.int64, total)
-    found = where >= 0
-    safe = np.where(found, where, 0)
-    hit = found & (cached.sizes[safe] == sizes) & (cached.mtimes[safe] == mtimes)
-    hits = np.flatnonzero(hit)
-    rows[hits] = cached.rows[where[hits]]
-    reasons, hashes = cached.reasons, cached.hashes
-    for i, j in zip(hits.tolist(), where[hits].tolist(), strict=True):
-        results[i] = (None, reasons.get(j, ""), hashes[j])
-
-
-def _decode_all(
-    index: DatasetIndex,
-    spec: InputSpec,
-    entries: list[tuple[int, FileEntry]],
-    todo: list[int],
-    results: list[_Result | None],
-    report: ProgressCallback,
-    cancel: CancelToken | None,
-    workers: int | None,
-) -> None:
-    """Decode the ``todo`` entries into ``results``, inline or on a pool (see :func:`_plan`)."""
-    root = str(index.root)
-    total = len(entries)
-    done = total - len(todo)
-    how, size = _plan([entries[i][1].size for i in todo], workers)
-    chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
-
-    def collect(chunk: list[int], chunk_results: list[_Result]) -> None:
-        nonlocal done
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        for i, result in zip(chunk, chunk_results, strict=True):
-            results[i] = result
-        done += len(chunk)
-        report(done / total, f"Decoded {done} of {total} images")
-
-    def relpaths(chunk: list[int]) -> list[str]:
-        return [entries[i][1].relpath for i in chunk]
-
-    pool: Executor | None = None
-    if how == "processes":
-        pool = _process_pool()
-    elif how == "threads":
-        pool = ThreadPoolExecutor(workers or _cpu_count(), thread_name_prefix="decode")
-    if pool is None:
-        for chunk in chunks:
-            collect(chunk, _decode_chunk(root, relpaths(chunk), spec))
-        return
-    futures = [pool.submit(_decode_chunk, root, relpaths(chunk), spec) for chunk in chunks]
-    try:
-        for chunk, future in zip(chunks, futures, strict=True):
-            try:
-                chunk_results = future.result()
-            except BrokenProcessPool:
-                _discard_pool()  # a worker died (killed, out of memory): carry on inline
-                chunk_results = _decode_chunk(root, relpaths(chunk), spec)
-            collect(chunk, chunk_results)
-    finally:
-        for future in futures:
-            future.cancel()
-        if isinstance(pool, ThreadPoolExecutor):
-            pool.shutdown(wait=True)
 
 
 def _assemble(
     index: DatasetIndex,
     spec: InputSpec,
     entries: list[tuple[int, FileEntry]],
-    results: list[_Result | None],
+    results: list[Decoded | None],
     rows: np.ndarray,
     cached_pixels: np.ndarray,
 ) -> LoadedDataset:
@@ -478,29 +296,6 @@ def data_notes(
         problems += more_problems
         warnings += more_warnings
     return problems, warnings
-
-
-def _refresh_cache(
-    cache: DatasetCache,
-    loaded: LoadedDataset,
-    entries: list[tuple[int, FileEntry]],
-    results: list[_Result | None],
-) -> None:
-    """Rewrite the cache from a finished load (only called when something was decoded)."""
-    row_of = {path: row for row, path in enumerate(loaded.paths)}
-    done = [(entry, result) for (_, entry), result in zip(entries, results, strict=True) if result]
-    paths = [entry.relpath for entry, _ in done]
-    rows = np.fromiter((row_of.get(p, -1) for p in paths), np.int64, len(paths))
-    cached = CachedFolder(
-        paths=paths,
-        sizes=np.fromiter((entry.size for entry, _ in done), np.int64, len(done)),
-        mtimes=np.fromiter((entry.mtime_ns for entry, _ in done), np.int64, len(done)),
-        rows=rows,
-        reasons={i: result[1] for i, (_, result) in enumerate(done) if rows[i] < 0},
-        hashes=[result[2] for _, result in done],
-        pixels=loaded.images,
-    )
-    cache.write(loaded.root, loaded.spec, cached)
 
 
 def require_trainable(dataset: LoadedDataset) -> None:

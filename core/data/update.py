@@ -15,7 +15,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from core.data.dataset import LoadedDataset, _decode_one, data_notes
+from core.data.dataset import LoadedDataset, data_notes
+from core.data.decoding import decode_one
 from core.data.edit import EXCLUDED, Edit, EditError
 from core.data.scan import Skipped, junk_reason
 
@@ -85,7 +86,7 @@ def _rebuild(
         if ignored is not None:
             skipped.append(Skipped(relpath, ignored))
             continue
-        pixels, reason, digest = _decode_one(str(data.root), relpath, data.spec)
+        pixels, reason, digest = decode_one(str(data.root), relpath, data.spec)
         if pixels is None:
             skipped.append(Skipped(relpath, reason))
             continue
