@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.data import edit as dataset_edit
+from core.data import safe_moves
 from core.data.dataset import load_dataset
 from core.data.edit import (
     EXCLUDED,
@@ -115,7 +115,7 @@ def test_file_vanishing_during_the_move(pets: Path, monkeypatch: pytest.MonkeyPa
         Path(source).unlink()
         return real_link(source, target, **kwargs)
 
-    monkeypatch.setattr(dataset_edit.os, "link", link)
+    monkeypatch.setattr(safe_moves.os, "link", link)
     with pytest.raises(EditError, match="vanished"):
         exclude(pets, "cat/img000.png")
     assert EXCLUDED not in folders(pets)  # the folder it made for the move is removed
@@ -137,8 +137,8 @@ def test_read_only_folder_leaves_the_disk_unchanged(
         def refuse(*_args, **_kwargs):
             raise PermissionError(13, "Permission denied")
 
-        monkeypatch.setattr(dataset_edit.os, "link", refuse)
-        monkeypatch.setattr(dataset_edit.os, "access", lambda *_a, **_k: False)
+        monkeypatch.setattr(safe_moves.os, "link", refuse)
+        monkeypatch.setattr(safe_moves.os, "access", lambda *_a, **_k: False)
         with pytest.raises(EditError, match=r"cannot write in .*dog: permission denied"):
             move_to_class(pets, "cat/img000.png", "dog")
     assert snapshot(pets) == before
@@ -170,7 +170,7 @@ def test_without_hard_links_the_file_is_copied_exclusively(
     def cross_device(*_args, **_kwargs):
         raise OSError(18, "Invalid cross-device link")
 
-    monkeypatch.setattr(dataset_edit.os, "link", cross_device)
+    monkeypatch.setattr(safe_moves.os, "link", cross_device)
     before = snapshot(pets)
     edit = move_to_class(pets, "cat/img000.png", "dog")
     assert edit.moves[0][1] == "dog/img000-2.png"

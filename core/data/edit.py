@@ -2,21 +2,11 @@
 
 Each operation (:func:`move_to_class`, :func:`exclude`, :func:`create_class`,
 :func:`rename_class`, :func:`copy_in`) checks first, then acts, and returns an :class:`Edit`
-that :func:`undo` reverses. The rules, for every operation and every undo:
-
-- An existing file is never replaced. A file is moved by ``os.link`` (fails if the target
-  exists, atomically) then ``os.unlink`` of the source; where hard links are not possible
-  (another device, a file system without them) it is copied into a file opened with
-  ``O_EXCL`` and only then is the source removed. A clashing name becomes ``name-2.ext``,
-  ``name-3.ext``… for moves and copies; an undo whose original place is taken refuses.
-- On any failure the disk is as it was: a half-done step is rolled back (the new link or copy
-  removed, folders this step created removed while empty) before the error is raised.
-- Failures are :class:`~core.errors.CnnStudioError` naming the file and the reason (a file
-  that vanished in between, a folder that cannot be written).
-
-Folders (rename_class) are renamed with ``os.rename`` after checking the target does not
-exist: POSIX ``rename`` cannot replace a folder that holds anything, so a race with another
-program can at worst swap in an empty folder — nothing is lost.
+that :func:`undo` reverses. Every operation and every undo is made of the steps of
+:mod:`core.data.safe_moves`, whose rules hold for all of them: an existing file is never
+replaced (a clashing name becomes ``name-2.ext``, ``name-3.ext``… for moves and copies; an undo
+whose original place is taken refuses), on any failure the disk is as it was, and failures are
+:class:`EditError` naming the file and the reason.
 
 Paths in an :class:`Edit` are relative to the dataset root with ``/`` separators, as in
 :class:`core.data.dataset.LoadedDataset`. Excluded files go to ``_excluded/<their relative
@@ -36,25 +26,24 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import shutil
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.atomic import numbered_names
+from core.data.safe_moves import (
+    EditError,
+    made_folders,
+    move_files,
+    place_free,
+    reason_of,
+    remove_empty,
+    rename_folders,
+    same_content,
+)
 from core.data.scan import junk_reason
-from core.errors import CnnStudioError
 
 #: Folder inside a dataset root that holds excluded files (ignored by the scanner).
 EXCLUDED = "_excluded"
-#: Errors of ``os.link`` after which a copy is tried instead (no hard links possible there).
-_NO_LINK = {errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EMLINK, errno.ENOSYS}
-if hasattr(errno, "EOPNOTSUPP"):
-    _NO_LINK.add(errno.EOPNOTSUPP)
-
-
-class EditError(CnnStudioError):
-    """An edit of the dataset folder could not be made; the disk was left unchanged."""
 
 
 @dataclass(frozen=True)
@@ -117,170 +106,6 @@ def _parts(relpath: str, parts: Sequence[str] = ()) -> tuple[str, str, str]:
     return prefix, head, rest
 
 
-def free_name(folder: Path, name: str) -> str:
-    """``name``, or ``stem-2.ext``, ``stem-3.ext``… — the first not taken in ``folder``
-    (a hint only: the move itself still refuses to replace a file that appears meanwhile)."""
-    for candidate in numbered_names(name):
-        if not os.path.lexists(folder / candidate):
-            return candidate
-    raise EditError(f"{folder}: no free name for {name}")
-
-
-def _why(exc: OSError) -> str:
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return "permission denied (the folder is read-only)"
-    return exc.strerror or str(exc)
-
-
-# --- the one safe step: a file to a new name -----------------------------------------------
-
-
-@contextlib.contextmanager
-def _made_folders(root: Path, folder: Path) -> Iterator[list[str]]:
-    """Create ``folder`` (and missing parents) under ``root``; yield the relative paths made.
-    When the block fails, remove them again (they are empty: nothing was put in them)."""
-    made: list[Path] = []
-    missing = []
-    current = folder
-    while not current.exists() and current != root:
-        missing.append(current)
-        current = current.parent
-    try:
-        for path in reversed(missing):
-            try:
-                path.mkdir()
-            except FileExistsError:
-                continue
-            except OSError as exc:
-                raise EditError(f"cannot create folder {path}: {_why(exc)}") from None
-            made.append(path)
-        yield [p.relative_to(root).as_posix() for p in made]
-    except BaseException:
-        for path in reversed(made):
-            with contextlib.suppress(OSError):
-                path.rmdir()
-        raise
-
-
-def _place(source: Path, target: Path, keep_source: bool) -> None:
-    """Put ``source``'s file at ``target`` (which must not exist), then remove ``source``
-    unless ``keep_source``. Raises FileExistsError when ``target`` exists (nothing changed),
-    :class:`EditError` for any other failure (nothing changed)."""
-    if not source.is_file():
-        raise EditError(
-            f"{source}: the file is no longer there (moved or deleted by another program); "
-            "nothing was changed"
-        )
-    linked = False
-    if not keep_source:
-        try:
-            os.link(source, target, follow_symlinks=False)
-            linked = True
-        except FileExistsError:
-            raise
-        except FileNotFoundError:
-            if not source.exists():
-                raise EditError(
-                    f"{source}: the file vanished while it was moved; nothing was changed"
-                ) from None
-            raise EditError(f"cannot write in {target.parent}: folder not found") from None
-        except OSError as exc:
-            if exc.errno not in _NO_LINK or (exc.errno == errno.EPERM and _read_only(target)):
-                raise EditError(f"cannot write in {target.parent}: {_why(exc)}") from None
-    if not linked:
-        _copy_exclusive(source, target)
-    if keep_source:
-        return
-    try:
-        source.unlink()
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            target.unlink()  # roll back: the source stays where it was
-        raise EditError(f"cannot remove {source} from its folder: {_why(exc)}") from None
-
-
-def _read_only(target: Path) -> bool:
-    return not os.access(target.parent, os.W_OK)
-
-
-def _copy_exclusive(source: Path, target: Path) -> None:
-    """Copy ``source`` into a new file ``target`` (O_EXCL: never an existing one), with its
-    times; a failed copy is removed. FileExistsError when ``target`` exists."""
-    try:
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0))
-    except FileExistsError:
-        raise
-    except OSError as exc:
-        raise EditError(f"cannot write in {target.parent}: {_why(exc)}") from None
-    try:
-        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
-            shutil.copyfileobj(src, out, 1 << 20)
-            out.flush()
-            os.fsync(out.fileno())
-        shutil.copystat(source, target)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            target.unlink()
-        if isinstance(exc, FileNotFoundError):
-            raise EditError(f"{source}: the file vanished while it was copied") from None
-        if isinstance(exc, OSError):
-            raise EditError(f"cannot copy {source} to {target}: {_why(exc)}") from None
-        raise
-
-
-def _place_free(source: Path, folder: Path, name: str, keep_source: bool) -> str:
-    """Place ``source`` in ``folder`` under ``name`` or the first free ``name-N``; the name."""
-    for candidate in numbered_names(name):
-        try:
-            _place(source, folder / candidate, keep_source)
-        except FileExistsError:
-            continue
-        return candidate
-    raise EditError(f"{folder}: no free name for {name}")
-
-
-def _move_files(
-    root: Path, pairs: Iterable[tuple[str, str]], exact: bool
-) -> tuple[list[tuple[str, str]], list[str]]:
-    """Move each (from, to) file under ``root``; ``exact``: refuse a taken target instead of
-    choosing a new name. All or nothing: a failure moves the earlier ones back. Returns the
-    moves made and the folders created for them."""
-    done: list[tuple[str, str]] = []
-    created: list[str] = []
-    try:
-        for source, target in pairs:
-            target_path = root / target
-            with _made_folders(root, target_path.parent) as made:
-                if exact:
-                    try:
-                        _place(root / source, target_path, keep_source=False)
-                    except FileExistsError:
-                        raise EditError(
-                            f"{target_path} exists already; it was not replaced and nothing "
-                            "was changed"
-                        ) from None
-                    placed = target
-                else:
-                    name = _place_free(root / source, target_path.parent, target_path.name, False)
-                    placed = str(Path(target).parent.as_posix() + "/" + name)
-            done.append((source, placed))
-            created += made
-    except BaseException:
-        for source, placed in reversed(done):
-            with contextlib.suppress(OSError, EditError):
-                _place(root / placed, root / source, keep_source=False)
-        _remove_empty(root, created)
-        raise
-    return done, created
-
-
-def _remove_empty(root: Path, folders: Iterable[str]) -> None:
-    """Remove folders that an edit created, deepest first, where they are still empty."""
-    for folder in sorted(folders, key=lambda f: f.count("/"), reverse=True):
-        with contextlib.suppress(OSError):
-            (root / folder).rmdir()
-
-
 # --- operations ----------------------------------------------------------------------------
 
 
@@ -339,7 +164,7 @@ def move_to_class(
     if head == class_name:
         raise EditError(f"{relpath} is in class '{class_name}' already")
     target = f"{prefix}{class_name}/{rest}"
-    (moved,), made = _move_files(base, [(relpath, target)], exact=False)
+    (moved,), made = move_files(base, [(relpath, target)], exact=False)
     return Edit(
         "move",
         base,
@@ -356,7 +181,7 @@ def exclude(root: Path | str, relpath: str, *, parts: Sequence[str] = ()) -> Edi
     base = _root(root)
     _parts(relpath, parts)
     target = f"{EXCLUDED}/{relpath}"
-    (moved,), made = _move_files(base, [(relpath, target)], exact=False)
+    (moved,), made = move_files(base, [(relpath, target)], exact=False)
     return Edit(
         "exclude",
         base,
@@ -381,7 +206,7 @@ def create_class(root: Path | str, class_name: str, *, parts: Sequence[str] = ()
     except FileExistsError:
         raise EditError(f"{folder} exists already") from None
     except OSError as exc:
-        raise EditError(f"cannot create folder {folder}: {_why(exc)}") from None
+        raise EditError(f"cannot create folder {folder}: {reason_of(exc)}") from None
     return Edit(
         "create",
         base,
@@ -401,7 +226,7 @@ def remove_class(root: Path | str, class_name: str, *, parts: Sequence[str] = ()
         try:
             inside = sorted(entry.name for entry in os.scandir(base / folder))
         except OSError as exc:
-            raise EditError(f"cannot look inside {base / folder}: {_why(exc)}") from None
+            raise EditError(f"cannot look inside {base / folder}: {reason_of(exc)}") from None
         if inside:
             shown = ", ".join(inside[:3]) + (" …" if len(inside) > 3 else "")
             raise EditError(
@@ -414,7 +239,7 @@ def remove_class(root: Path | str, class_name: str, *, parts: Sequence[str] = ()
             try:
                 (base / folder).rmdir()
             except OSError as exc:
-                raise EditError(f"cannot remove {base / folder}: {_why(exc)}") from None
+                raise EditError(f"cannot remove {base / folder}: {reason_of(exc)}") from None
             removed.append(folder)
     except BaseException:
         for folder in reversed(removed):
@@ -440,7 +265,7 @@ def rename_class(root: Path | str, old: str, new: str, *, parts: Sequence[str] =
     taken = _taken_class(base, new, parts, renaming=old)
     if taken is not None:
         raise EditError(f"{taken} exists already; nothing was renamed")
-    _rename_folders(base, pairs)
+    rename_folders(base, pairs)
     return Edit(
         "rename",
         base,
@@ -448,36 +273,6 @@ def rename_class(root: Path | str, old: str, new: str, *, parts: Sequence[str] =
         classes=(old, new),
         description=f"Renamed class {old} to {new} inside {base}",
     )
-
-
-def _rename_folders(base: Path, pairs: Sequence[tuple[str, str]]) -> None:
-    """Rename each (from, to) folder; all or nothing (a failure renames the earlier back)."""
-    done: list[tuple[str, str]] = []
-    try:
-        for source, target in pairs:
-            _rename_folder(base, source, target)
-            done.append((source, target))
-    except BaseException:
-        for source, target in reversed(done):
-            with contextlib.suppress(OSError, EditError):
-                _rename_folder(base, target, source)
-        raise
-
-
-def _rename_folder(base: Path, old: str, new: str) -> None:
-    source = base / old
-    target = base / new
-    if not source.is_dir():
-        raise EditError(f"{source}: no such class folder")
-    # On a case-insensitive disk "Cat" -> "cat" names the folder itself: allowed.
-    if os.path.lexists(target) and (
-        not (target.is_dir() and source.samefile(target)) or old == new
-    ):
-        raise EditError(f"{target} exists already; nothing was renamed")
-    try:
-        source.rename(target)
-    except OSError as exc:
-        raise EditError(f"cannot rename {source} to {target.name}: {_why(exc)}") from None
 
 
 def copy_in(
@@ -491,11 +286,11 @@ def copy_in(
     _class_folders(base, class_name, parts)
     relfolder = f"{parts[0]}/{class_name}" if parts else class_name
     copies: list[tuple[str, str]] = []
-    with _made_folders(base, base / relfolder) as made:
+    with made_folders(base, base / relfolder) as made:
         try:
             for file in files:
                 source = Path(file)
-                name = _place_free(source, base / relfolder, source.name, keep_source=True)
+                name = place_free(source, base / relfolder, source.name, keep_source=True)
                 copies.append((str(source), f"{relfolder}/{name}"))
         except BaseException:
             for _, relpath in copies:
@@ -517,8 +312,8 @@ def undo(edit: Edit) -> Edit:
     base = edit.root
     if edit.kind in ("move", "exclude"):
         pairs = [(to, frm) for frm, to in reversed(edit.moves)]
-        moved, made = _move_files(base, pairs, exact=True)
-        _remove_empty(base, edit.folders)
+        moved, made = move_files(base, pairs, exact=True)
+        remove_empty(base, edit.folders)
         return Edit(
             edit.kind,
             base,
@@ -529,7 +324,7 @@ def undo(edit: Edit) -> Edit:
         )
     if edit.kind == "rename":
         back = [(new, old) for old, new in reversed(edit.moves)]
-        _rename_folders(base, back)
+        rename_folders(base, back)
         old, new = edit.classes or (edit.moves[0][0], edit.moves[0][1])
         return Edit(
             "rename",
@@ -548,7 +343,7 @@ def undo(edit: Edit) -> Edit:
                 for done in reversed(made):
                     with contextlib.suppress(OSError):
                         (base / done).rmdir()
-                why = "it exists again" if isinstance(exc, FileExistsError) else _why(exc)
+                why = "it exists again" if isinstance(exc, FileExistsError) else reason_of(exc)
                 raise EditError(f"cannot make {base / folder} again: {why}") from None
             made.append(folder)
         return Edit(
@@ -568,7 +363,7 @@ def undo(edit: Edit) -> Edit:
                 continue
             except OSError as exc:
                 why = "it holds files now" if exc.errno in (errno.ENOTEMPTY, errno.EEXIST) else ""
-                raise EditError(f"cannot remove {path}: {why or _why(exc)}") from None
+                raise EditError(f"cannot remove {path}: {why or reason_of(exc)}") from None
         return Edit(
             "create",
             base,
@@ -583,12 +378,12 @@ def undo(edit: Edit) -> Edit:
                 continue
             if not Path(source).exists():
                 raise EditError(f"{source} is gone, so {target} is its only copy now; it was kept")
-            if not _same_content(Path(source), target):
+            if not same_content(Path(source), target):
                 raise EditError(f"{target} was changed after it was copied in; it was kept")
         for _, relpath in edit.copies:
             with contextlib.suppress(FileNotFoundError):
                 (base / relpath).unlink()
-        _remove_empty(base, edit.folders)
+        remove_empty(base, edit.folders)
         return Edit(
             "copy",
             base,
@@ -599,15 +394,6 @@ def undo(edit: Edit) -> Edit:
     raise EditError(f"cannot undo an edit of kind {edit.kind!r}")
 
 
-def _same_content(a: Path, b: Path) -> bool:
-    try:
-        if a.stat().st_size != b.stat().st_size:
-            return False
-        return a.read_bytes() == b.read_bytes()
-    except OSError:
-        return False
-
-
 __all__ = [
     "EXCLUDED",
     "Edit",
@@ -616,7 +402,6 @@ __all__ = [
     "copy_in",
     "create_class",
     "exclude",
-    "free_name",
     "move_to_class",
     "remove_class",
     "rename_class",

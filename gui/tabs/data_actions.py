@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.data.edit import EXCLUDED, free_name
+from core.data.edit import EXCLUDED
+from core.data.safe_moves import free_name
 from core.names import readable, short_name
 from core.state import DatasetView
 from gui.engine_adapter import Engine
