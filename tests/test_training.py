@@ -10,7 +10,8 @@ import pytest
 
 from core.errors import Cancelled, DatasetError, TrainingError
 from core.learn.config import TrainConfig
-from core.learn.training import Trainer, TrainingControl, make_schedule
+from core.learn.optimizer import make_schedule
+from core.learn.training import Trainer, TrainingControl
 from core.nets.runtime import keras
 
 
@@ -177,15 +178,15 @@ def test_a_high_but_fine_learning_rate_is_not_called_diverged(
 
 
 def test_one_blown_up_loss_stops_at_once_and_a_healthy_spike_does_not():
-    from core.learn.training import _Bridge, _Diverged
+    from core.learn.monitor import Bridge, Diverged
 
-    bridge = _Bridge(Recorder(), TrainingControl(), total=3, batches=1, num_classes=2)
+    bridge = Bridge(Recorder(), TrainingControl(), total=3, batches=1, num_classes=2)
     for epoch, loss in enumerate([0.65, 4.73, 0.88]):  # measured: adam 0.03, two classes
         bridge.on_epoch_begin(epoch)
         bridge.on_train_batch_end(0, {"loss": loss})
         bridge.on_epoch_end(epoch, {"loss": loss, "val_loss": 3.11})
     bridge.on_epoch_begin(3)
-    with pytest.raises(_Diverged, match="epoch 4, batch 1"):
+    with pytest.raises(Diverged, match="epoch 4, batch 1"):
         bridge.on_train_batch_end(0, {"loss": 1.06e9})
 
 
@@ -193,12 +194,12 @@ def test_one_blown_up_loss_stops_at_once_and_a_healthy_spike_does_not():
 def test_a_blown_up_validation_loss_stops_training(val_loss):
     """A batch's loss is measured before its update: only the validation loss sees what the
     last update of a run did."""
-    from core.learn.training import _Bridge, _Diverged
+    from core.learn.monitor import Bridge, Diverged
 
-    bridge = _Bridge(Recorder(), TrainingControl(), total=1, batches=1, num_classes=3)
+    bridge = Bridge(Recorder(), TrainingControl(), total=1, batches=1, num_classes=3)
     bridge.on_epoch_begin(0)
     bridge.on_train_batch_end(0, {"loss": 1.1})
-    with pytest.raises(_Diverged, match="epoch 1, validation"):
+    with pytest.raises(Diverged, match="epoch 1, validation"):
         bridge.on_epoch_end(0, {"loss": 1.1, "val_loss": val_loss})
     assert bridge.history == []
 
@@ -288,20 +289,20 @@ def test_continuing_with_another_optimizer_says_its_state_starts_afresh(trained,
 
 
 def test_nan_loss_is_caught_at_the_batch_it_appears():
-    from core.learn.training import _Bridge, _Diverged
+    from core.learn.monitor import Bridge, Diverged
 
-    bridge = _Bridge(Recorder(), TrainingControl(), total=1, batches=10, num_classes=10)
+    bridge = Bridge(Recorder(), TrainingControl(), total=1, batches=10, num_classes=10)
     bridge.on_epoch_begin(0)
     bridge.on_train_batch_end(0, {"loss": 2.3})
-    with pytest.raises(_Diverged, match="batch 2"):
+    with pytest.raises(Diverged, match="batch 2"):
         bridge.on_train_batch_end(1, {"loss": float("nan")})
 
 
 def test_the_bridge_recovers_batch_losses_when_a_call_runs_several_steps():
-    from core.learn.training import _Bridge
+    from core.learn.monitor import Bridge
 
     recorder = Recorder()
-    bridge = _Bridge(recorder, TrainingControl(), total=1, batches=8, num_classes=10)
+    bridge = Bridge(recorder, TrainingControl(), total=1, batches=8, num_classes=10)
     bridge.on_epoch_begin(0)
     losses = [2.0, 1.0, 1.5, 0.5, 1.0, 1.0, 0.25, 0.75]
     means = np.cumsum(losses) / np.arange(1, 9)

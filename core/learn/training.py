@@ -7,15 +7,18 @@ with plain Python numbers and strings, so a front end can forward them as it lik
 Stopping: :meth:`TrainingControl.stop` ends the run after the current batch and keeps the model
 so far; :meth:`TrainingControl.cancel` ends it and discards the model. Both are checked after
 every training *and* validation batch, so control returns within a batch's time.
+
+This module holds the run itself (the split, the precision and devices, the input pipeline,
+early stopping, the pretrained head fitted on cached features) and what it gives; the observer
+and the Keras callback that checks stop, cancel and divergence are :mod:`core.learn.monitor`,
+the optimizer with its schedule and carried-over state :mod:`core.learn.optimizer`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import time
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import numpy as np
 
@@ -24,6 +27,13 @@ from core.errors import Cancelled, TrainingError
 from core.learn.batchnorm import Recalibration, batchnorm_layers, recalibrate
 from core.learn.config import FINE_TUNE_RATE, LABEL_SMOOTHING, TrainConfig
 from core.learn.features import FeatureCache
+from core.learn.monitor import Bridge, Diverged, NullObserver, StopRun, TrainingObserver
+from core.learn.optimizer import (
+    OptimizerState,
+    compile_model,
+    restore_optimizer_state,
+    warmup_steps,
+)
 from core.nets.devices import gpu_count, placement
 from core.nets.models import (
     BACKBONE_ID,
@@ -38,29 +48,6 @@ from core.nets.precision import KERAS_POLICY, native_bfloat16, resolve
 from core.nets.presets import DEFAULT_PRESET
 from core.nets.runtime import keras, tf
 from core.progress import TrainingControl
-
-
-class TrainingObserver(Protocol):
-    """What a trainer reports. Every method runs on the training thread."""
-
-    def run_started(self, total_epochs: int, batches_per_epoch: int) -> None: ...
-
-    def batch_ended(self, epoch: int, batch: int, loss: float) -> None: ...
-
-    def epoch_ended(self, epoch: int, metrics: dict[str, float], seconds: float) -> None: ...
-
-
-class NullObserver:
-    """An observer that ignores everything."""
-
-    def run_started(self, total_epochs: int, batches_per_epoch: int) -> None:
-        pass
-
-    def batch_ended(self, epoch: int, batch: int, loss: float) -> None:
-        pass
-
-    def epoch_ended(self, epoch: int, metrics: dict[str, float], seconds: float) -> None:
-        pass
 
 
 @dataclass
@@ -89,15 +76,6 @@ class TrainingResult:
         return len(self.history)
 
 
-#: Batches whose mean loss the divergence check judges.
-DIVERGENCE_WINDOW = 5
-#: A single batch's loss, or an epoch's validation loss, this many times chance (ln of the
-#: number of classes) is divergence at once, window or not. Healthy runs on the test sets, at
-#: learning rates up to 0.03 with Adam and 0.01 with RMSprop, peaked at 7 times chance (a
-#: spike in the first batches); a blown-up optimiser gives thousands to billions. Without it a
-#: run shorter than the window (one batch an epoch, three epochs) was never judged, and its
-#: last update, measured only by the validation loss, never at all.
-BLOWN_UP_FACTOR = 25.0
 #: Early stopping waits at least this many optimizer steps without improvement (so with one
 #: batch an epoch it does not give up after three steps), and never during the warm-up.
 MIN_PATIENCE_STEPS = 10
@@ -114,213 +92,6 @@ def early_stopping_epochs(patience: int, batches: int, warmup_steps: int) -> tup
 #: Layers at the top of the pretrained backbone that fine-tuning trains (its last two blocks
 #: and the final convolution); the rest stays as ImageNet taught it.
 FINE_TUNE_LAYERS = 20
-
-
-class _StopRun(Exception):
-    """Raised inside Keras callbacks to leave ``fit`` at once."""
-
-
-class _Diverged(Exception):
-    pass
-
-
-class _Bridge(keras.callbacks.Callback):
-    """Turns Keras callbacks into observer calls and checks stop, cancel and divergence."""
-
-    def __init__(
-        self,
-        observer: TrainingObserver,
-        control: TrainingControl,
-        total: int,
-        batches: int,
-        num_classes: int,
-    ) -> None:
-        super().__init__()
-        # Guessing at random costs ln(n); a running mean four times that (at least 3) means the
-        # model is confidently wrong almost everywhere: the optimiser has blown it up. One value
-        # far beyond anything a healthy run shows says the same without waiting for the window.
-        chance = math.log(max(num_classes, 2))
-        self.explode_at = max(4.0 * chance, 3.0)
-        self.blown_up_at = BLOWN_UP_FACTOR * chance
-        self.observer = observer
-        self.control = control
-        self.total = total
-        self.batches = batches
-        self.epoch = 0
-        self.epoch_start = 0.0
-        self.previous_mean = 0.0
-        self.previous_batch = -1
-        self.recent: list[float] = []  # the last DIVERGENCE_WINDOW batch losses, across epochs
-        self.history: list[dict[str, float]] = []
-
-    def _check(self) -> None:
-        if self.control.cancel_requested or self.control.stop_requested:
-            raise _StopRun()
-
-    def on_train_begin(self, logs: dict | None = None) -> None:
-        self.observer.run_started(self.total, self.batches)
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self.epoch = epoch
-        self.epoch_start = time.perf_counter()
-        self.previous_mean = 0.0
-        self.previous_batch = -1
-
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        mean = float((logs or {}).get("loss", math.nan))
-        # Keras reports the running mean over the epoch; recover the loss of the batches since
-        # the previous call (one batch, or several when a call runs several steps).
-        done = self.previous_mean * (self.previous_batch + 1)
-        loss = (mean * (batch + 1) - done) / max(batch - self.previous_batch, 1)
-        self.previous_mean, self.previous_batch = mean, batch
-        # Judged on the last few batches whatever the epoch, so a tiny dataset (one or two
-        # batches an epoch) is checked like a large one; a blown-up loss at once, so a run
-        # shorter than the window is checked too.
-        self.recent = [*self.recent, loss][-DIVERGENCE_WINDOW:]
-        window_mean = sum(self.recent) / len(self.recent)
-        if (
-            not math.isfinite(mean)
-            or loss > self.blown_up_at
-            or (len(self.recent) == DIVERGENCE_WINDOW and window_mean > self.explode_at)
-        ):
-            raise _Diverged(f"epoch {self.epoch + 1}, batch {batch + 1}")
-        self.observer.batch_ended(self.epoch, batch, loss if math.isfinite(loss) else mean)
-        self._check()
-
-    def on_test_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        self._check()
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        metrics = {k: float(v) for k, v in (logs or {}).items() if np.isscalar(v)}
-        metrics.pop("learning_rate", None)
-        # The validation loss is the only measure of the epoch's last update (a batch's loss
-        # is taken before its update), so a run's final weights are judged too.
-        validation = metrics.get("val_loss")
-        if validation is not None and not validation <= self.blown_up_at:  # NaN fails too
-            raise _Diverged(f"epoch {epoch + 1}, validation")
-        self.history.append(metrics)
-        self.observer.epoch_ended(epoch, metrics, time.perf_counter() - self.epoch_start)
-
-
-def warmup_steps(total_steps: int) -> int:
-    """Steps of linear warm-up in a run of ``total_steps``: the first 10 % (at least one)."""
-    return max(1, int(total_steps) // 10)
-
-
-def make_schedule(
-    peak: float, total_steps: int, start_step: int = 0
-) -> keras.optimizers.schedules.LearningRateSchedule:
-    """Linear warm-up over the first 10 % of steps to ``peak``, then cosine decay to zero,
-    counted from optimizer step ``start_step`` (a continued run's step counter).
-
-    Keras's own ``CosineDecay``; exports are uncompiled copies, so no schedule ever travels.
-    """
-    total = max(int(total_steps), 1)
-    warmup = warmup_steps(total)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=peak / (warmup + 1),
-        decay_steps=max(total - warmup, 1),
-        alpha=0.0,
-        warmup_target=peak,
-        warmup_steps=warmup,
-    )
-    return _StartingAt(schedule, start_step) if start_step else schedule
-
-
-class _StartingAt(keras.optimizers.schedules.LearningRateSchedule):
-    """``schedule`` counted from optimizer step ``start`` on (for continued runs).
-
-    A continued run keeps the optimizer's step counter, which Adam's bias correction needs to
-    match its carried-over moments, yet gets a warm-up and decay of its own. Lives only in the
-    training session: model files store arrays and exports are uncompiled.
-    """
-
-    def __init__(
-        self, schedule: keras.optimizers.schedules.LearningRateSchedule, start: int
-    ) -> None:
-        self.schedule = schedule
-        self.start = int(start)
-
-    def __call__(self, step: tf.Tensor) -> tf.Tensor:
-        return self.schedule(tf.maximum(tf.cast(step, tf.float32) - float(self.start), 0.0))
-
-    def get_config(self) -> dict[str, object]:
-        return {"start": self.start, "schedule": self.schedule.get_config()}
-
-
-def make_optimizer(
-    config: TrainConfig, total_steps: int, start_step: int = 0
-) -> keras.optimizers.Optimizer:
-    schedule = make_schedule(config.learning_rate, total_steps, start_step)
-    if config.optimizer == "sgd":
-        return keras.optimizers.SGD(schedule, momentum=0.9)
-    if config.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(schedule)
-    return keras.optimizers.Adam(schedule)
-
-
-def compile_model(
-    model: keras.Model,
-    config: TrainConfig,
-    total_steps: int = 1,
-    start_step: int = 0,
-    steps_per_execution: int = 1,
-) -> None:
-    """Compile with a new optimizer and label-smoothed cross-entropy (``config`` as resolved by
-    :meth:`Trainer.run`: its label smoothing is set).
-
-    Compiling again drops Keras's traced train step, so a new schedule always takes effect.
-    Labels are fed one-hot (see :func:`make_dataset`), which label smoothing needs.
-    ``steps_per_execution`` runs that many batches in one call (callbacks see every call).
-    """
-    model.compile(
-        optimizer=make_optimizer(config, total_steps, start_step),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
-        metrics=["accuracy"],
-        steps_per_execution=steps_per_execution,
-    )
-
-
-@dataclass(frozen=True)
-class OptimizerState:
-    """An optimizer's variables as arrays, to carry its momentum into a continued run."""
-
-    name: str
-    variables: tuple[np.ndarray, ...]
-
-    @classmethod
-    def of(cls, model: keras.Model, name: str) -> OptimizerState | None:
-        """The state of ``model``'s optimizer (None when it has none or never stepped)."""
-        optimizer = getattr(model, "optimizer", None)  # an uncompiled model has none
-        if optimizer is None or not optimizer.built:
-            return None
-        values = [np.asarray(v.numpy()) for v in optimizer.variables]
-        values = [v.astype(np.float32) if v.dtype.kind == "f" else v for v in values]
-        return cls(name, tuple(values))
-
-    @property
-    def steps(self) -> int:
-        """Optimizer steps taken so far (Keras keeps the counter as the first variable)."""
-        first = self.variables[0] if self.variables else None
-        if first is None or first.ndim != 0 or first.dtype.kind not in "iu":
-            return 0
-        return int(first)
-
-
-def restore_optimizer_state(model: keras.Model, state: OptimizerState) -> bool:
-    """Load ``state`` (step counter and moment estimates) into ``model``'s new optimizer;
-    False when it does not fit. The run's schedule is offset by the counter (see
-    :class:`_StartingAt`), so the continued run still warms up and decays."""
-    optimizer = model.optimizer
-    optimizer.build(model.trainable_variables)
-    variables = optimizer.variables
-    if len(state.variables) != len(variables) or any(
-        tuple(v.shape) != s.shape for v, s in zip(variables, state.variables, strict=True)
-    ):
-        return False
-    for variable, value in zip(variables, state.variables, strict=True):
-        variable.assign(value)
-    return True
 
 
 def make_dataset(
@@ -497,7 +268,7 @@ class Trainer:
         if len(checked):
             val_ds = make_dataset(inputs[checked], data.labels[checked], val_batch, False, 0, n)
         total = len(earlier) + config.epochs
-        bridge = _Bridge(self.observer, self.control, total, batches, n)
+        bridge = Bridge(self.observer, self.control, total, batches, n)
         callbacks: list[keras.callbacks.Callback] = [bridge]
         calibrate = bool(batchnorm_layers(fit_model))
         if calibrate and val_ds is not None:
@@ -526,11 +297,11 @@ class Trainer:
                 callbacks=callbacks,
                 verbose=0,
             )
-        except _StopRun:
+        except StopRun:
             if self.control.cancel_requested:
                 raise Cancelled("training cancelled") from None
             outcome = "stopped"
-        except _Diverged as exc:
+        except Diverged as exc:
             raise TrainingError(
                 f"training diverged (the loss became too large or NaN at {exc}); "
                 "try a lower learning rate"

@@ -19,7 +19,7 @@ from PIL import Image
 from core.data.dataset import LoadedDataset
 from core.data.images import InputSpec, to_model_input
 from core.errors import ImageError, ModelFileError
-from core.learn.training import OptimizerState
+from core.learn.optimizer import OptimizerState
 from core.modelfile.bundle import ModelBundle, read_bundle
 from core.nets.models import ModelSpec, build_model
 from core.nets.runtime import keras, tf
