@@ -7,6 +7,9 @@ cleared when another model (newly trained, continued or opened) takes its place.
 it an image's answer is "unsure", and a line says what that costs on the model's validation
 images (how many it still answers, and how many of those it gets right). The probabilities
 are calibrated (:mod:`core.learn.calibration`), so "at least 80 % sure" means what it says.
+
+The rows are drawn by :class:`gui.tabs.classify_table.ResultsTable`. GUI thread only: the
+engine's results (``classified``, ``explained``) and its state reach the tab there.
 """
 
 from __future__ import annotations
@@ -15,15 +18,11 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QSlider,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -31,25 +30,15 @@ from PySide6.QtWidgets import (
 from core.learn.calibration import cost_at, cost_in_words
 from core.names import readable, short_name
 from core.state import SessionState
-from core.use.predictions import UNSURE, Prediction, write_csv
+from core.use.predictions import Prediction, write_csv
 from gui import style
-from gui.engine_adapter import THUMBNAIL_SIZE, Engine
+from gui.engine_adapter import Engine
 from gui.settings import MemoryStore, Preferences
-from gui.widgets.heatmap_view import (
-    TOGGLE_TEXT,
-    TOGGLE_TIP,
-    HeatMaps,
-    open_on_enter,
-    overlay_pixmap,
-)
-from gui.widgets.images import preview
-from gui.widgets.probability_bars import ProbabilityBars, name_column_width
+from gui.tabs.classify_table import ANSWER_COLUMN, ResultsTable
+from gui.widgets.heatmap_view import TOGGLE_TEXT, TOGGLE_TIP, HeatMaps, open_on_enter
+from gui.widgets.probability_bars import name_column_width
 
-THUMB = THUMBNAIL_SIZE
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
-#: The table's column with the answer: the top class, or "unsure" (shown while a minimum
-#: confidence is set).
-ANSWER_COLUMN = 3
 #: Key of the "Show where it looked" toggle.
 WHERE_KEY = "Ctrl+G"
 #: Who asks the engine for this tab's explanations (see Engine.explain).
@@ -65,7 +54,6 @@ class ClassifyTab(QWidget):
         super().__init__()
         self.engine = engine
         self.preferences = preferences or Preferences(MemoryStore())
-        self.predictions: list[dict] = []
         self._model_generation = 0  # the model whose results are listed
         self.maps = HeatMaps(self)  # heat maps of this model's results, and the enlarged view
         self._build()
@@ -114,21 +102,7 @@ class ClassifyTab(QWidget):
             "on this window, or press <i>Classify images</i> (Ctrl+I).</p>"
         )
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.table = QTableWidget(0, 4)
-        self.table.setAccessibleName("Results")
-        self.table.setToolTip("Each image with the classes the model finds most likely")
-        self.table.setHorizontalHeaderLabels(["Image", "File", "Prediction", "Answer"])
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Fixed)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(ANSWER_COLUMN, QHeaderView.ResizeMode.Interactive)
-        self.table.setColumnWidth(0, THUMB + 8)
-        self.table.setColumnWidth(1, 380)
-        self.table.setColumnWidth(ANSWER_COLUMN, 120)
-        self.table.verticalHeader().setDefaultSectionSize(THUMB + 8)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table = ResultsTable()
         self.table.setVisible(False)
         self.table.cellDoubleClicked.connect(lambda row, _column: self.open_view(row))
         open_on_enter(self.table, self.open_view)
@@ -158,6 +132,11 @@ class ClassifyTab(QWidget):
         layout.addWidget(self.message)
         layout.addWidget(self.hint, 1)
         layout.addWidget(self.table, 1)
+
+    @property
+    def predictions(self) -> list[dict]:
+        """The results listed, in the table's order."""
+        return self.table.predictions
 
     @property
     def has_model(self) -> bool:
@@ -201,8 +180,7 @@ class ClassifyTab(QWidget):
         if not self.confidence.isSliderDown():  # a drag is remembered once, on release
             self._remember_confidence()
         self._show_confidence()
-        for row, prediction in enumerate(self.predictions):
-            self._show_answer(row, prediction)
+        self.table.show_answers(self.confidence.value())
 
     def _remember_confidence(self) -> None:
         self.preferences.set_min_confidence(self.confidence.value())
@@ -224,20 +202,6 @@ class ClassifyTab(QWidget):
         else:
             text = cost_in_words(cost) + "."
         self.confidence_cost.setText(text)
-
-    def _show_answer(self, row: int, prediction: dict) -> None:
-        """Fill the answer cell of ``row``: the top class, or "unsure" below the threshold."""
-        top = prediction["predictions"][0]
-        label, probability = top["label"], top["probability"]
-        unsure = probability < self.min_confidence
-        item = QTableWidgetItem(UNSURE if unsure else readable(label))
-        if unsure:
-            item.setForeground(style.current().color("warning"))
-            item.setToolTip(
-                f"Best guess: {readable(label)} at {probability:.0%}, under the "
-                f"{self.confidence.value()}% asked for"
-            )
-        self.table.setItem(row, ANSWER_COLUMN, item)
 
     def _update(self) -> None:
         self.open_button.setEnabled(self.has_model)
@@ -274,8 +238,7 @@ class ClassifyTab(QWidget):
         self.engine.cancel_classifying()
         self.engine.cancel_explaining(REQUESTER)
         self.maps.forget()
-        self.predictions = []
-        self.table.setRowCount(0)
+        self.table.clear_rows()
         self.table.setVisible(False)
         self.hint.setVisible(True)
         self.show_message("")
@@ -299,69 +262,32 @@ class ClassifyTab(QWidget):
     # --- engine results (GUI thread) --------------------------------------------------------
 
     def _on_classified(self, predictions: list, failures: list) -> None:
-        notes = [f"{readable(Path(path).name)}: {reason}" for path, reason in failures]
-        if notes:
-            self.show_message(
-                "Not classified — "
-                + "; ".join(notes[:5])
-                + (f" and {len(notes) - 5} more" if len(notes) > 5 else "")
-            )
+        if failures:
+            self.show_message(failures_in_words("Not classified — ", failures))
         if not predictions:
             return
         self.hint.setVisible(False)
         self.table.setVisible(True)
-        start = self.table.rowCount()
         model = self.engine.state.model
         names = list(model.class_names) if model is not None else []
         names += [r["label"] for p in predictions for r in p["predictions"]]
         name_width = name_column_width(names, self.fontMetrics())
-        self.predictions += predictions
-        self.table.setRowCount(start + len(predictions))
-        for offset, prediction in enumerate(predictions):
-            row = start + offset
-            thumb = QLabel()
-            thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            thumb.setAccessibleName(f"Preview of {readable(Path(prediction['path']).name)}")
-            self.table.setCellWidget(row, 0, thumb)
-            self._show_thumbnail(row)
-            shown = readable(prediction["path"])
-            item = QTableWidgetItem(shown)
-            item.setToolTip(shown)
-            self.table.setItem(row, 1, item)
-            ranked = [(r["label"], r["probability"]) for r in prediction["predictions"]]
-            self.table.setCellWidget(row, 2, ProbabilityBars(ranked, name_width))
-            self._show_answer(row, prediction)
-        self.table.scrollToBottom()
+        self.table.add(predictions, name_width, self._maps_shown(), self.confidence.value())
         self._update()
         if self.where_button.isChecked():
             self._ask_for_explanations()
 
     # --- where the model looked (GUI thread) ------------------------------------------------
 
-    def _show_thumbnail(self, row: int) -> None:
-        """The preview of ``row``: with its heat map while the toggle is on and the map is
-        here, else the picture as the file shows it."""
-        thumb = self.table.cellWidget(row, 0)
-        if not isinstance(thumb, QLabel):
-            return
-        prediction = self.predictions[row]
-        explanation = self.maps.explanations.get(prediction["path"])
-        if self.where_button.isChecked() and explanation is not None:
-            thumb.setPixmap(overlay_pixmap(explanation, THUMB))
-            thumb.setToolTip(
-                f"Where the model looked for '{readable(explanation['label'])}' "
-                "(bright: counted most); double-click to enlarge"
-            )
-        elif prediction.get("thumbnail") is not None:
-            thumb.setPixmap(preview(prediction["thumbnail"], THUMB))
-            thumb.setToolTip("")
+    def _maps_shown(self) -> dict[str, dict] | None:
+        """The heat maps to draw over the previews: those here, while the toggle is on."""
+        return self.maps.explanations if self.where_button.isChecked() else None
 
     def _on_where_toggled(self, checked: bool) -> None:
         """Show or hide the heat maps, asking the engine for those not yet made."""
         if checked:
             self._ask_for_explanations()
-        for row in range(self.table.rowCount()):
-            self._show_thumbnail(row)
+        self.table.show_thumbnails(self._maps_shown())
 
     def _ask_for_explanations(self, also: str | None = None) -> None:
         """Ask for the maps still missing: every result's while the toggle is on, and
@@ -389,15 +315,9 @@ class ClassifyTab(QWidget):
         if requester != REQUESTER:
             return
         self.maps.received(rows, failures)
-        for row in range(self.table.rowCount()):
-            self._show_thumbnail(row)
+        self.table.show_thumbnails(self._maps_shown())
         if failures:
-            notes = [f"{readable(Path(path).name)}: {reason}" for path, reason in failures]
-            self.show_message(
-                "No heat map for "
-                + "; ".join(notes[:5])
-                + (f" and {len(notes) - 5} more" if len(notes) > 5 else "")
-            )
+            self.show_message(failures_in_words("No heat map for ", failures))
 
     def _on_explanation_failed(self, requester: str, message: str) -> None:
         """The model could not be explained: say why and turn the toggle off."""
@@ -406,3 +326,9 @@ class ClassifyTab(QWidget):
         self.maps.failed(message)
         self.where_button.setChecked(False)
         self.show_message(f"Cannot show where the model looked: {message}")
+
+
+def failures_in_words(lead: str, failures: list) -> str:
+    """``lead``, then the first five failures as "file: reason" and how many more."""
+    notes = [f"{readable(Path(path).name)}: {reason}" for path, reason in failures]
+    return lead + "; ".join(notes[:5]) + (f" and {len(notes) - 5} more" if len(notes) > 5 else "")
