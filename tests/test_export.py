@@ -25,7 +25,7 @@ from core.share.formats import FORMATS, install_hint
 from tests.conftest import shared_path
 from tests.imagegen import encode, png16_gray, with_exif_orientation
 
-TEMPLATE = Path(__file__).resolve().parents[1] / "core" / "export_files" / "classify.py"
+TEMPLATE = Path(__file__).resolve().parents[1] / "core" / "share" / "export_files" / "classify.py"
 #: The line classify.py prints for each image.
 LINE = re.compile(r"^(?P<path>.+)\t(?P<label>[^\t]+)\t(?P<prob>[01]\.\d{6})$")
 CLASSES = ("red", "stripes", "columns")

@@ -1,0 +1,87 @@
+"""The record of a model the session holds, and the summary of one training run, as data.
+
+:class:`ModelRecord` is the current model and everything known about it: the network, its
+training history and runs, its scores and the lists of the files it was trained and checked
+on. A training run makes one (:mod:`core.learn.run`), opening a model file makes one
+(:mod:`core.use.model_record`), and saving, exporting and reporting read one
+(:mod:`core.share.publish`). The session (:mod:`core.session`) owns the current record and
+publishes a frozen view of it after every change.
+
+Needs no TensorFlow: the network is held as an opaque object, so importing this module (and
+creating a session) stays cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from core.learn.calibration import Calibration
+from core.learn.config import TrainConfig
+
+if TYPE_CHECKING:
+    from core.learn.training import OptimizerState
+    from core.nets.models import ModelSpec
+
+#: What the hashes in a model file's ``files`` lists are (``files.hash``): the same key as the
+#: dataset's, so evaluation can tell which images the model was trained on.
+FILES_HASH = "sha1 of the preprocessed model input"
+
+
+@dataclass
+class ModelRecord:
+    """The current model and everything known about it (mutable; owned by the session and
+    used on the thread that runs its use cases)."""
+
+    generation: int
+    origin: str  # "trained" or "opened"
+    spec: ModelSpec
+    class_names: list[str]
+    keras_model: Any
+    history: list[dict[str, float]]
+    runs: list[dict[str, Any]]  # one entry per training run: its config, epochs and outcome
+    config: TrainConfig | None  # the latest run's settings
+    outcome: str
+    evaluation: dict[str, Any]
+    # "root", "train" and "val" lists of [relpath, hash]; "phash" and "groups" (copies)
+    files: dict[str, Any]
+    optimizer_state: OptimizerState | None
+    saved_path: str | None = None
+    saved: bool = False
+    warnings: list[str] = field(default_factory=list)
+    #: Built on first use and kept with the model (:mod:`core.use.model_record`): its
+    #: :class:`~core.use.classify.Classifier` and Grad-CAM :class:`~core.use.explain.Explainer`
+    #: (objects of the stage above, so typed loosely here).
+    classifier: Any = None
+    explainer: Any = None
+    devices: tuple[str, ...] = ()  # where its latest training run ran (not stored in files)
+    calibration: Calibration = field(default_factory=Calibration)  # folded into its weights
+
+
+@dataclass(frozen=True)
+class TrainingSummary:
+    """What one training run did, as plain data."""
+
+    outcome: str  # "finished", "stopped" (by the user) or "early-stopped"
+    epochs: int  # epochs of this run
+    history: list[dict[str, float]]  # every epoch of the model, this run's last
+    evaluation: dict[str, Any]
+    warnings: list[str]
+    threads: dict[str, int]
+    precision: str = "float32"  # what the run computed in (see core.nets.precision)
+    devices: tuple[str, ...] = ()  # where it ran (several: one replica each)
+    #: Results on a split dataset's test images (core.data.layout), scored once after training.
+    test: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **({"test": self.test} if self.test else {}),
+            "outcome": self.outcome,
+            "epochs": self.epochs,
+            "history": self.history,
+            "validation": self.evaluation,
+            "warnings": self.warnings,
+            "threads": self.threads,
+            "precision": self.precision,
+            "devices": list(self.devices),
+        }
