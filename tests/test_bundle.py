@@ -94,7 +94,7 @@ def test_crash_mid_save_leaves_the_previous_file_byte_identical(saved_model, tmp
     before = target.read_bytes()
     code = (
         "import os\n"
-        "from core import bundle as b\n"
+        "from core.modelfile import bundle as b\n"
         "real = b._npy_bytes\n"
         "count = [0]\n"
         "def crash(a):\n"
