@@ -45,6 +45,24 @@ def jpeg_copy(source: Path, target: Path) -> Path:
     return target
 
 
+def split_with_copies(root: Path, part: str, trained: int, near: bool) -> Path:
+    """A train/``part`` folder: ``trained`` training images per class, and in ``part``/ four
+    new images per class plus an exact copy of a training image (and a JPEG copy if ``near``)."""
+    for label in CLASSES:
+        train, other = root / "train" / label, root / part / label
+        train.mkdir(parents=True)
+        other.mkdir(parents=True)
+        sources = fashion(label, 0, trained)
+        for source in sources:
+            shutil.copy(source, train / source.name)
+        shutil.copy(sources[0], other / f"copy_{sources[0].name}")  # exact
+        if near:
+            jpeg_copy(sources[1], other / f"jpg_{sources[1].name}")
+        for source in fashion(label, 600, 4):
+            shutil.copy(source, other / source.name)
+    return root
+
+
 def near_and_not_exact(a: Path, b: Path) -> bool:
     """Whether ``b`` is a near copy of ``a`` as the app sees them: other model input, a
     perceptual hash within NEAR_BITS bits."""
@@ -368,18 +386,7 @@ def test_a_given_test_folder_with_copies_gets_its_fair_score(tmp_path):
     from core.session import Session
     from core.share.card import render_card
 
-    root = tmp_path / "split"
-    for label in CLASSES:
-        train, test = root / "train" / label, root / "test" / label
-        train.mkdir(parents=True)
-        test.mkdir(parents=True)
-        sources = fashion(label, 0, 20)
-        for source in sources:
-            shutil.copy(source, train / source.name)
-        shutil.copy(sources[0], test / f"copy_{sources[0].name}")  # exact
-        jpeg_copy(sources[1], test / f"jpg_{sources[1].name}")  # near
-        for source in fashion(label, 600, 4):
-            shutil.copy(source, test / source.name)
+    root = split_with_copies(tmp_path / "split", "test", trained=20, near=True)
     session = Session(use_cache=False)
     session.load_dataset(root, SPEC)
     summary = session.train(TrainConfig(epochs=1, batch_size=32, seed=2), "article")
@@ -504,17 +511,7 @@ def test_train_gives_a_given_validation_folders_fair_figure(tmp_path, capsys):
     images: the last lines give the score on the validation images it never saw."""
     from core.cli.main import main
 
-    root = tmp_path / "split"
-    for label in CLASSES:
-        train, valid = root / "train" / label, root / "valid" / label
-        train.mkdir(parents=True)
-        valid.mkdir(parents=True)
-        sources = fashion(label, 0, 12)
-        for source in sources:
-            shutil.copy(source, train / source.name)
-        shutil.copy(sources[0], valid / f"copy_{sources[0].name}")
-        for source in fashion(label, 600, 4):
-            shutil.copy(source, valid / source.name)
+    root = split_with_copies(tmp_path / "split", "valid", trained=12, near=False)
     code = main(
         ["train", str(root), "--epochs", "1", "--image-size", "28", "-q",
          "--out", str(tmp_path / "m.cnnmodel")]
