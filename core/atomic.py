@@ -153,6 +153,23 @@ def _abandoned(path: Path) -> bool:
     return True
 
 
+def give_normal_modes(root: Path) -> None:
+    """Give the folder ``root`` and everything below it the modes new ones get from the umask:
+    folders and executable files ``0o777 & ~umask`` (usually 755), other files
+    ``0o666 & ~umask`` (usually 644). Symbolic links are left alone.
+
+    Why: a folder built under a private temporary name (:func:`tempfile.mkdtemp` makes it 700)
+    and renamed into place would otherwise stay readable by its owner only, unlike a folder
+    the user makes, and converters may write their files as 600.
+    """
+    mask = _umask()
+    for path in [root, *root.rglob("*")]:
+        if path.is_symlink():
+            continue
+        executable = path.is_dir() or path.stat().st_mode & 0o111
+        path.chmod((0o777 if executable else 0o666) & ~mask)
+
+
 @contextlib.contextmanager
 def atomic_path(target: Path | str, suffix: str = ".tmp", durable: bool = True) -> Iterator[Path]:
     """Yield a temporary path next to ``target``; on success it replaces ``target``.

@@ -9,6 +9,7 @@ import os
 import re
 import runpy
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -355,6 +356,44 @@ def test_the_target_must_be_new_empty_or_an_earlier_export(colour_session, tmp_p
         "preprocessing.json",
     ]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export", "file", "used"]
+
+
+def test_an_export_gets_the_modes_a_new_folder_and_its_files_normally_get(colour_session, tmp_path):
+    """Built in a private temporary folder (mode 700) and renamed into place, the export must
+    still be readable by whoever the user's umask lets read new folders: 755 and 644 at 022."""
+    target = tmp_path / "export"
+    old = os.umask(0o022)
+    try:
+        colour_session.export("keras", target)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o755
+    inside = list(target.rglob("*"))
+    assert inside
+    for path in inside:
+        expected = 0o755 if path.is_dir() else 0o644
+        assert (path.name, oct(stat.S_IMODE(path.stat().st_mode))) == (path.name, oct(expected))
+
+
+def test_normal_modes_follow_the_umask(tmp_path):
+    from core.atomic import give_normal_modes
+
+    root = tmp_path / "built"
+    (root / "sub").mkdir(parents=True)
+    (root / "sub" / "data.bin").write_bytes(b"x")
+    (root / "run.sh").write_text("#!/bin/sh\n")
+    root.chmod(0o700)
+    (root / "sub").chmod(0o700)
+    (root / "sub" / "data.bin").chmod(0o600)
+    (root / "run.sh").chmod(0o700)
+    old = os.umask(0o027)
+    try:
+        give_normal_modes(root)
+    finally:
+        os.umask(old)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in [root, *root.rglob("*")]}
+    # Folders and executables 750, other files 640: what the umask gives new ones.
+    assert modes == {"built": 0o750, "sub": 0o750, "data.bin": 0o640, "run.sh": 0o750}
 
 
 def test_without_reachable_files_the_check_writes_images_of_its_own(colour_session, tmp_path):

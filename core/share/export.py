@@ -15,6 +15,8 @@ its model: raw 0..255 pixels, float32, NHWC; the scaling is its first layer.
 
 The folder is built in a temporary folder beside the target and renamed into place, so a
 failed or interrupted export never leaves a half-written folder under the target's name.
+Before the rename it gets the modes a new folder and its files get from the umask (755 and 644
+at 022), not the temporary folder's private 700.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from core.atomic import nearest_folder
+from core.atomic import give_normal_modes, nearest_folder
 from core.data.images import to_model_input
 from core.errors import CnnStudioError, ImageError, SaveError
 from core.nets.models import ModelSpec, build_model
@@ -309,6 +311,7 @@ def export_model(
             json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
         write_readme(work, spec.input, fmt, names, f"The export's {report.summary()}.")
+        give_normal_modes(work)  # not mkdtemp's 700: what a new folder gets
         _sync_files(work)
         _move_into_place(work, target)
     except BaseException as exc:
