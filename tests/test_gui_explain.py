@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from core.use.evaluate import evaluate_predictions, pick_mistakes
 from gui.tabs.classify import ClassifyTab
@@ -159,6 +159,75 @@ def test_a_model_that_cannot_be_explained_turns_the_toggle_off(qtbot, engine, cl
 def test_the_view_says_when_the_map_is_empty():
     assert "dark all over" in meaning("coat", np.zeros((4, 4), np.float32))
     assert "counted most for the answer 'coat'" in meaning("coat", np.ones((4, 4), np.float32))
+
+
+def shown_view(qtbot, image: np.ndarray, parent=None) -> HeatmapView:
+    """The enlarged view showing a map over ``image`` (the model's input, square)."""
+    size = image.shape[0]
+    row = explanation("/x/photo.png", size=size)
+    row["image"] = image
+    view = HeatmapView(parent)
+    if parent is None:
+        qtbot.addWidget(view)
+    view.show_result("/x/photo.png", "a", 0.9, explanation=row)
+    qtbot.waitExposed(view)
+    return view
+
+
+def laid_out(view: HeatmapView, width: int, height: int) -> None:
+    view.resize(width, height)
+    view.layout().activate()
+
+
+def test_the_enlarged_view_scales_a_224_px_picture_smoothly_to_fill_its_room(qtbot):
+    view = shown_view(qtbot, np.full((224, 224, 3), 90, np.uint8))
+    laid_out(view, 1000, 700)
+    for picture in (view.image, view.heat):
+        drawn, box = picture.drawn_rect(), picture.contentsRect()
+        assert drawn.width() == drawn.height()
+        # As large as its box allows along its limiting side, not its own 224 px...
+        assert min(box.width(), box.height()) - 1 <= drawn.width() <= min(box.width(), box.height())
+        assert not picture.drawn_sharp()
+    # ...and the boxes take the room: the two pictures span the width, most of the height.
+    drawn = view.image.drawn_rect().width()
+    assert 2 * drawn >= 0.9 * view.width() and drawn >= 0.6 * view.height()
+    laid_out(view, 700, 520)  # a smaller window: smaller pictures, still filling it
+    smaller = view.image.drawn_rect().width()
+    box = view.image.contentsRect()
+    assert smaller < drawn and smaller >= min(box.width(), box.height()) - 1
+
+
+def test_the_enlarged_view_enlarges_a_28_px_picture_in_whole_pixels(qtbot):
+    digit = np.zeros((28, 28, 1), np.uint8)
+    digit[::2, ::2] = 255  # a checkerboard: any smoothing would blend it to grey
+    view = shown_view(qtbot, digit)
+    laid_out(view, 1000, 700)
+    picture = view.image
+    drawn, box = picture.drawn_rect(), picture.contentsRect()
+    assert picture.drawn_sharp() and drawn.width() % 28 == 0 and drawn.height() % 28 == 0
+    assert drawn.width() > min(box.width(), box.height()) - 28  # the largest whole factor
+    shown = picture.grab().toImage()
+    ratio = shown.width() / picture.width()  # device pixels per widget pixel
+    values = {
+        shown.pixelColor(int((drawn.left() + x) * ratio), int((drawn.top() + y) * ratio)).red()
+        for x in range(0, drawn.width(), 3)
+        for y in range(0, drawn.height(), 7)
+    }
+    assert values == {0, 255}, "the enlarged digit was smoothed"
+
+
+def test_the_enlarged_view_opens_sized_to_the_main_window(qtbot):
+    window = QWidget()
+    qtbot.addWidget(window)
+    window.resize(700, 560)
+    window.show()
+    qtbot.waitExposed(window)
+    view = shown_view(qtbot, np.full((224, 224, 3), 90, np.uint8), parent=window)
+    view.layout().activate()
+    # Within the window, and the pictures larger than the photo's own 224 px.
+    assert view.width() <= window.width() and view.height() <= window.height()
+    assert view.image.drawn_rect().width() >= 260
+    view.close()
 
 
 # --- the Results page -------------------------------------------------------------------------

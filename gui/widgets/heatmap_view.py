@@ -5,7 +5,8 @@ image as the model saw it, a 0..1 heat map at the same size, the answer it expla
 draws them with :mod:`core.use.heatmap` (NumPy only). The Classify tab and the Results page's list
 of misclassified images both use it: thumbnails with the map blended in, and :class:`HeatmapView`,
 a non-modal dialog with the image and the map side by side, an opacity slider, and a sentence
-saying what the colours mean.
+saying what the colours mean. Its two pictures take whatever room the dialog has (it opens sized
+to the main window): a 224 px photo is scaled smoothly to fill it, a 28 px digit in whole pixels.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QDialog,
     QDialogButtonBox,
     QGridLayout,
@@ -32,10 +34,15 @@ from PySide6.QtWidgets import (
 
 from core.names import readable, short_name
 from core.use.heatmap import COLORMAP, DEFAULT_ALPHA, overlay
-from gui.widgets.images import array_to_qimage, preview
+from gui import style
+from gui.widgets.images import FittedPicture, array_pixmap, array_to_qimage, preview
 
-#: Size in pixels of the two pictures of the enlarged view (small inputs are enlarged sharp).
+#: Smallest and largest side (pixels) of the enlarged view's two pictures when it opens; the
+#: user may make the window (and so the pictures) larger still.
 VIEW_SIZE = 256
+MAX_VIEW_SIZE = 512
+#: Share of the main window (or the screen) the enlarged view may take when it opens.
+ROOM_SHARE = 0.92
 #: Text of the toggle that shows the heat maps (the Classify tab's and the Results page's).
 TOGGLE_TEXT = "Show where it looked"
 TOGGLE_TIP = (
@@ -95,11 +102,10 @@ class HeatmapView(QDialog):
         self.title.setWordWrap(True)
         self.answer = QLabel()
         self.answer.setWordWrap(True)
-        self.image = QLabel()
-        self.heat = QLabel()
+        self.image = FittedPicture(VIEW_SIZE, minimum=VIEW_SIZE * 3 // 4)
+        self.heat = FittedPicture(VIEW_SIZE, minimum=VIEW_SIZE * 3 // 4)
+        self._sized = False  # sized to the main window on its first showing
         for picture, name in ((self.image, "The image"), (self.heat, "The heat map")):
-            picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            picture.setMinimumSize(VIEW_SIZE, VIEW_SIZE)
             picture.setAccessibleName(name)
         self.image_caption = QLabel("As the model saw it")
         self.heat_caption = QLabel("Where it looked")
@@ -125,7 +131,8 @@ class HeatmapView(QDialog):
         close.setToolTip("Close this view (Esc)")
         close.setAccessibleName("Close")
 
-        pictures = QGridLayout()
+        self._pictures = pictures = QGridLayout()
+        pictures.setHorizontalSpacing(style.MARGIN)
         pictures.addWidget(self.image, 0, 0)
         pictures.addWidget(self.heat, 0, 1)
         pictures.addWidget(self.image_caption, 1, 0, Qt.AlignmentFlag.AlignHCenter)
@@ -141,7 +148,7 @@ class HeatmapView(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.answer)
-        layout.addLayout(pictures)
+        layout.addLayout(pictures, 1)  # the pictures take whatever room there is
         layout.addLayout(slider_row)
         layout.addLayout(scale_row)
         layout.addWidget(self.meaning)
@@ -171,11 +178,14 @@ class HeatmapView(QDialog):
         self.heat.clear()
         self.image.clear()
         if picture is not None:
-            self.image.setPixmap(preview(picture, VIEW_SIZE))
+            self.image.setPixmap(array_pixmap(picture))
         self.heat.setText("Finding where the model looked…")
         self.meaning.setText("")
         if explanation is not None:
             self.show_explanation(explanation)
+        if not self._sized:
+            self._sized = True
+            self._size_to_room()
         self.show()
         self.raise_()
         self.activateWindow()
@@ -185,13 +195,45 @@ class HeatmapView(QDialog):
         if explanation["path"] != self.path:
             return
         self.explanation = explanation
-        self.image.setPixmap(preview(np.asarray(explanation["image"]), VIEW_SIZE))
+        self.image.setPixmap(array_pixmap(np.asarray(explanation["image"])))
         self._draw_heat()
         self.meaning.setText(meaning(explanation["label"], explanation["heatmap"]))
         self._fit()
 
+    def _size_to_room(self) -> None:
+        """Open as large as the main window allows (within the screen): two square pictures
+        side by side, each :data:`VIEW_SIZE` to :data:`MAX_VIEW_SIZE` px, with the text
+        around them at that width, so neither large gaps nor a window too big to see whole."""
+        screen = self.screen() or QApplication.primaryScreen()
+        room = screen.availableGeometry().size() if screen is not None else None
+        parent = self.parentWidget()
+        if parent is not None:
+            window = parent.window().size()
+            room = window if room is None else room.boundedTo(window)
+        if room is None:
+            return
+        width, height = int(room.width() * ROOM_SHARE), int(room.height() * ROOM_SHARE)
+        margins = self.layout().contentsMargins()
+        beside = margins.left() + margins.right() + max(self._pictures.horizontalSpacing(), 0)
+        side = min(MAX_VIEW_SIZE, (width - beside) // 2)
+        for _ in range(4):  # the text's height depends on the width: settle both
+            side = max(VIEW_SIZE, side)
+            self.image.set_preferred(side)
+            self.heat.set_preferred(side)
+            self._pictures.invalidate()  # layouts keep their size hints: forget them
+            self.layout().invalidate()
+            needed = max(
+                self.heightForWidth(2 * side + beside), self.layout().totalSizeHint().height()
+            )
+            if needed <= height or side == VIEW_SIZE:
+                break
+            side -= needed - height
+        self.resize(2 * side + beside, needed)
+
     def _fit(self) -> None:
         """Grow the window when its text needs more height than it has (never shrink it)."""
+        if not self._sized:
+            return  # sized to the room when it first shows
         layout = self.layout()
         width = self.width()
         needed = layout.heightForWidth(width) if layout.hasHeightForWidth() else -1
@@ -208,7 +250,7 @@ class HeatmapView(QDialog):
         if self.explanation is None:
             return
         alpha = self.opacity.value() / 100
-        self.heat.setPixmap(preview(overlay_image(self.explanation, alpha), VIEW_SIZE))
+        self.heat.setPixmap(array_pixmap(overlay_image(self.explanation, alpha)))
 
 
 class _EnterOpens(QObject):
