@@ -53,10 +53,10 @@ def counts(tab: DataTab) -> dict[str, int]:
     return {table.item(r, 0).text(): int(table.item(r, 1).text()) for r in range(table.rowCount())}
 
 
-def grid(tab: DataTab) -> list[str]:
-    """The paths of the images the grid shows."""
-    items = (tab.thumbnails.item(i) for i in range(tab.thumbnails.count()))
-    return [item.data(Qt.ItemDataRole.UserRole) for item in items]
+def grid(tab: DataTab, role: Qt.ItemDataRole = Qt.ItemDataRole.UserRole) -> list:
+    """What the grid shows of each image: its path, or its caption or tooltip (``role``)."""
+    model = tab.thumbnails.model()
+    return [model.index(i).data(role) for i in range(model.rowCount())]
 
 
 def settle(qtbot, engine: Engine) -> None:
@@ -250,7 +250,7 @@ def test_most_surprising_first_sorts_by_the_models_loss(qtbot, fake, fake_tab) -
     losses = np.array([0.1, 2.5, 0.7, 0.2, 0.3, 0.4], np.float32)
     fake.losses_computed.emit(view.generation, view.paths, losses)
     assert grid(fake_tab) == ["cat/img001.png", "cat/img002.png", "cat/img000.png"]
-    assert "loss 2.5" in fake_tab.thumbnails.item(0).toolTip()
+    assert "loss 2.5" in grid(fake_tab, Qt.ItemDataRole.ToolTipRole)[0]
     # A new model (trained again): the box stays ticked and the new model scores the images;
     # until its scores arrive, the folder order shows, not the old model's.
     fake.set_state(activity="training")
@@ -258,11 +258,11 @@ def test_most_surprising_first_sorts_by_the_models_loss(qtbot, fake, fake_tab) -
     assert fake.called("compute_losses") == [("compute_losses",)] * 2
     assert "Scoring each image with the new model" in fake_tab.thumb_title.text()
     assert grid(fake_tab) == ["cat/img000.png", "cat/img001.png", "cat/img002.png"]
-    assert "loss" not in fake_tab.thumbnails.item(0).toolTip()  # not the old model's
+    assert "loss" not in grid(fake_tab, Qt.ItemDataRole.ToolTipRole)[0]  # not the old model's
     newer = np.array([0.1, 0.2, 3.0, 0.2, 0.3, 0.4], np.float32)
     fake.losses_computed.emit(view.generation, view.paths, newer)
     assert grid(fake_tab) == ["cat/img002.png", "cat/img001.png", "cat/img000.png"]
-    assert "loss 3" in fake_tab.thumbnails.item(0).toolTip()
+    assert "loss 3" in grid(fake_tab, Qt.ItemDataRole.ToolTipRole)[0]
     qtbot.mouseClick(fake_tab.surprise_check, Qt.MouseButton.LeftButton)  # off: folder order
     assert grid(fake_tab) == ["cat/img000.png", "cat/img001.png", "cat/img002.png"]
 
@@ -360,11 +360,31 @@ def test_show_larger_and_open_file(qtbot, fake, fake_tab, pets, monkeypatch) -> 
     assert opened == [QUrl.fromLocalFile(str(pets / "cat/img001.png"))]
 
 
+def test_enter_or_a_double_click_shows_the_image_larger(qtbot, fake_tab) -> None:
+    from PySide6.QtWidgets import QDialog
+
+    def shown() -> list[str]:
+        return [w.windowTitle() for w in QApplication.topLevelWidgets() if isinstance(w, QDialog)]
+
+    view = fake_tab.thumbnails
+    view.setFocus()
+    view.setCurrentRow(1)
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert shown() == ["cat/img001.png"]
+    where = view.visualRect(view.model().index(2)).center()
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=where)  # a double click's
+    qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, pos=where)  # two halves
+    assert sorted(shown()) == ["cat/img001.png", "cat/img002.png"]
+    for dialog in QApplication.topLevelWidgets():
+        if isinstance(dialog, QDialog):
+            dialog.close()
+
+
 def test_right_click_opens_the_menu_for_that_image(qtbot, fake, fake_tab, dialogs) -> None:
     from PySide6.QtGui import QContextMenuEvent
 
     view = fake_tab.thumbnails
-    where = view.visualItemRect(view.item(2)).center()
+    where = view.visualRect(view.model().index(2)).center()
     event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, where, view.mapToGlobal(where))
     QApplication.sendEvent(view.viewport(), event)
     menu = QApplication.activePopupWidget()

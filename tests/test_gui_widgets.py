@@ -99,7 +99,8 @@ def test_data_tab_grid_shows_the_new_dataset_size_and_colour_at_once(qtbot, engi
     engine.load(load_dataset(first, InputSpec(16)))
     assert "16x16 grayscale" in tab.thumb_title.text()
     view = engine.load(load_dataset(second, InputSpec(24, color=True)))
-    shown = {tab.thumbnails.item(i).toolTip() for i in range(tab.thumbnails.count())}
+    model = tab.thumbnails.model()
+    shown = {model.index(i).data(Qt.ItemDataRole.ToolTipRole) for i in range(model.rowCount())}
     assert shown == {p for p, label in zip(view.paths, view.labels, strict=True) if label == 0}
     assert "'x'" in tab.thumb_title.text() and "24x24 colour" in tab.thumb_title.text()
     assert tab.size_spin.value() == 24 and tab.color_check.isChecked()

@@ -14,13 +14,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QPoint, Qt, QUrl
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QPoint, Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QDialog,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QMenu,
     QMessageBox,
     QVBoxLayout,
@@ -119,8 +118,9 @@ def _checked(evaluation: Mapping[str, Any]) -> int | None:
 
 
 class ImageActions(QObject):
-    """Menu and keys for the images of one list. ``path_of(item)`` gives an item's path
-    relative to the dataset root (None for items that are not dataset images); ``dataset()``
+    """Menu and keys for the images of one list (any item view: the Data tab's grid, the
+    Results page's list). ``path_of(index)`` gives the path of the image at a model index,
+    relative to the dataset root (None for rows that are not dataset images); ``dataset()``
     the dataset on show. ``keys``: also bind M and Delete on the list, and Ctrl+Z on
     ``undo_scope`` (the whole tab, so it works wherever the focus is in it) or the list.
     ``enlarge``: what "Show larger" does instead of the plain preview (the Results page opens
@@ -128,10 +128,10 @@ class ImageActions(QObject):
 
     def __init__(
         self,
-        view: QListWidget,
+        view: QAbstractItemView,
         engine: Engine,
         dataset: Callable[[], DatasetView | None],
-        path_of: Callable[[QListWidgetItem], str | None],
+        path_of: Callable[[QModelIndex | QPersistentModelIndex], str | None],
         keys: bool = False,
         undo_scope: QWidget | None = None,
         enlarge: Callable[[], None] | None = None,
@@ -162,8 +162,8 @@ class ImageActions(QObject):
     def current(self) -> tuple[DatasetView, str] | None:
         """The dataset and the chosen image's relative path, when both are known."""
         dataset = self._dataset()
-        item = self.view.currentItem()
-        path = self._path_of(item) if item is not None else None
+        index = self.view.currentIndex()
+        path = self._path_of(index) if index.isValid() else None
         if dataset is None or not path or dataset.row_of(path) is None:
             return None
         return dataset, path
@@ -210,18 +210,18 @@ class ImageActions(QObject):
         return menu
 
     def _on_menu_requested(self, position: QPoint) -> None:
-        item = self.view.itemAt(position)
-        if item is not None:
-            self.view.setCurrentItem(item)
+        index = self.view.indexAt(position)
+        if index.isValid():
+            self.view.setCurrentIndex(index)
         menu = self.menu()
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         menu.popup(self.view.viewport().mapToGlobal(position))
 
     def _on_move_key(self) -> None:
-        item = self.view.currentItem()
-        if item is None or self.current() is None:
+        index = self.view.currentIndex()
+        if not index.isValid() or self.current() is None:
             return
-        where = self.view.visualItemRect(item).bottomLeft()
+        where = self.view.visualRect(index).bottomLeft()
         menu = self.move_menu(self.view)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         menu.popup(self.view.viewport().mapToGlobal(where))

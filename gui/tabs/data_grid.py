@@ -1,8 +1,10 @@
 """The Data tab's grid of what the model sees, and the line under it about the folder's changes.
 
-:class:`ImageGrid` shows the chosen class's images at the size and colour the model gets them,
-optionally sorted by the current model's loss (the most surprising first), with the menu and
-keys that fix the data (:class:`~gui.tabs.data_actions.ImageActions`). :class:`EditBar` says
+:class:`ImageGrid` shows every image of the chosen class at the size and colour the model gets
+them, optionally sorted by the current model's loss (the most surprising first), with the menu
+and keys that fix the data (:class:`~gui.tabs.data_actions.ImageActions`). A class may hold tens
+of thousands of images, so the grid (:class:`~gui.widgets.thumbnail_grid.ThumbnailGrid`) makes
+each thumbnail only when it scrolls into view. :class:`EditBar` says
 what the last change did (and that Ctrl+Z undoes it), offers Retrain once the folder was edited,
 and then compares the new model with the one before.
 
@@ -17,13 +19,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QObject, QSize, Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QLabel,
-    QListView,
-    QListWidget,
-    QListWidgetItem,
     QPushButton,
     QWidget,
 )
@@ -33,9 +32,9 @@ from core.state import DatasetView, SessionState
 from gui import style
 from gui.engine_adapter import Engine
 from gui.tabs.data_actions import ImageActions, comparison_line, training_prefix
-from gui.widgets.images import array_icon
+from gui.widgets.heatmap_view import open_on_enter
+from gui.widgets.thumbnail_grid import ThumbnailGrid
 
-THUMBNAILS_SHOWN = 120
 #: Shown size of the pictures of what the model sees (small inputs enlarged without blur).
 THUMBNAIL_PX = 64
 
@@ -61,28 +60,25 @@ class ImageGrid(QObject):
         self._losses_model = 0
         self.thumb_title = QLabel("What the model sees")
         self.thumb_title.setWordWrap(True)
-        self.thumbnails = QListWidget()
-        self.thumbnails.setViewMode(QListView.ViewMode.IconMode)
-        self.thumbnails.setIconSize(QSize(THUMBNAIL_PX, THUMBNAIL_PX))
-        self.thumbnails.setResizeMode(QListView.ResizeMode.Adjust)
-        self.thumbnails.setSpacing(4)
-        self.thumbnails.setMovement(QListView.Movement.Static)
-        self.thumbnails.setUniformItemSizes(True)
+        # Every image of the class, each thumbnail made when it comes into view.
+        self.thumbnails = ThumbnailGrid(THUMBNAIL_PX)
         self.thumbnails.setAccessibleName("What the model sees")
         self.thumbnails.setToolTip(
             "The chosen class's images at the size and colour the model gets them. If you "
             "cannot tell the classes apart here, neither can the model: raise the size. "
             "Right-click an image (or press M, Delete) to move it to another class or "
-            "exclude it; Ctrl+Z undoes."
+            "exclude it; Enter or a double-click shows it larger; Ctrl+Z undoes."
         )
         self.image_actions = ImageActions(
             self.thumbnails,
             self.engine,
             dataset,
-            lambda item: item.data(Qt.ItemDataRole.UserRole),
+            lambda index: index.data(Qt.ItemDataRole.UserRole),
             keys=True,
             undo_scope=tab,
         )
+        open_on_enter(self.thumbnails, lambda _row: self.image_actions.show_larger())
+        self.thumbnails.doubleClicked.connect(lambda _index: self.image_actions.show_larger())
         self.surprise_check = QCheckBox("Most surprising first")
         self.surprise_check.setToolTip(
             "Sort the class's images by the current model's loss on them: the images whose "
@@ -93,11 +89,12 @@ class ImageGrid(QObject):
         engine.losses_computed.connect(self._on_losses)
 
     def fill(self) -> None:
-        """Show the chosen class's images as the model gets them (the most surprising first
-        when asked), or none when no class is chosen."""
+        """List every image of the chosen class as the model gets it (the most surprising
+        first when asked), or none when no class is chosen. Nothing is drawn here: the grid
+        makes each thumbnail when it comes into view."""
         dataset, label = self._dataset(), self._chosen_row()
-        self.thumbnails.clear()
         if label is None or dataset is None:
+            self.thumbnails.clear()
             return
         members = np.flatnonzero(dataset.labels == label)
         losses = self._losses if self.surprise_check.isChecked() else {}
@@ -105,24 +102,28 @@ class ImageGrid(QObject):
             scores = np.array([losses.get(dataset.paths[i], np.nan) for i in members])
             members = members[np.argsort(-np.nan_to_num(scores, nan=-np.inf), kind="stable")]
         name = short_name(dataset.class_names[label])
-        shown = members[:THUMBNAILS_SHOWN]
         size = dataset.spec.size
         colour = "colour" if dataset.spec.color else "grayscale"
+        count = f"{len(members)} image{'' if len(members) == 1 else 's'}"
         self.thumb_title.setText(
-            f"What the model sees: '{name}' ({len(shown)} of {len(members)} images, "
+            f"What the model sees: '{name}' ({count}, "
             f"{size}x{size} {colour}{', centre square' if dataset.spec.crop else ''})"
         )
-        training = training_prefix(dataset)
-        for i in shown:
-            # In a train/valid/test folder the images of the other parts say which they are in.
-            part = dataset.paths[i].split("/")[0] + "/" if dataset.splits else training
-            caption = part if part != training else ""
-            item = QListWidgetItem(array_icon(dataset.images[i], THUMBNAIL_PX), caption)
-            item.setToolTip(dataset.paths[i])
-            item.setData(Qt.ItemDataRole.UserRole, dataset.paths[i])  # for ImageActions
-            if dataset.paths[i] in losses:
-                item.setToolTip(f"{dataset.paths[i]}\nloss {losses[dataset.paths[i]]:.3g}")
-            self.thumbnails.addItem(item)
+        paths, training = dataset.paths, training_prefix(dataset)
+        # In a train/valid/test folder the images of the other parts say which they are in.
+        parts = [f"{folder}/" for _, folder, _ in dataset.splits if f"{folder}/" != training]
+
+        def caption(i: int) -> str:
+            part = paths[i].partition("/")[0] + "/" if dataset.splits else training
+            return part if part != training else ""
+
+        def tooltip(i: int) -> str:
+            loss = losses.get(paths[i])
+            return paths[i] if loss is None else f"{paths[i]}\nloss {loss:.3g}"
+
+        widest = max(parts, key=len, default="")
+        self.thumbnails.thumbs.show(dataset.images, members, paths, caption, tooltip, widest)
+        self.thumbnails.scrollToTop()
 
     def follow_model(self, state: SessionState) -> None:
         """Sorting by loss needs a model that reads this dataset's input; another model

@@ -109,7 +109,7 @@ class MistakesPanel(QWidget):
                 self.mistakes,
                 engine,
                 lambda: self._state.dataset if self._state is not None else None,
-                lambda item: (self._case_of(item) or {}).get("path"),
+                lambda index: (self._case_of(self.mistakes.itemFromIndex(index)) or {}).get("path"),
                 keys=True,
                 undo_scope=page,
                 enlarge=lambda: self.open_view(self.mistakes.currentRow()),
