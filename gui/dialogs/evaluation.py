@@ -6,7 +6,9 @@ then it shows the accuracy in words, each class's precision, recall and F1
 (:class:`~gui.widgets.class_metrics.ClassMetricsTable`) and the confusion matrix. When the
 folder holds images the model was trained on (or near copies of them), the accuracy on the
 images it never saw is shown beside the whole figure, and a warning says the whole figure is
-optimistic and how many copies there were. Everything here runs on the GUI thread.
+optimistic and how many copies there were. The dialog widens to show the class names whole,
+as far as the screen allows; only a name too long for that is elided (its tooltip has it whole).
+Everything here runs on the GUI thread.
 """
 
 from __future__ import annotations
@@ -32,7 +34,11 @@ from core.plain import TERMS, accuracy_in_words, copies_in_words
 from gui import style
 from gui.engine_adapter import Engine
 from gui.widgets.class_metrics import ClassMetricsTable
-from gui.widgets.confusion import ConfusionMatrix, ConfusionPanel
+from gui.widgets.confusion import MAX_NAME, ConfusionMatrix, ConfusionPanel
+
+#: The widest class names (pixels: in the matrix's rows, in the table) shown whole, from the
+#: most room to the least; the dialog takes the first that fits the screen's width.
+NAME_WIDTHS = ((160, 240), (120, 160), (MAX_NAME, MAX_NAME))
 
 
 def optimistic_warning(unseen: Mapping[str, Any] | None, total: int) -> str | None:
@@ -82,11 +88,10 @@ class EvaluationDialog(QDialog):
         self.matrix.setToolTip(TERMS["confusion matrix"])
         self.scores = ClassMetricsTable()
         self.results = QWidget()
+        self._panel = ConfusionPanel(self.matrix)
         middle = QHBoxLayout(self.results)
         middle.setContentsMargins(0, 0, 0, 0)
-        middle.addWidget(
-            ConfusionPanel(self.matrix), 0, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft
-        )
+        middle.addWidget(self._panel, 0, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         middle.addWidget(self.scores, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.close)
@@ -170,9 +175,36 @@ class EvaluationDialog(QDialog):
         warning = optimistic_warning(unseen, total)
         self.warning.setText(style.rich("warning", "Warning", warning) if warning else "")
         self.warning.setVisible(warning is not None)
-        self.matrix.show_matrix(names, result["confusion_matrix"])
         self.scores.show_scores(result["per_class"])
         self.results.setVisible(True)
+        self._show_matrix_with_names(names, result["confusion_matrix"])
+
+    def room_width(self) -> int | None:
+        """The widest the dialog may be: its screen's available width (None: no screen)."""
+        screen = self.screen()
+        return screen.availableGeometry().width() if screen is not None else None
+
+    def _show_matrix_with_names(self, names: list[str], matrix: list[list[int]]) -> None:
+        """Show the matrix, and widen the dialog so the class names in it and in the table show
+        whole (within :data:`NAME_WIDTHS`) as far as the screen's width allows."""
+        room = self.room_width()
+        margins = self.layout().contentsMargins()
+        for rows, table in NAME_WIDTHS:
+            self.matrix.set_name_width(rows)
+            self.matrix.show_matrix(names, matrix)
+            needed = (
+                margins.left()
+                + margins.right()
+                + self._panel.sizeHint().width()
+                + self.results.layout().spacing()
+                + self.scores.fit_names(table)
+            )
+            if room is None or needed <= room:
+                break
+        if room is not None:
+            needed = min(needed, room)
+        if needed > self.width():
+            self.resize(needed, self.height())
 
     def _on_failed(self, message: str) -> None:
         self._running(False)

@@ -2,7 +2,9 @@
 
 Used wherever a set of labelled images was scored: the Results page (validation or test images)
 and the evaluation of a folder. Numbers are right-aligned and sort as numbers; the headers
-explain the terms in plain words. GUI thread only.
+explain the terms in plain words. A class name too wide for its column is elided, with the whole
+name in its tooltip; :meth:`ClassMetricsTable.fit_names` asks for the width that shows the names
+whole (the Evaluate dialog, which has room, calls it). GUI thread only.
 """
 
 from __future__ import annotations
@@ -11,7 +13,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QStyle,
+    QTableWidget,
+    QTableWidgetItem,
+)
 
 from core.names import readable
 from core.plain import TERMS
@@ -64,6 +72,7 @@ class ClassMetricsTable(QTableWidget):
         for column in range(1, len(COLUMNS)):
             header_view.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.verticalHeader().setVisible(False)
+        self.setWordWrap(False)  # one line a class: a name too wide is elided, not cut off
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setAccessibleName("Scores per class")
@@ -86,6 +95,29 @@ class ClassMetricsTable(QTableWidget):
                 self.setItem(row, column, _NumberItem(value, text))
         self.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.setSortingEnabled(True)
+
+    def text_margin(self) -> int:
+        """Pixels an item's text keeps from each side of its cell (Qt's item delegate's)."""
+        return self.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self) + 1
+
+    def fit_names(self, most: int) -> int:
+        """Ask for the width that shows every class name whole, giving the names at most
+        ``most`` px (a wider name is elided; its tooltip has it whole), and return it. The
+        numbers keep their columns; the names' column still takes any width beyond that."""
+        metrics = self.fontMetrics()
+        names = [self.item(row, 0).text() for row in range(self.rowCount()) if self.item(row, 0)]
+        widest = max((metrics.horizontalAdvance(n) for n in names), default=0)
+        names_width = min(widest + 2 * self.text_margin() + 1, most)
+        header = self.horizontalHeader()
+        names_width = max(names_width, header.sectionSizeHint(0))
+        numbers = sum(
+            max(header.sectionSizeHint(c), self.sizeHintForColumn(c))
+            for c in range(1, self.columnCount())
+        )
+        scroll_bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, self)
+        width = names_width + numbers + 2 * self.frameWidth() + scroll_bar
+        self.setMinimumWidth(width)
+        return width
 
     def rows(self) -> list[tuple[str, ...]]:
         """The table as shown (sorted as on screen): one tuple of cell texts per row."""

@@ -1,8 +1,10 @@
 """A confusion matrix whose cells can be clicked to list the images behind them.
 
 Compact enough for ten classes in a 1024x640 window: fixed small cells, column names written
-upwards, row names elided, and the axes labelled in words ("Actual class", "Predicted class")
-by :class:`ConfusionPanel`. Colours come from the current theme. GUI thread only.
+upwards, row names elided past :data:`MAX_NAME` (a dialog with room may allow more, see
+:meth:`ConfusionMatrix.set_name_width`; every name's tooltip has it whole), and the axes labelled
+in words ("Actual class", "Predicted class") by :class:`ConfusionPanel`. Colours come from the
+current theme. GUI thread only.
 """
 
 from __future__ import annotations
@@ -84,7 +86,8 @@ class ConfusionMatrix(QTableWidget):
         rows = self.verticalHeader()
         rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         rows.setDefaultSectionSize(CELL_HEIGHT)
-        rows.setMaximumWidth(MAX_NAME + 16)
+        rows.setMaximumWidth(MAX_NAME + 16)  # see set_name_width
+        rows.setTextElideMode(Qt.TextElideMode.ElideRight)  # "…", not a name cut off
         self.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.setToolTip(TERMS["confusion matrix"] + " Click a cell to see its images.")
         self.setAccessibleName("Confusion matrix")
@@ -95,6 +98,11 @@ class ConfusionMatrix(QTableWidget):
         self.cellClicked.connect(self._on_cell_clicked)
         # Moving through the cells with the arrow keys shows their images too.
         self.currentCellChanged.connect(lambda row, column, *_: self._on_cell_clicked(row, column))
+
+    def set_name_width(self, most: int) -> None:
+        """Show the row names whole up to ``most`` px (default :data:`MAX_NAME`), elided past
+        it; call before :meth:`show_matrix`."""
+        self.verticalHeader().setMaximumWidth(most + 16)
 
     def show_matrix(self, names: list[str], matrix: list[list[int]]) -> None:
         theme = style.current()
@@ -109,6 +117,10 @@ class ConfusionMatrix(QTableWidget):
         )
         self.setHorizontalHeaderLabels(names)
         self.setVerticalHeaderLabels(names)
+        for k, name in enumerate(names):  # the whole name, wherever it is elided
+            for header in (self.horizontalHeaderItem(k), self.verticalHeaderItem(k)):
+                if header is not None:
+                    header.setToolTip(name)
         for i, row in enumerate(matrix):
             total = max(sum(row), 1)
             for j, count in enumerate(row):
@@ -143,7 +155,8 @@ class ConfusionMatrix(QTableWidget):
 
     def sizeHint(self) -> QSize:
         columns = self.horizontalHeader().defaultSectionSize() * self.columnCount()
-        width = self.verticalHeader().sizeHint().width() + columns + 4
+        rows = self.verticalHeader()  # as wide as its longest name, up to its maximum
+        width = min(rows.sizeHint().width(), rows.maximumWidth()) + columns + 4
         height = self.horizontalHeader().height() + CELL_HEIGHT * self.rowCount() + 4
         return QSize(width, height)
 
