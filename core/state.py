@@ -65,6 +65,14 @@ class DatasetView:
     #: how many edits were made since the folder was loaded (core.data.edit).
     undo: str | None = None
     edits: int = 0
+    #: Groups of identical images (paths, the one to keep first), near-identical pairs (path,
+    #: path, differing bits), files read although their names say another format (path,
+    #: format found), and the notes that are neither problems nor warnings
+    #: (:mod:`core.data.findings`).
+    copies: tuple[tuple[str, ...], ...] = ()
+    near_copies: tuple[tuple[str, str, int], ...] = ()
+    misnamed: tuple[tuple[str, str], ...] = ()
+    notes: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, dataset: LoadedDataset, advice: Advice | None = None) -> DatasetView:
@@ -87,6 +95,10 @@ class DatasetView:
             advice=advice,
             splits=tuple((role, folders[role], tuple(n)) for role, n in counts.items()),
             layout_note=layout.get("note"),  # type: ignore[arg-type]
+            copies=tuple(tuple(group) for group in dataset.copies),
+            near_copies=tuple(dataset.near_copies),
+            misnamed=tuple(dataset.misnamed),
+            notes=tuple(dataset.notes),
         )
 
     @property

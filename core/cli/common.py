@@ -13,6 +13,7 @@ from pathlib import Path
 from core.cli.console import ProgressBar
 from core.data.dataset import LoadedDataset
 from core.data.demo import demo_dataset
+from core.data.findings import format_words
 from core.data.images import InputSpec
 from core.session import Session
 
@@ -113,4 +114,11 @@ def load_with_progress(
     )
     for skipped in dataset.skipped:
         _log.info("skipped %s: %s", skipped.path, skipped.reason)
+    # Every copy and misnamed file, where the warnings and notes name only the first few.
+    for group in dataset.copies:
+        _log.info("identical images: %s", " = ".join(group))
+    for first, second, bits in dataset.near_copies:
+        _log.info("near-identical images (%d bits apart): %s ~ %s", bits, first, second)
+    for path, fmt in dataset.misnamed:
+        _log.info("read although its name says otherwise: %s (%s)", path, format_words(fmt))
     return dataset

@@ -34,7 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_dataset_argument(inspect)
     add_spec_arguments(inspect)
     inspect.add_argument(
-        "--json", action="store_true", help="print the classes, skipped files and warnings as JSON"
+        "--json",
+        action="store_true",
+        help="print the classes, skipped files, warnings, notes and every copy as JSON",
     )
     inspect.set_defaults(handler=cmd_inspect, parser=inspect)
     cache = sub.add_parser(
@@ -91,6 +93,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         out(f"Cannot train: {problem}")
     for warning in dataset.warnings:
         out(f"Warning: {warning}")
+    for note in dataset.notes:
+        out(f"Note: {note}")
     if dataset.skipped:
         out(f"Skipped {len(dataset.skipped)} file(s)/folder(s):")
         for skipped in dataset.skipped:

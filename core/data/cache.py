@@ -2,9 +2,11 @@
 
 One packed file per (dataset folder, input spec) in the user's cache folder: the pixels of every
 decoded image as one array, and an index of every file seen (relative path, size, modification
-time, pixel row or skip reason, content hash) as a few flat arrays, so reading it costs a few
-array reads instead of parsing an entry per file. A file whose size or modification time changed
-no longer matches and is decoded again; added and removed files are noticed by the scan.
+time, pixel row or skip reason, content hash, and the format of a file whose name says
+otherwise, so a cached load names it as a fresh one does) as a few flat arrays, so reading it
+costs a few array reads instead of parsing an entry per file. A file whose size or modification
+time changed no longer matches and is decoded again; added and removed files are noticed by
+the scan.
 
 The file is an uncompressed ``.npz`` written to a temporary name and renamed (a crash never
 leaves half a cache), read with ``allow_pickle=False``; one that cannot be read, or whose arrays
@@ -23,7 +25,7 @@ import hashlib
 import json
 import os
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +68,7 @@ class CachedFolder:
     reasons: dict[int, str]
     hashes: list[str]
     pixels: np.ndarray
+    formats: dict[int, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -150,6 +153,7 @@ class DatasetCache:
             "rows": np.asarray(cached.rows, np.int64),
             "hashes": hashes,
             "reasons": _blob(json.dumps({str(k): v for k, v in cached.reasons.items()})),
+            "formats": _blob(json.dumps({str(k): v for k, v in cached.formats.items()})),
             "pixels": cached.pixels,
         }
         try:
@@ -189,7 +193,14 @@ def _unpack(arrays: dict[str, np.ndarray], spec: InputSpec) -> CachedFolder | No
         return None  # every skipped entry has its reason, and only those
     for i in skipped.tolist():
         hashes[i] = ""
-    return CachedFolder(paths, sizes, mtimes, rows, reasons, hashes, pixels)
+    # A cache written before formats were kept has none: it is decoded afresh once (KeyError).
+    raw = json.loads(_text(arrays["formats"]))
+    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+        return None
+    formats = {int(k): v for k, v in raw.items()}
+    if any(not 0 <= k < n or rows[k] < 0 for k in formats):
+        return None  # only decoded entries have a format
+    return CachedFolder(paths, sizes, mtimes, rows, reasons, hashes, pixels, formats)
 
 
 def _cache_files(root: Path) -> list[tuple[float, int, Path]]:

@@ -5,21 +5,24 @@ Every candidate file is read once, judged by content, decoded and preprocessed t
 decoded (parallel, cached, cancellable) is :mod:`core.data.decoding`'s part, kept apart so that
 the record and what it says about its images (counts, parts, copies, the split, problems and
 warnings) read on their own. Files that fail are listed with their reason; identical images are
-found by content hash and reported, and near-identical ones (shifted, re-saved) by perceptual
-hash (:mod:`core.data.near_duplicates`).
+found by content hash and reported by name, with their groups kept as data for a front end to
+list (:mod:`core.data.findings`), and near-identical ones (shifted, re-saved) by perceptual
+hash (:mod:`core.data.near_duplicates`); files read although their names say another format
+are a note.
 """
 
 from __future__ import annotations
 
 import functools
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from core.data.cache import DatasetCache
 from core.data.decoding import Decoded, collector_paused, decode_all, refresh_cache, take_hits
+from core.data.findings import class_and_part, duplicate_warnings, exact_groups, misnamed_note
 from core.data.images import InputSpec
 from core.data.layout import ROLES, SplitLayout, split_counts
 from core.data.layout import describe as describe_layout
@@ -57,6 +60,15 @@ class LoadedDataset:
     warnings: list[str] = field(default_factory=list)
     #: Set when the folder is split into train/valid/test folders (see :mod:`core.data.layout`).
     layout: SplitLayout | None = None
+    #: Things worth knowing that are neither problems nor warnings (files read although their
+    #: names say otherwise).
+    notes: list[str] = field(default_factory=list)
+    #: Groups of identical images (paths, sorted; :func:`core.data.findings.exact_groups`).
+    copies: list[list[str]] = field(default_factory=list)
+    #: Near-identical pairs that are not identical: (path, path, differing bits), sorted.
+    near_copies: list[tuple[str, str, int]] = field(default_factory=list)
+    #: Files whose names say another format than their content: (path, format found), sorted.
+    misnamed: list[tuple[str, str]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -135,6 +147,12 @@ class LoadedDataset:
             "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
             "warnings": list(self.warnings),
             "problems": list(self.problems),
+            "notes": list(self.notes),
+            "duplicates": [list(group) for group in self.copies],
+            "near_duplicates": [
+                {"paths": [a, b], "differing_bits": bits} for a, b, bits in self.near_copies
+            ],
+            "misnamed": [{"path": path, "format": fmt} for path, fmt in self.misnamed],
             **({"layout": self.layout_summary()} if self.layout is not None else {}),
         }
 
@@ -149,51 +167,6 @@ class LoadedDataset:
             "counts": counts,
             "note": describe_layout(self.layout, counts),
         }
-
-
-def _duplicate_warnings(
-    hashes: list[str],
-    labels: np.ndarray,
-    paths: list[str],
-    names: list[str],
-    parts: np.ndarray | None = None,
-) -> list[str]:
-    """Warnings for identical images with different labels, and for copies within a class.
-
-    ``parts``: each image's part of a split dataset; copies in different parts are left to
-    :func:`core.data.layout.notes`, which names them as leakage.
-    """
-    if len(set(hashes)) == len(hashes):
-        return []  # the usual case, found at once
-    groups: dict[str, list[int]] = defaultdict(list)
-    for i, digest in enumerate(hashes):
-        groups[digest].append(i)
-    across: list[str] = []
-    within = 0
-    for members in groups.values():
-        if len(members) < 2:
-            continue
-        classes = {int(labels[i]) for i in members}
-        if len(classes) > 1:
-            where = " and ".join(f"'{names[c]}'" for c in sorted(classes))
-            # named by the first path, so the sentence does not depend on the images' order
-            across.append(f"{min(paths[i] for i in members)} (in {where})")
-        elif parts is None:
-            within += len(members) - 1
-        else:
-            within += len(members) - len({int(parts[i]) for i in members})
-    warnings = []
-    if across:
-        across.sort()
-        shown = "; ".join(across[:5])
-        more = f" and {len(across) - 5} more" if len(across) > 5 else ""
-        warnings.append(
-            f"{len(across)} image(s) appear in more than one class: {shown}{more}. "
-            "The labels contradict each other."
-        )
-    if within:
-        warnings.append(f"{within} duplicate image(s) within the same class.")
-    return warnings
 
 
 def load_dataset(
@@ -262,15 +235,38 @@ def _assemble(
     labels = entry_labels[good_array] if good else np.zeros(0, np.int32)
     paths = [entries[i][1].relpath for i in good]
     hashes = [results[i][2] for i in good]  # type: ignore[index]
+    found_as = [results[i][3] for i in good]  # type: ignore[index]
+    misnamed = [(path, fmt) for path, fmt in zip(paths, found_as, strict=True) if fmt]
     skipped = list(index.skipped)
     for i, result in enumerate(results):
         if result is not None and result[1]:
             skipped.append(Skipped(entries[i][1].relpath, result[1]))
     names, layout = index.class_names, index.layout
-    problems, warnings = data_notes(index.root, names, images, labels, paths, hashes, layout)
+    found = data_notes(index.root, names, images, labels, paths, hashes, layout, misnamed)
     return LoadedDataset(
-        index.root, spec, names, images, labels, paths, hashes, skipped, problems, warnings, layout
+        index.root,
+        spec,
+        names,
+        images,
+        labels,
+        paths,
+        hashes,
+        skipped,
+        layout=layout,
+        **found._asdict(),
     )
+
+
+class Findings(NamedTuple):
+    """What :func:`data_notes` finds in a dataset's images (the fields of
+    :class:`LoadedDataset` of the same names)."""
+
+    problems: list[str]
+    warnings: list[str]
+    notes: list[str]
+    copies: list[list[str]]
+    near_copies: list[tuple[str, str, int]]
+    misnamed: list[tuple[str, str]]
 
 
 def data_notes(
@@ -281,21 +277,29 @@ def data_notes(
     paths: list[str],
     hashes: list[str],
     layout: SplitLayout | None,
-) -> tuple[list[str], list[str]]:
-    """The problems and warnings of a dataset's images: class counts, exact and near
-    duplicates, and for a split folder its own notes (leakage, missing parts). Shared by a load
-    and by :mod:`core.data.update` after an edit, so that both say the same."""
+    misnamed: list[tuple[str, str]],
+) -> Findings:
+    """The problems, warnings and notes of a dataset's images: class counts, exact and near
+    duplicates (named, and as groups of paths), files read although their names say
+    otherwise (``misnamed``, (path, format found)), and for a split folder its own notes
+    (leakage, missing parts). Shared by a load and by :mod:`core.data.update` after an edit,
+    so that both say the same."""
     counts = dict(zip(names, np.bincount(labels, minlength=len(names)).tolist(), strict=True))
     problems, warnings = assess(root, counts)
     parts = layout.codes(paths) if layout is not None else None
-    warnings += _duplicate_warnings(hashes, labels, paths, names, parts)
+    copies = exact_groups(hashes, paths)
+    if copies:  # the usual case has none: no need to map every path to its class
+        class_of, part_of = class_and_part(paths, labels, parts)
+        warnings += duplicate_warnings(copies, class_of, names, part_of)
     near = near_pairs(phash(images), exact=hashes, paths=paths)
     warnings += near_duplicate_warning(near, paths, labels, names)
+    near_copies = sorted((*sorted((paths[i], paths[j])), bits) for i, j, bits in near)
     if layout is not None:
         more_problems, more_warnings = layout_notes(layout, names, labels, paths, hashes)
         problems += more_problems
         warnings += more_warnings
-    return problems, warnings
+    misnamed = sorted(misnamed)
+    return Findings(problems, warnings, misnamed_note(misnamed), copies, near_copies, misnamed)
 
 
 def require_trainable(dataset: LoadedDataset) -> None:

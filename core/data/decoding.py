@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from core.data.cache import CachedFolder, DatasetCache
-from core.data.images import InputSpec, load_input, read_file
+from core.data.findings import name_disagrees
+from core.data.images import InputSpec, load_input, read_file, sniff_format
 from core.data.scan import DatasetIndex, FileEntry
 from core.errors import ImageError
 from core.progress import CancelToken, ProgressCallback
@@ -38,12 +39,14 @@ _THREADS_FROM_BYTES = 16 * 1024
 #: From this many small files on, starting worker processes pays for itself.
 _PROCESSES_FROM_FILES = 2000
 
-#: What decoding one file gives: (pixels or None, skip reason, content hash of the pixels).
-Decoded = tuple[np.ndarray | None, str, str]
+#: What decoding one file gives: (pixels or None, skip reason, content hash of the pixels,
+#: the format its content has when its name says otherwise, else "").
+Decoded = tuple[np.ndarray | None, str, str, str]
 
 
 def decode_one(root: str, relpath: str, spec: InputSpec) -> Decoded:
-    """Decode one file: (pixels or None, skip reason, content hash of the pixels).
+    """Decode one file: (pixels or None, skip reason, content hash of the pixels, the format
+    found when the file's name says otherwise: "JPEG" for ``x.png`` holding a JPEG).
 
     The hash is taken over the model input, so re-encoded copies of one picture count as the
     same image. Runs on a pool thread or in a pool process.
@@ -53,8 +56,10 @@ def decode_one(root: str, relpath: str, spec: InputSpec) -> Decoded:
         data = read_file(path)
         pixels = load_input(path, spec, data)
     except ImageError as exc:
-        return None, exc.reason, ""
-    return pixels, "", hashlib.sha1(pixels.tobytes()).hexdigest()
+        return None, exc.reason, "", ""
+    fmt = sniff_format(data[:1024])  # decoded, so a supported format: no refusal here
+    misnamed = fmt if name_disagrees(relpath, fmt) else ""
+    return pixels, "", hashlib.sha1(pixels.tobytes()).hexdigest(), misnamed
 
 
 def _decode_chunk(root: str, relpaths: list[str], spec: InputSpec) -> list[Decoded]:
@@ -150,9 +155,9 @@ def take_hits(
     hit = found & (cached.sizes[safe] == sizes) & (cached.mtimes[safe] == mtimes)
     hits = np.flatnonzero(hit)
     rows[hits] = cached.rows[where[hits]]
-    reasons, hashes = cached.reasons, cached.hashes
+    reasons, hashes, formats = cached.reasons, cached.hashes, cached.formats
     for i, j in zip(hits.tolist(), where[hits].tolist(), strict=True):
-        results[i] = (None, reasons.get(j, ""), hashes[j])
+        results[i] = (None, reasons.get(j, ""), hashes[j], formats.get(j, ""))
 
 
 def decode_all(
@@ -232,5 +237,6 @@ def refresh_cache(
         reasons={i: result[1] for i, (_, result) in enumerate(done) if rows[i] < 0},
         hashes=[result[2] for _, result in done],
         pixels=images,
+        formats={i: result[3] for i, (_, result) in enumerate(done) if result[3]},
     )
     cache.write(index.root, spec, cached)

@@ -174,21 +174,37 @@ def move_to_class(
     )
 
 
-def exclude(root: Path | str, relpath: str, *, parts: Sequence[str] = ()) -> Edit:
-    """Move the file ``relpath`` to ``_excluded/<relpath>`` inside the root (the scanner
-    ignores that folder; a taken name becomes ``name-2.ext``). ``parts``: the part folders
-    of a split dataset."""
+def exclude(root: Path | str, *relpaths: str, parts: Sequence[str] = ()) -> Edit:
+    """Move the files ``relpaths`` (one or more) to ``_excluded/<relpath>`` inside the root
+    (the scanner ignores that folder; a taken name becomes ``name-2.ext``), as one edit that
+    one undo reverses: the extra copies of a picture go together. All or nothing. ``parts``:
+    the part folders of a split dataset."""
     base = _root(root)
-    _parts(relpath, parts)
-    target = f"{EXCLUDED}/{relpath}"
-    (moved,), made = move_files(base, [(relpath, target)], exact=False)
+    if not relpaths:
+        raise EditError("no file to exclude")
+    if len(set(relpaths)) != len(relpaths):
+        raise EditError("a file to exclude is named twice")
+    for relpath in relpaths:
+        _parts(relpath, parts)
+    moved, made = move_files(base, [(p, f"{EXCLUDED}/{p}") for p in relpaths], exact=False)
+    if len(moved) == 1:
+        what = f"{moved[0][0]} to {moved[0][1]}"
+    else:
+        what = f"{len(moved)} files to {EXCLUDED}/ ({_some(source for source, _ in moved)})"
     return Edit(
         "exclude",
         base,
-        (moved,),
+        tuple(moved),
         folders=tuple(made),
-        description=f"Moved {moved[0]} to {moved[1]} inside {base}",
+        description=f"Moved {what} inside {base}",
     )
+
+
+def _some(items: Iterable[str], sep: str = ", ", shown: int = 5) -> str:
+    """The first ``shown`` of ``items`` joined by ``sep``, and how many more ("and 7 more")."""
+    items = list(items)
+    more = f" and {len(items) - shown} more" if len(items) > shown else ""
+    return sep.join(items[:shown]) + more
 
 
 def create_class(root: Path | str, class_name: str, *, parts: Sequence[str] = ()) -> Edit:
@@ -319,7 +335,7 @@ def undo(edit: Edit) -> Edit:
             base,
             tuple(moved),
             folders=tuple(made),
-            description=f"Undone: {'; '.join(f'{a} back to {b}' for a, b in moved)}",
+            description=f"Undone: {_some((f'{a} back to {b}' for a, b in moved), '; ')}",
             reverted=True,
         )
     if edit.kind == "rename":

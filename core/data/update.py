@@ -4,7 +4,8 @@
 :class:`~core.data.edit.Edit` just made on disk (or the record :func:`~core.data.edit.undo`
 returned) and gives the dataset as a fresh load would: moved files relabelled, excluded ones
 dropped, copied-in or restored ones decoded (only those), classes added or renamed, and the
-problems and warnings worked out again (for a train/valid/test folder too, with its leakage
+problems, warnings and notes worked out again (the copies named, the files read although
+their names say otherwise kept) (for a train/valid/test folder too, with its leakage
 notes). The pixel array is reused when no image came or went. NumPy and Pillow only; runs on
 the caller's thread (the engine thread in the GUI).
 """
@@ -80,19 +81,22 @@ def _rebuild(
         for s in data.skipped
         if s.path not in removed
     ]
+    misnamed = [(renames.get(p, p), fmt) for p, fmt in data.misnamed if p not in removed]
     new_pixels = []
     for relpath in added:
         ignored = junk_reason(relpath.rpartition("/")[2], False)  # as the scanner would
         if ignored is not None:
             skipped.append(Skipped(relpath, ignored))
             continue
-        pixels, reason, digest = decode_one(str(data.root), relpath, data.spec)
+        pixels, reason, digest, found_as = decode_one(str(data.root), relpath, data.spec)
         if pixels is None:
             skipped.append(Skipped(relpath, reason))
             continue
         new_pixels.append(pixels)
         paths.append(relpath)
         hashes.append(digest)
+        if found_as:
+            misnamed.append((relpath, found_as))
     if keep.all() and not new_pixels:
         images = data.images
     else:
@@ -112,7 +116,7 @@ def _rebuild(
     skipped = [s for s in skipped if s.path != EXCLUDED]
     if (data.root / EXCLUDED).is_dir():
         skipped.append(Skipped(EXCLUDED, junk_reason(EXCLUDED, True) or "ignored"))
-    problems, warnings = data_notes(data.root, names, images, labels, paths, hashes, data.layout)
+    found = data_notes(data.root, names, images, labels, paths, hashes, data.layout, misnamed)
     return replace(
         data,
         class_names=names,
@@ -121,8 +125,7 @@ def _rebuild(
         paths=paths,
         hashes=hashes,
         skipped=skipped,
-        problems=problems,
-        warnings=warnings,
+        **found._asdict(),
     )
 
 

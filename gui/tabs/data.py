@@ -100,7 +100,7 @@ class DataTab(QWidget):
         self.classes.chosen_changed.connect(self.images.fill)
         self.edits = EditBar(self.engine, self)
         self.edits.retrain_requested.connect(self.retrain_requested)
-        self.details = DataNotes(self)
+        self.details = DataNotes(self, self.engine)
         # One column, so the grid and the skipped files share its height 3:2.
         right = QWidget()
         right_layout = QVBoxLayout(right)
