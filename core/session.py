@@ -407,6 +407,7 @@ def model_view(m: ModelRecord) -> ModelView:
         config=frozen_mapping(m.config.to_dict()) if m.config else None,
         warnings=tuple(m.warnings),
         calibration=m.calibration,
+        best_epoch=m.runs[-1].get("best_epoch") if m.runs else None,
     )
 
 

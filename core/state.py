@@ -153,6 +153,9 @@ class ModelView:
     #: The temperature folded into its weights, and what it and a confidence threshold do on
     #: the validation images (frozen plain data).
     calibration: Calibration = field(default_factory=Calibration)
+    #: The epoch (from 1) whose weights its latest run kept, when early stopping went back to
+    #: one; None when it has the weights its last epoch ended with.
+    best_epoch: int | None = None
 
     @property
     def chance_warning(self) -> str | None:

@@ -66,6 +66,7 @@ def model_view(
     evaluation: dict | None = None,
     history: list[dict] | None = None,
     config: dict | None = None,
+    best_epoch: int | None = None,
 ) -> ModelView:
     """A plain model view, as the session would publish it."""
     return ModelView(
@@ -82,4 +83,5 @@ def model_view(
         saved=saved_path is not None,
         outcome="finished",
         config=frozen_mapping(config) if config is not None else None,
+        best_epoch=best_epoch,
     )

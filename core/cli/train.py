@@ -28,6 +28,8 @@ from core.cli.console import ProgressBar, err, format_seconds, note, out, table,
 from core.data.layout import dataset_name
 from core.errors import CnnStudioError
 from core.learn.config import DEVICES, MAX_SEED, OPTIMIZERS, TrainConfig
+from core.learn.kept import kept_epoch_in_words
+from core.learn.record import TrainingSummary
 from core.modelfile.bundle import SUFFIX
 from core.nets.precision import PRECISIONS
 from core.nets.precision import describe as describe_precision
@@ -345,15 +347,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         for warning in summary.warnings[len(dataset.warnings) :]:
             err(f"Warning: {warning}")
-        acc = summary.evaluation.get("accuracy")
-        shown = ""
-        if acc is not None:  # measured on the validation images, which training never used
-            words = accuracy_in_words(acc, len(dataset.class_names), held_out=True)
-            shown = f", validation accuracy {acc:.2%}, {words}"
         where = f" on {len(summary.devices)} devices" if len(summary.devices) > 1 else ""
         note(f"Trained in {describe_precision(summary.precision)}{where}")
-        epochs = f"{summary.epochs} epoch{'s' if summary.epochs != 1 else ''}"
-        out(f"Saved {path} ({summary.outcome} after {epochs}{shown})")
+        out(f"Saved {path} ({_run_in_words(summary, len(dataset.class_names))})")
         fair = unseen_in_words(summary.evaluation.get("unseen"), digits=2)
         if fair:  # a given validation folder with copies of training images
             out(f"Validation images: {fair}")
@@ -361,6 +357,23 @@ def cmd_train(args: argparse.Namespace) -> int:
             folders: dict[str, str] = layout["folders"]  # type: ignore[assignment]
             _print_test(summary.test, folders["test"], len(dataset.class_names))
     return 1 if problem else 0
+
+
+def _run_in_words(summary: TrainingSummary, classes: int) -> str:
+    """How the run ended, which epoch's weights the model kept when not its last, and the kept
+    model's validation accuracy: "stopped early after 22 epochs; kept the weights of epoch 17
+    of 22, the best on the validation images: validation accuracy 72.50%, about 7 in 10 …"."""
+    epochs = f"{summary.epochs} epoch{'s' if summary.epochs != 1 else ''}"
+    ended = {"early-stopped": "stopped early"}.get(summary.outcome, summary.outcome)
+    line = f"{ended} after {epochs}"
+    kept = kept_epoch_in_words(summary.best_epoch, summary.history)
+    if kept:  # the last epoch line's figures are not the model's: say whose they are
+        line += f"; {kept}"
+    acc = summary.evaluation.get("accuracy")
+    if acc is not None:  # measured on the validation images, which training never used
+        words = accuracy_in_words(acc, classes, held_out=True)
+        line += f"{':' if kept else ','} validation accuracy {acc:.2%}, {words}"
+    return line
 
 
 def _check_preset_input(args: argparse.Namespace) -> None:

@@ -72,12 +72,17 @@ class TrainingSummary:
     devices: tuple[str, ...] = ()  # where it ran (several: one replica each)
     #: Results on a split dataset's test images (core.data.layout), scored once after training.
     test: dict[str, Any] = field(default_factory=dict)
+    #: The epoch (counted from 1 over the model's whole history) whose weights early stopping
+    #: gave the model back at the end of the run, because its validation loss was the lowest;
+    #: None when the model kept the weights it ended with (a stopped run, no early stopping).
+    best_epoch: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             **({"test": self.test} if self.test else {}),
             "outcome": self.outcome,
             "epochs": self.epochs,
+            "best_epoch": self.best_epoch,
             "history": self.history,
             "validation": self.evaluation,
             "warnings": self.warnings,

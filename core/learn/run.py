@@ -136,6 +136,8 @@ def _trained(
             "config": result.config.to_dict(),  # with the values the run really used
             "epochs": result.epochs_done - earlier,
             "outcome": result.outcome,
+            # Which epoch's weights the model holds, when early stopping went back to one.
+            **({"best_epoch": result.best_epoch} if result.best_epoch is not None else {}),
         }
     )
     return ModelRecord(
@@ -210,4 +212,5 @@ def summary_of(model: ModelRecord) -> TrainingSummary:
         precision=model.config.precision if model.config else "float32",
         devices=model.devices,
         test=dict(model.evaluation.get("test") or {}),
+        best_epoch=model.runs[-1].get("best_epoch"),
     )

@@ -70,6 +70,10 @@ class TrainingResult:
     optimizer_state: OptimizerState | None = None
     #: The devices the run trained on (several: data-parallel, one replica each).
     devices: tuple[str, ...] = ()
+    #: The epoch (from 1, over the whole history) whose weights early stopping restored at
+    #: the end of the run, its validation loss being the lowest; None when the model has the
+    #: weights it ended with (stopped by the user, early stopping off or never judging).
+    best_epoch: int | None = None
 
     @property
     def epochs_done(self) -> int:
@@ -315,6 +319,10 @@ class Trainer:
                 model.get_layer("backbone").trainable = False  # fine-tuning is per run
         if early is not None and early.stopped_epoch > 0:
             outcome = "early-stopped"
+        # Keras gives the best epoch's weights back when fit ends (stopped early or not);
+        # a run the user stopped leaves fit before that, with the weights it had.
+        restored = early is not None and early.best_weights is not None and outcome != "stopped"
+        best_epoch = early.best_epoch + 1 if restored else None
         if calibrate and (val_ds is None or outcome == "stopped"):
             recalibrate(fit_model, inputs[train_idx], config.seed)  # weights since validation
         if not all(np.isfinite(w).all() for w in model.get_weights()):
@@ -333,6 +341,7 @@ class Trainer:
             warnings=warnings,
             optimizer_state=optimizer_after,
             devices=devices,
+            best_epoch=best_epoch,
         )
 
     def _fit_config(self, spec: ModelSpec) -> TrainConfig:

@@ -217,14 +217,20 @@ def _check_training(training: dict[str, Any]) -> None:
         raise reject("training.outcome", f"must be one of {', '.join(OUTCOMES)}")
     if "epochs" in training:
         _count(training["epochs"], "training.epochs")
+    epochs = len(training.get("history", []))
     for i, run in enumerate(_list(training.get("runs", []), "training.runs")):
         where = f"training.runs[{i}]"
-        _dict(run, where, {"config", "epochs", "outcome"})
+        _dict(run, where, {"config", "epochs", "outcome", "best_epoch"})
         if run.get("config") is not None:
             check_config(run["config"], f"{where}.config")
         _count(run.get("epochs", 0), f"{where}.epochs")
         if run.get("outcome", "finished") not in OUTCOMES:
             raise reject(f"{where}.outcome", f"must be one of {', '.join(OUTCOMES)}")
+        # The epoch whose weights early stopping restored (files from before it was recorded
+        # have none).
+        best = run.get("best_epoch")
+        if best is not None and not (_is_int(best) and 1 <= best <= epochs):
+            raise reject(f"{where}.best_epoch", f"must be a whole number from 1 to {epochs}")
 
 
 def _check_metrics(metrics: dict[str, Any], names: list[str]) -> None:

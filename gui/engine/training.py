@@ -9,6 +9,7 @@ on the GUI thread and queue a job for the worker thread; the run reports through
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -28,29 +29,50 @@ BATCH_SIGNALS_PER_SECOND = 10
 class SignalObserver:
     """Training observer that forwards to the adapter's signals, throttling batch updates.
 
-    Runs on the worker thread (the training thread).
+    Runs on the worker thread (the training thread). At most
+    :data:`BATCH_SIGNALS_PER_SECOND` ``batch_ended`` signals a second go out, each carrying
+    the mean loss of every batch since the previous one (weighted by the batches each loss
+    covers) at the index of the latest batch, so the receiver can tell how many batches it
+    sums up. What is still pending at an epoch's end (or the run's, :meth:`flush`) goes out
+    before the epoch's signal: no batch is dropped and the last one is always drawn.
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.interval = 1.0 / BATCH_SIGNALS_PER_SECOND
-        self.last = 0.0
-        self.losses: list[float] = []
+        self.last = -math.inf
+        self._epoch = -1
+        self._last_batch = -1  # the latest batch reported in this epoch
+        self._loss_sum = 0.0  # of the batches not yet sent, each loss times its batches
+        self._pending = 0  # batches not yet sent
 
     def run_started(self, total_epochs: int, batches_per_epoch: int) -> None:
         self.engine.training_started.emit(total_epochs, batches_per_epoch)
 
     def batch_ended(self, epoch: int, batch: int, loss: float) -> None:
-        self.losses.append(loss)
+        if epoch != self._epoch:
+            self.flush()
+            self._epoch, self._last_batch = epoch, -1
+        # One call may run several steps: its loss is then the mean of that many batches.
+        covered = max(batch - self._last_batch, 1)
+        self._last_batch = batch
+        self._loss_sum += loss * covered
+        self._pending += covered
         now = time.monotonic()
         if now - self.last >= self.interval:
             self.last = now
-            mean = sum(self.losses) / len(self.losses)
-            self.losses.clear()
-            self.engine.batch_ended.emit(epoch, batch, mean)
+            self.flush()
+
+    def flush(self) -> None:
+        """Send the mean loss of the batches not yet sent, if any (worker thread)."""
+        if self._pending:
+            mean = self._loss_sum / self._pending
+            self._loss_sum, self._pending = 0.0, 0
+            self.engine.batch_ended.emit(self._epoch, self._last_batch, mean)
 
     def epoch_ended(self, epoch: int, metrics: dict[str, float], seconds: float) -> None:
-        self.losses.clear()
+        self.flush()  # the epoch's last batches, however soon after the previous signal
+        self._epoch, self._last_batch = -1, -1
         self.engine.epoch_ended.emit(epoch, dict(metrics), seconds)
 
 
@@ -88,8 +110,9 @@ class TrainingRequests:
         self._control = control
 
         def job() -> None:
+            observer = SignalObserver(self)
             try:
-                summary = run(SignalObserver(self), control)
+                summary = run(observer, control)
             except Cancelled:
                 self.training_cancelled.emit()
                 return
@@ -99,6 +122,7 @@ class TrainingRequests:
             except Exception as exc:  # an engine bug (or a full disk): end the run visibly
                 self.training_failed.emit(readable(f"{type(exc).__name__}: {exc}"))
                 raise
+            observer.flush()  # a stopped run's last batches are drawn too
             self.training_finished.emit(summary.to_dict())  # type: ignore[attr-defined]
 
         self._submit("training", "Training", job)

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.learn.calibration import calibration_in_words
+from core.learn.kept import kept_epoch_in_words
 from core.names import short_name
 from core.nets.precision import RESOLVED
 from core.nets.precision import describe as describe_precision
@@ -243,8 +244,11 @@ class ResultsPage(QWidget):
                 f"<b>{title} {accuracy:.1%}</b> on {checked} {part} images; "
                 f"{html.escape(fair)}: {html.escape(words)} ("
             )
+        # When early stopping went back to an earlier epoch, the figures are that epoch's.
+        kept = kept_epoch_in_words(model.best_epoch, model.history)
+        kept = f"{kept[:1].upper()}{kept[1:]}. " if kept else ""
         self.metrics_label.setText(
-            f"{figures}{name}). "
+            f"{figures}{name}). {html.escape(kept)}"
             f"Hardest class: '{hardest}' (F1 score {worst[1]['f1']:.2f} of 1).{trained_in}"
             f"{warnings}"
         )

@@ -1,5 +1,7 @@
 """The Train tab's Training progress page: the loss chart, the progress bar with the time left,
-a status line, and a note when the current model was trained on another dataset.
+a status line (after a run: how it ended, which epoch's weights the model kept when early
+stopping went back to one, and the kept model's accuracy), and a note when the current model
+was trained on another dataset.
 
 It follows a run through the engine's training signals (started, each batch, each epoch, and
 how the run ended), which Qt delivers on the GUI thread; the Train tab says when a run is asked
@@ -15,6 +17,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from core.cli.console import format_seconds
+from core.learn.kept import kept_epoch_in_words
 from core.state import SessionState
 from gui.engine_adapter import Engine
 from gui.widgets.loss_chart import LossChart
@@ -30,6 +33,7 @@ class TrainingProgress(QWidget):
         self.batches = 1
         self.started_at = 0.0
         self._run_epochs = 0
+        self._done = 0  # batches of this run already on the chart
         self.chart = LossChart()
         self.progress = QProgressBar()
         self.progress.setFormat("Not started")
@@ -88,6 +92,7 @@ class TrainingProgress(QWidget):
             return False
         if not keep_chart:
             self.chart.set_history([dict(h) for h in model.history])
+        self.chart.set_kept_epoch(model.best_epoch)
         return True
 
     # --- engine results (GUI thread) --------------------------------------------------------
@@ -97,12 +102,16 @@ class TrainingProgress(QWidget):
         self.batches = max(batches, 1)
         self.first_epoch = total_epochs - self._run_epochs
         self.started_at = time.monotonic()
+        self._done = 0
+        self.chart.start_run(self.batches)
         self.progress.setMaximum(max((total_epochs - self.first_epoch) * self.batches, 1))
         self.status.setText("Training…")
 
     def _on_batch_ended(self, epoch: int, batch: int, loss: float) -> None:
-        self.chart.add_batch(epoch + (batch + 1) / self.batches, loss)
         done = (epoch - self.first_epoch) * self.batches + batch + 1
+        # A signal carries the mean loss of every batch since the previous one.
+        self.chart.add_batch(epoch + (batch + 1) / self.batches, loss, done - self._done)
+        self._done = done
         self.progress.setValue(min(done, self.progress.maximum()))
         elapsed = time.monotonic() - self.started_at
         left = elapsed / done * (self.progress.maximum() - done) if done else 0
@@ -127,6 +136,8 @@ class TrainingProgress(QWidget):
             "early-stopped": "Stopped early (validation loss stopped improving)",
         }
         self.progress.setFormat(outcome.get(summary["outcome"], summary["outcome"]))
+        self.chart.set_kept_epoch(summary.get("best_epoch"))
+        self.status.setText(final_line(summary))
 
     def _on_training_failed(self, message: str) -> None:
         self.progress.setFormat("Failed")
@@ -135,3 +146,22 @@ class TrainingProgress(QWidget):
     def _on_training_cancelled(self) -> None:
         self.progress.setFormat("Cancelled")
         self.status.setText("Training cancelled; the model is as it was before this run.")
+
+
+def final_line(summary: dict) -> str:
+    """The status line after a run (``summary`` as :meth:`TrainingSummary.to_dict` gives it):
+    how it ended, which epoch's weights the model kept when not its last, and the kept
+    model's validation accuracy (the figure the Results page shows, not the last epoch's)."""
+    history = summary.get("history") or []
+    ended = {"stopped": "Stopped", "early-stopped": "Stopped early"}.get(
+        summary.get("outcome", ""), "Finished"
+    )
+    epochs = summary.get("epochs", len(history))
+    line = f"{ended} after {epochs} epoch{'s' if epochs != 1 else ''}"
+    kept = kept_epoch_in_words(summary.get("best_epoch"), history)
+    if kept:
+        line += f"; {kept}"
+    accuracy = (summary.get("validation") or {}).get("accuracy")
+    if accuracy is not None:
+        line += f": validation accuracy {accuracy:.1%}"
+    return line + "."

@@ -2,13 +2,17 @@
 
 Points are added on the GUI thread (from engine signals) and the widget repaints at most
 :data:`REDRAWS_PER_SECOND` times a second, however fast points arrive. Batch losses are
-smoothed and, past :data:`MAX_BATCH_POINTS`, pairwise averaged, so memory and drawing time stay
-bounded and the chart stays readable after hundreds of epochs.
+smoothed over the last epoch's worth of batches (:class:`TrailingMean`, started afresh with
+every run), so at each epoch's end the line meets that epoch's training loss; past
+:data:`MAX_BATCH_POINTS` every other point is dropped, never the newest, so memory and drawing
+time stay bounded and the chart stays readable after hundreds of epochs. A dashed line marks
+the epoch whose weights the model kept, when early stopping went back to an earlier one.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPaintEvent, QPen
@@ -19,7 +23,10 @@ from gui import style
 
 REDRAWS_PER_SECOND = 4
 MAX_BATCH_POINTS = 2000
-SMOOTHING = 0.8
+#: A legend entry: its words, colour and line style.
+LegendItem = tuple[str, QColor, Qt.PenStyle]
+#: Batches smoothed over before a run says how many batches an epoch has.
+DEFAULT_WINDOW = 10
 
 
 def nice_step(span: float, ticks: int = 5) -> float:
@@ -34,6 +41,37 @@ def nice_step(span: float, ticks: int = 5) -> float:
     return 10 * power
 
 
+class TrailingMean:
+    """The mean loss of the last ``window`` batches, fed one value per batch or one mean per
+    group of batches (the engine sends the mean of the batches since its previous signal).
+
+    With ``window`` set to the batches of an epoch, the value at an epoch's end is that epoch's
+    mean batch loss, the training loss Keras reports for it, so the smoothed line meets the
+    epoch's point. An exponential moving average (even bias-corrected) lags a fast-falling
+    loss: with a one-epoch span it missed the epoch's mean by 15-26 % at the ends of the first
+    epochs. A new run starts empty: until a window is full, the value is the mean of the
+    batches so far. Plain Python, no Qt; used on the GUI thread.
+    """
+
+    def __init__(self, window: int) -> None:
+        self.window = max(int(window), 1)
+        self._groups: deque[tuple[float, int]] = deque()  # (mean, batches), oldest first
+        self._batches = 0
+
+    def add(self, loss: float, batches: int = 1) -> float:
+        """Take the mean ``loss`` of the next ``batches`` batches; the new smoothed value."""
+        batches = max(int(batches), 1)
+        self._groups.append((loss, batches))
+        self._batches += batches
+        while self._batches - self._groups[0][1] >= self.window:
+            self._batches -= self._groups.popleft()[1]
+        # The oldest group may reach back past the window: only its newest batches count.
+        mean, count = self._groups[0]
+        self._groups[0] = (mean, count - max(self._batches - self.window, 0))
+        self._batches = min(self._batches, self.window)
+        return sum(m * n for m, n in self._groups) / self._batches
+
+
 class LossChart(QWidget):
     """Loss (top) and accuracy (bottom) against epochs."""
 
@@ -42,20 +80,20 @@ class LossChart(QWidget):
         self.setMinimumSize(420, 300)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAccessibleName("Training chart")
-        self.setToolTip(
-            f"Loss: {TERMS['loss']}\nValidation loss: {TERMS['validation loss']}\n"
-            f"Accuracy: {TERMS['accuracy']} The x axis counts {TERMS['epoch'].lower()}"
-        )
         self.batch_points: list[tuple[float, float]] = []
         self.epochs: list[dict[str, float]] = []
         self.epoch_offset = 0
-        self._smoothed: float | None = None
+        #: The epoch (counted from 1) whose weights the model kept, marked when it is not the
+        #: last; None when the model kept its last weights.
+        self.kept_epoch: int | None = None
+        self._smoother = TrailingMean(DEFAULT_WINDOW)
         self._dirty = False
         self.paint_count = 0
         self._timer = QTimer(self)
         self._timer.setInterval(1000 // REDRAWS_PER_SECOND)
         self._timer.timeout.connect(self._redraw_if_needed)
         self._timer.start()
+        self._explain()
 
     # --- data -------------------------------------------------------------------------------
 
@@ -63,29 +101,65 @@ class LossChart(QWidget):
         self.batch_points.clear()
         self.epochs.clear()
         self.epoch_offset = 0
-        self._smoothed = None
+        self.kept_epoch = None
+        self._smoother = TrailingMean(self._smoother.window)
+        self._explain()
         self.update()
 
     def set_history(self, history: list[dict[str, float]]) -> None:
         """Show finished epochs (for example of a model that training continues)."""
         self.epochs = [dict(h) for h in history]
+        self._explain()
         self._dirty = True
 
-    def add_batch(self, x: float, loss: float) -> None:
-        """Add a batch loss at ``x`` epochs (fractional)."""
+    def set_kept_epoch(self, epoch: int | None) -> None:
+        """Mark ``epoch`` (counted from 1) as the one whose weights the model kept; None (or
+        the last epoch) marks nothing."""
+        self.kept_epoch = epoch
+        self._explain()
+        self._dirty = True
+
+    def start_run(self, batches_per_epoch: int) -> None:
+        """A training run (a new one, or Continue) starts: smooth its batches afresh, over an
+        epoch of ``batches_per_epoch`` batches; the earlier run's kept epoch is no longer
+        marked. Drawn points stay."""
+        self._smoother = TrailingMean(batches_per_epoch)
+        self.kept_epoch = None
+        self._explain()
+        self._dirty = True
+
+    def add_batch(self, x: float, loss: float, batches: int = 1) -> None:
+        """Add the mean ``loss`` of ``batches`` batches ending at ``x`` epochs (fractional)."""
         if not math.isfinite(loss):
             return
-        s = loss if self._smoothed is None else SMOOTHING * self._smoothed + (1 - SMOOTHING) * loss
-        self._smoothed = s
-        self.batch_points.append((x, s))
+        self.batch_points.append((x, self._smoother.add(loss, batches)))
         if len(self.batch_points) > MAX_BATCH_POINTS:
-            pairs = zip(self.batch_points[0::2], self.batch_points[1::2], strict=False)
-            self.batch_points = [((a[0] + b[0]) / 2, (a[1] + b[1]) / 2) for a, b in pairs]
+            # Every other point, counted back from the newest: the latest stays drawn.
+            self.batch_points = self.batch_points[::-2][::-1]
         self._dirty = True
 
     def add_epoch(self, metrics: dict[str, float]) -> None:
         self.epochs.append(dict(metrics))
+        if self.kept_epoch is not None:
+            self._explain()
         self._dirty = True
+
+    def _explain(self) -> None:
+        """The tooltip: the terms on the chart, and what the dashed line marks when shown."""
+        text = (
+            f"Loss: {TERMS['loss']}\nValidation loss: {TERMS['validation loss']}\n"
+            f"Accuracy: {TERMS['accuracy']} The x axis counts {TERMS['epoch'].lower()}\n"
+            "Batches (smoothed): the mean loss of the last epoch's worth of batches."
+        )
+        epoch = self.marked_epoch()
+        if epoch is not None:
+            judged = "validation loss" if "val_loss" in self.epochs[epoch - 1] else "loss"
+            text += (
+                f"\nDashed line: the model kept its weights from the end of epoch {epoch}, "
+                f"where the {judged} was lowest; the epochs after it did no better, so "
+                "early stopping went back to it."
+            )
+        self.setToolTip(text)
 
     def _redraw_if_needed(self) -> None:
         if self._dirty:
@@ -195,12 +269,12 @@ class LossChart(QWidget):
     def _series(self, key: str) -> list[tuple[float, float]]:
         return [(i + 1.0, e[key]) for i, e in enumerate(self.epochs) if key in e]
 
-    def _legend(self, painter: QPainter, rect: QRectF, items: list[tuple[str, QColor]]) -> None:
+    def _legend(self, painter: QPainter, rect: QRectF, items: list[LegendItem]) -> None:
         x = rect.right()
-        for label, colour in reversed(items):
+        for label, colour, line in reversed(items):
             width = painter.fontMetrics().horizontalAdvance(label) + 26
             x -= width
-            painter.setPen(QPen(colour, 3))
+            painter.setPen(QPen(colour, 3 if line == Qt.PenStyle.SolidLine else 2, line))
             painter.drawLine(QPointF(x, rect.top() - 13), QPointF(x + 16, rect.top() - 13))
             painter.setPen(self.palette().text().color())
             painter.drawText(QPointF(x + 20, rect.top() - 8), label)
@@ -212,12 +286,32 @@ class LossChart(QWidget):
         batches = theme.color("batch_curve")
         self._line(painter, rect, self.batch_points, x_max, y_max, batches, 1.2, False)
         self._pair(painter, rect, x_max, y_max, "loss")
-        self._legend(painter, rect, [("batches (smoothed)", batches), *self._pair_legend()])
+        kept = self._kept_marker(painter, rect, x_max)
+        legend = [("batches (smoothed)", batches, Qt.PenStyle.SolidLine), *self._pair_legend()]
+        self._legend(painter, rect, legend + kept)
 
     def _draw_accuracy(self, painter: QPainter, rect: QRectF, x_max: float) -> None:
         self._frame(painter, rect, x_max, 1.0, "Accuracy", ".0%")
         self._pair(painter, rect, x_max, 1.0, "accuracy")
+        self._kept_marker(painter, rect, x_max)
         self._legend(painter, rect, self._pair_legend())
+
+    def marked_epoch(self) -> int | None:
+        """The kept epoch the chart marks: set, among the epochs shown, and not the last."""
+        epoch = self.kept_epoch
+        return epoch if epoch is not None and 1 <= epoch < len(self.epochs) else None
+
+    def _kept_marker(self, painter: QPainter, rect: QRectF, x_max: float) -> list[LegendItem]:
+        """A dashed vertical line at the kept epoch (in the theme's muted colour, so it reads
+        in light and dark); its legend entry, or none when nothing is marked."""
+        epoch = self.marked_epoch()
+        if epoch is None:
+            return []
+        colour = style.current().color("muted")
+        x = rect.left() + epoch / x_max * rect.width()
+        painter.setPen(QPen(colour, 1.5, Qt.PenStyle.DashLine))
+        painter.drawLine(QPointF(x, rect.top()), QPointF(x, rect.bottom()))
+        return [(f"kept: epoch {epoch}", colour, Qt.PenStyle.DashLine)]
 
     def _pair(
         self, painter: QPainter, rect: QRectF, x_max: float, y_max: float, metric: str
@@ -228,6 +322,10 @@ class LossChart(QWidget):
             self._line(painter, rect, self._series(key), x_max, y_max, theme.color(role), 2.2, True)
 
     @staticmethod
-    def _pair_legend() -> list[tuple[str, QColor]]:
+    def _pair_legend() -> list[LegendItem]:
         theme = style.current()
-        return [("training", theme.color("train_curve")), ("validation", theme.color("val_curve"))]
+        solid = Qt.PenStyle.SolidLine
+        return [
+            ("training", theme.color("train_curve"), solid),
+            ("validation", theme.color("val_curve"), solid),
+        ]
