@@ -1,7 +1,8 @@
 """The window's file dialogs for models: open, save, export, write the report, evaluate on a
 folder, and the question before an unsaved model is replaced (save, discard or cancel).
 
-Each asks for a path on the GUI thread, then hands the work to the engine, which reads and
+Each asks for a path on the GUI thread (starting where the user last was for that kind of file,
+see :mod:`gui.dialogs.pickers`), then hands the work to the engine, which reads and
 writes on its worker thread; the results come back as Qt signals on the GUI thread. Whether
 there is a model to save or export, and whether it is saved, comes from the engine's latest
 :class:`~core.state.SessionState`.
@@ -14,12 +15,19 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QDialog, QFileDialog, QMainWindow, QMessageBox
+from PySide6.QtWidgets import QDialog, QMainWindow, QMessageBox
 
 from core.modelfile.bundle import SUFFIX
 from core.share.formats import FORMATS
 from gui.dialogs.evaluation import EvaluationDialog
 from gui.dialogs.export import ExportDialog
+from gui.dialogs.pickers import (
+    choose_file,
+    choose_folder,
+    choose_save_path,
+    remember,
+    start_folder,
+)
 from gui.engine_adapter import Engine
 from gui.settings import Preferences
 
@@ -47,7 +55,7 @@ class FileDialogs(QObject):
     # --- opening and saving -----------------------------------------------------------------
 
     def open_model(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self._window, "Open a model", "", MODEL_FILTER)
+        path = choose_file(self._window, "Open a model", "models", MODEL_FILTER, self.preferences)
         if path:
             self.open_model_file(path)
 
@@ -68,13 +76,16 @@ class FileDialogs(QObject):
             self._after_save = None
             return
         model = state.model
-        if model.saved_path:
-            start = model.saved_path
-        else:
-            recent = self.preferences.recent("models")
-            folder = Path(recent[0]).parent if recent else Path.home()
-            start = str(folder / model.suggested_filename)
-        path, _ = QFileDialog.getSaveFileName(self._window, "Save model", start, MODEL_FILTER)
+        saved = Path(model.saved_path) if model.saved_path else None
+        path = choose_save_path(
+            self._window,
+            "Save model",
+            "models",
+            saved.name if saved else model.suggested_filename,
+            MODEL_FILTER,
+            self.preferences,
+            folder=saved.parent if saved else None,
+        )
         if not path:
             self._after_save = None  # the user changed their mind: do not go on either
             return
@@ -88,18 +99,14 @@ class FileDialogs(QObject):
         state = self.engine.state
         if not state.can_export or state.model is None:
             return
-        recent = self.preferences.recent("exports")
-        if recent:
-            folder = Path(recent[0]).parent
-        elif state.model.saved_path:
-            folder = Path(state.model.saved_path).parent
-        else:
-            folder = Path.home()
-        dialog = ExportDialog(Path(state.model.suggested_filename).stem, folder, self._window)
+        saved = state.model.saved_path
+        folder = start_folder("exports", self.preferences, Path(saved).parent if saved else None)
+        dialog = ExportDialog(Path(state.model.suggested_filename).stem, Path(folder), self._window)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
         fmt, target = dialog.choice()
         self.preferences.add_recent("exports", str(target))
+        remember("exports", target.parent, self.preferences)
         self._status(f"Exporting to {FORMATS[fmt].title} and checking it…")
         self.engine.export_model(fmt, target)
 
@@ -122,10 +129,9 @@ class FileDialogs(QObject):
         if state.model is None or state.training:
             return
         saved = state.model.saved_path
-        start = str(Path(saved).parent) if saved else str(Path.home())
-        folder = QFileDialog.getExistingDirectory(
-            self._window, f"Folder for the model card and {SCRIPT_NAME}", start
-        )
+        start = start_folder("reports", self.preferences, Path(saved).parent if saved else None)
+        caption = f"Folder for the model card and {SCRIPT_NAME}"
+        folder = choose_folder(self._window, caption, "reports", self.preferences, start)
         if not folder:
             return
         existing = [n for n in (CARD_NAME, SCRIPT_NAME) if (Path(folder) / n).exists()]
@@ -157,9 +163,8 @@ class FileDialogs(QObject):
         state = self.engine.state
         if state.model is None or state.training:
             return
-        folder = QFileDialog.getExistingDirectory(
-            self._window, "Evaluate the model on a folder (one subfolder per class)"
-        )
+        caption = "Evaluate the model on a folder (one subfolder per class)"
+        folder = choose_folder(self._window, caption, "evaluations", self.preferences)
         if not folder:
             return
         if self.evaluation_dialog is None:

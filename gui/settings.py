@@ -1,4 +1,5 @@
-"""Remembered settings (window geometry, recent items, CPU threads) behind a small interface.
+"""Remembered settings (window geometry, recent items, the folders file dialogs were last left in,
+CPU threads) behind a small interface.
 
 The app uses :class:`QSettingsStore`; tests pass a :class:`MemoryStore` or a store on a
 temporary file, so they never touch the user's real settings. Values carry a schema version.
@@ -85,6 +86,15 @@ class Preferences:
     def add_recent(self, kind: str, path: str) -> None:
         items = [path] + [p for p in self.recent(kind) if p != path]
         self.store.set_value(f"recent/{kind}", items[:MAX_RECENT])
+
+    def last_folder(self, kind: str) -> str | None:
+        """The folder a file dialog for ``kind`` (see :mod:`gui.dialogs.pickers`) was last
+        left in, if any."""
+        value = self.store.value(f"folders/{kind}")
+        return str(value) if value else None
+
+    def set_last_folder(self, kind: str, folder: str) -> None:
+        self.store.set_value(f"folders/{kind}", folder)
 
     def threads(self) -> int:
         """The CPU thread cap for TensorFlow (0 = all cores)."""

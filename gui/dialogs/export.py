@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -31,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from core.share.folder import is_export
 from core.share.formats import FORMATS, install_hint
+from gui.dialogs.pickers import choose_folder
 
 #: The format chosen when the dialog opens.
 DEFAULT_FORMAT = "onnx"
@@ -152,9 +152,8 @@ class ExportDialog(QDialog):
         self._refresh()
 
     def _on_browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(
-            self, "Save the export in", self.folder_edit.text()
-        )
+        start = self.folder_edit.text().strip()
+        folder = choose_folder(self, "Save the export in", "exports", start=start)
         if folder:
             self.folder_edit.setText(folder)
 

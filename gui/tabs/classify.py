@@ -18,7 +18,6 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -32,6 +31,7 @@ from core.names import readable, short_name
 from core.state import SessionState
 from core.use.predictions import Prediction, write_csv
 from gui import style
+from gui.dialogs.pickers import choose_files, choose_save_path
 from gui.engine_adapter import Engine
 from gui.settings import MemoryStore, Preferences
 from gui.tabs.classify_table import ANSWER_COLUMN, ResultsTable
@@ -212,7 +212,7 @@ class ClassifyTab(QWidget):
     # --- actions ----------------------------------------------------------------------------
 
     def choose_images(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Images to classify", "", IMAGE_FILTER)
+        files = choose_files(self, "Images to classify", "images", IMAGE_FILTER, self.preferences)
         if files:
             self.classify(files)
 
@@ -245,8 +245,9 @@ class ClassifyTab(QWidget):
         self._update()
 
     def export_csv(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export results", "predictions.csv", "CSV files (*.csv)"
+        csv = "CSV files (*.csv)"
+        path = choose_save_path(
+            self, "Export results", "tables", "predictions.csv", csv, self.preferences
         )
         if path:
             self.write_csv(Path(path))

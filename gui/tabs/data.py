@@ -14,7 +14,6 @@ import html
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QProgressBar,
@@ -28,6 +27,7 @@ from core.data.images import InputSpec
 from core.names import readable, short_name
 from core.state import DatasetView, SessionState
 from gui import style
+from gui.dialogs.pickers import choose_folder
 from gui.engine_adapter import Engine
 from gui.tabs.data_classes import ClassList
 from gui.tabs.data_grid import EditBar, ImageGrid
@@ -177,7 +177,7 @@ class DataTab(QWidget):
         return self.classes.chosen_class()
 
     def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose a dataset folder")
+        folder = choose_folder(self, "Choose a dataset folder", "datasets")
         if folder:
             self.dataset_requested.emit(folder)
 

@@ -24,7 +24,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -38,6 +37,7 @@ from core.names import readable, short_name
 from core.state import SessionState
 from core.use.network_views import LayerView, NetworkView
 from gui import style
+from gui.dialogs.pickers import choose_file
 from gui.engine_adapter import Engine
 from gui.widgets.feature_maps import FeatureMapGrid, UnitBars
 from gui.widgets.probability_bars import ProbabilityBars
@@ -226,7 +226,7 @@ class NetworkTab(QWidget):
             self._request(str(Path(dataset.root) / name), name)
 
     def choose_image(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Image to look inside with", "", IMAGE_FILTER)
+        path = choose_file(self, "Image to look inside with", "images", IMAGE_FILTER)
         if path:
             self.look_at_file(path)
 
