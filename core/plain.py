@@ -6,8 +6,8 @@ a figure is put into the same words wherever it is read. Needs nothing but the s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 #: One sentence per term a user meets on screen, for tooltips and the help text.
 TERMS: dict[str, str] = {
@@ -107,3 +107,134 @@ def unseen_in_words(unseen: Mapping[str, Any] | None, digits: int = 1) -> str | 
         f"{unseen['accuracy']:.{digits}%} on the {images} it never saw "
         f"({copies}, which flatters the whole figure)"
     )
+
+
+# --- how far its confidence can be trusted -----------------------------------------------------
+
+
+class ConfidenceBin(Protocol):
+    """One bar of a reliability diagram, as :class:`core.learn.calibration.ReliabilityBin` has
+    it: how sure the model was on average (``confidence``), how often it was right
+    (``accuracy``) and of how many images (``count``)."""
+
+    @property
+    def confidence(self) -> float: ...
+
+    @property
+    def accuracy(self) -> float: ...
+
+    @property
+    def count(self) -> int: ...
+
+
+#: The level of confidence the example sentence is about, when enough images were that sure.
+EXAMPLE_CONFIDENCE = 0.8
+
+
+def times_in_ten(share: float) -> str:
+    """``share`` (0..1) as "about 8 times in 10" (see :func:`in_ten`): "every time", "never"."""
+    said = in_ten(share)
+    special = {"every one": "every time", "none": "never", "almost none": "almost never"}
+    return special.get(said, said.replace(" in ", " times in "))
+
+
+def _example_bin(bins: Sequence[ConfidenceBin], lean: float = 0.0) -> ConfidenceBin | None:
+    """The bin to give as the example: the one nearest 80 % sure among those holding a fair
+    share of the images (at least 5, and 5 % of them), else the fullest one. With a ``lean``
+    (> 0: right more often than it says; < 0: less often), a bin that errs the same way is
+    preferred, so the example shows what the verdict says."""
+    filled = [b for b in bins if b.count > 0]
+    if not filled:
+        return None
+    total = sum(b.count for b in filled)
+    enough = [b for b in filled if b.count >= max(5, 0.05 * total)]
+    if not enough:
+        return max(filled, key=lambda b: b.count)
+    same_way = [b for b in enough if (b.accuracy - b.confidence) * lean > 0]
+    return min(same_way or enough, key=lambda b: abs(b.confidence - EXAMPLE_CONFIDENCE))
+
+
+def confidence_in_words(error: float, bins: Sequence[ConfidenceBin] = ()) -> str:
+    """How far the model's confidence can be trusted, as a person would say it: "When it says
+    it is 80% sure, it is right about 8 times in 10: its confidence can be taken at its word."
+
+    ``error`` is the expected calibration error (0..1, the average gap between how sure the
+    model is and how often it is right); ``bins`` the reliability diagram's bins it was
+    measured on, which give the example and say which way a poorly calibrated model errs.
+    Without bins the sentence gives the average gap instead of an example.
+    """
+    total = sum(b.count for b in bins)
+    lean = sum(b.count * (b.accuracy - b.confidence) for b in bins) / total if total else 0.0
+    if error <= 0.02:
+        verdict, lean = "its confidence can be taken at its word", 0.0
+    elif error <= 0.05:
+        verdict, lean = "its confidence is close to how often it is right", 0.0
+    elif lean > 0:
+        verdict = "it is usually right more often than it says"
+    elif lean < 0:
+        verdict = "it is usually right less often than it says"
+    else:
+        verdict = "its confidence is not a reliable guide to how often it is right"
+    example = _example_bin(bins, lean)
+    if example is None:
+        verdict = verdict[:1].upper() + verdict[1:]
+        return f"{verdict}: off by {error * 100:.1f} percentage points on average."
+    if lean:  # the gap is the point: "8 in 10" could hide it, so in hundredths
+        right = f"{'only ' if lean < 0 else ''}{round(example.accuracy * 100)} times in 100"
+    else:
+        right = times_in_ten(example.accuracy)
+    return f"When it says it is {percent(example.confidence)} sure, it is right {right}: {verdict}."
+
+
+# --- why an image surprised the model ----------------------------------------------------------
+
+
+def percent(probability: float) -> str:
+    """A probability as a person reads it: "87%", "under 1%", "over 99%" (never a rounded
+    "0%" or "100%" for a probability that is neither)."""
+    if probability <= 0:
+        return "0%"
+    if probability >= 1:
+        return "100%"
+    if probability < 0.005:
+        return "under 1%"
+    if probability > 0.995:
+        return "over 99%"
+    return f"{probability:.0%}"
+
+
+def surprise_in_words(
+    true_label: str,
+    predicted_label: str,
+    predicted_probability: float,
+    true_probability: float | None,
+    loss: float | None,
+) -> str:
+    """What the model makes of an image labelled ``true_label``, for the image's tooltip in
+    *Most surprising first*: "The model thinks this is 'shirt' (87%), not 'dress' (9%)." and,
+    on a second line, the number that sorted it: "(surprise: loss 3.56)".
+
+    ``predicted_label`` is the model's answer with its probability; ``true_probability`` the
+    probability it gives the label (None for a class the model was not trained on, which
+    then has no ``loss`` either). Every argument is plain data, so the grid can pass the
+    engine's record of an image straight in (``surprise_in_words(**record)``).
+    """
+    said = percent(predicted_probability)
+    if true_probability is None:
+        first = (
+            f"The model thinks this is '{predicted_label}' ({said}); it was not trained on "
+            f"the class '{true_label}'."
+        )
+    elif predicted_label == true_label:
+        if predicted_probability >= 0.5:
+            first = f"The model agrees this is '{true_label}' ({said})."
+        else:
+            first = f"The model also thinks this is '{true_label}', but is only {said} sure."
+    else:
+        first = (
+            f"The model thinks this is '{predicted_label}' ({said}), not '{true_label}' "
+            f"({percent(true_probability)})."
+        )
+    if loss is None or loss != loss:  # None or NaN: nothing sorted it
+        return first
+    return f"{first}\n(surprise: loss {loss:.3g})"

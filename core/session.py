@@ -285,15 +285,16 @@ class Session:
 
     # --- using a model ----------------------------------------------------------------------
     def losses(self, batch_size: int = 256) -> np.ndarray:
-        """How surprised the current model is by each loaded image's label: its loss (the
-        cross-entropy, -ln p(label)), in dataset order, float32; high = a likely label error
-        or an unusual picture. Images of a class the model does not know get NaN. Runs the
-        network over every image in batches (the engine thread in the GUI)."""
+        """Each loaded image's loss, float32 in dataset order (see :meth:`surprises`)."""
+        return self.surprises(batch_size)[0]
+
+    def surprises(self, batch_size: int = 256) -> tuple[np.ndarray, list[dict[str, Any]]]:
+        """How surprised the current model is by each loaded image's label, its loss, and
+        what it answered: :func:`core.use.scoring.image_surprises` (one pass of the network,
+        in batches; the engine thread in the GUI)."""
         model, data = self._require_model(), self._require_dataset()
-        scoring.require_same_input(model, data)
-        classifier = classifier_of(model)
         with self._doing("scoring"):
-            return scoring.image_losses(classifier, model.class_names, data, batch_size)
+            return scoring.image_surprises(model, data, batch_size)
 
     def classify(
         self,

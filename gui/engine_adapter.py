@@ -85,6 +85,9 @@ class Engine(QObject, TaskBook, DatasetRequests, TrainingRequests, ModelFileRequ
     cache_cleared = Signal(int, int)  # files and bytes freed
     dataset_edited = Signal(str)  # what a change to the dataset's folder (or its undo) did
     losses_computed = Signal(int, object, object)  # dataset generation, paths, float32 losses
+    # The same images' answers, just before losses_computed: dataset generation, paths, one dict
+    # per path (core.use.scoring.image_surprises: the arguments of core.plain.surprise_in_words)
+    surprises_computed = Signal(int, object, object)
     # Python objects, not Qt lists: Qt would drop the escaped bytes of names that are not UTF-8.
     classified = Signal(object, object)  # [Prediction.to_dict() + "thumbnail"], [(path, reason)]
     # Evaluating the current model on a labelled folder (Model → Evaluate on a folder…).

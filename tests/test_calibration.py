@@ -410,8 +410,10 @@ def test_evaluate_reports_the_calibration_error(calibrated_model, noisy_dir, cap
     assert 0 <= report["calibration_error"] <= 1
     assert main(["evaluate", str(calibrated_model), str(noisy_dir)]) == 0
     text = capsys.readouterr().out
-    assert f"expected calibration error {report['calibration_error']:.3f}" in text
-    assert "percentage points on average" in text
+    line = next(line for line in text.splitlines() if line.startswith("Confidence:"))
+    # The words lead; the figure follows in parentheses.
+    assert line.startswith("Confidence: when it says it is ") and " sure, it is right " in line
+    assert line.endswith(f" (expected calibration error {report['calibration_error']:.3f}).")
 
 
 @pytest.mark.slow
@@ -531,11 +533,22 @@ def test_the_results_page_shows_the_calibration_in_words_and_a_reliability_diagr
     page.show()
     page.show_model(model)
     text = page.confidence_label.text()
-    assert "off by 1.6 percentage points on average" in text
-    assert "expected calibration error 0.016" in text and "off by 8.7 points" in text
+    # The plain sentence leads, its example the filled bin nearest 80 % sure; what calibration
+    # did is said in words.
+    assert "When it says it is 64% sure, it is right about 6 times in 10" in text
+    assert "its confidence can be taken at its word" in text
+    assert "Measured on the 340 validation images." in text
+    assert "right more often than it said (off by 8.7 points on average)" in text
+    assert "made its probabilities surer" in text
+    # The figures are kept for those who hover, not shown as jargon.
+    assert "calibration error" not in text and "temperature" not in text.lower()
+    assert "0.016" not in text and "0.69" not in text
+    figures = page.confidence_label.toolTip()
+    assert "Expected calibration error 0.016" in figures and "Before calibration: 0.087" in figures
+    assert "Temperature 0.69" in figures
     assert page.reliability.bins == bins
     assert "93%–100% sure: 98% right (300 images)" in page.reliability.accessibleDescription()
-    page.details.setCurrentWidget(page.reliability.parentWidget())
+    page.details.setCurrentWidget(page.confidence_panel)
     qtbot.waitExposed(page.reliability)
     image = page.reliability.grab().toImage()
     plot = page.reliability.plot_rect()
@@ -547,3 +560,44 @@ def test_the_results_page_shows_the_calibration_in_words_and_a_reliability_diagr
     opened = dataclasses.replace(model, calibration=Calibration.from_dict({}))
     page.show_model(opened)
     assert "made before calibration" in page.confidence_label.text()
+    # An over-confident model's probabilities were made less sure; it errs that way in words.
+    over = Calibration(
+        1.4, 0.12, 0.093, 200, (ReliabilityBin(0.8, 13 / 15, 0.83, 0.62, 200),), _costs()
+    )
+    page.show_model(dataclasses.replace(model, calibration=over))
+    text = page.confidence_label.text()
+    assert "When it says it is 83% sure, it is right only 62 times in 100" in text
+    assert "usually right less often than it says" in text and "less sure to match" in text
+    assert "Temperature 1.40" in page.confidence_label.toolTip()
+
+
+def test_the_confidence_words_go_above_the_diagram_when_the_tab_is_narrow(qtbot):
+    """Ten classes' matrix at 1024x640 leaves the tab about 170 px: side by side, the words
+    were drawn over the diagram."""
+    from PySide6.QtCore import QRect
+
+    from gui.widgets.reliability import ConfidencePanel
+
+    panel = ConfidencePanel()
+    qtbot.addWidget(panel)
+    panel.words.setText("When it says it is 83% sure, it is right only 62 times in 100. " * 4)
+    panel.resize(700, 400)
+    panel.show()
+    qtbot.waitExposed(panel)
+
+    def placed() -> tuple[QRect, QRect]:
+        return panel.words.geometry(), panel.diagram.geometry()
+
+    words, diagram = placed()
+    assert panel.side_by_side and diagram.right() < words.left()
+    panel.resize(170, 400)
+    qtbot.waitUntil(lambda: not panel.side_by_side)
+    qtbot.waitUntil(lambda: placed()[0].bottom() < placed()[1].top())  # the words on top
+    words, diagram = placed()
+    assert not words.intersects(diagram) and diagram.height() >= panel.diagram.minimumHeight()
+    # With height to spare, the words take what they need and the diagram the rest.
+    panel.resize(300, 900)
+    qtbot.waitUntil(lambda: placed()[1].height() > 600)
+    words, diagram = placed()
+    assert 0 <= diagram.top() - words.bottom() < 2 * panel.box.spacing() + 2
+    assert words.width() <= panel.viewport().width()  # wrapped, nothing cut off at the side

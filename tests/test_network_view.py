@@ -3,6 +3,8 @@ case, the tab against the fake engine with real Qt events, and the real engine e
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import threading
 
 import numpy as np
@@ -64,7 +66,7 @@ def test_every_preset_shows_its_layers_with_the_right_maps(preset, spec, max_map
         if view.kind == "pool" and view.maps is not None:
             before = next(v for v in reversed(views[:i]) if v.maps is not None)
             assert view.channels == before.channels
-            pool = int(view.title.rsplit("x", 1)[1])
+            pool = int(re.search(r"pooling (\d+)x", view.title).group(1))
             assert view.shape[:2] == (before.shape[0] // pool, before.shape[1] // pool)
             assert "shift" in view.sentence
     if preset != "photos-pretrained":
@@ -104,6 +106,120 @@ def test_the_pretrained_preset_shows_a_few_representative_backbone_layers():
     pooled = views[-2]
     assert pooled.kind == "pool" and pooled.total == 1280 and len(pooled.units) == 8
     assert len(views) < 12  # a subset of the backbone's 155 layers
+
+
+#: What a layer's internal Keras name looks like: words joined by "_" ("block_1_expand",
+#: "global_average_pooling2d_1"), a short name with a number ("conv1", "Conv_1", "pool2") or
+#: the deeper preset's "gap".
+INTERNAL = re.compile(r"\w+_\w+|\b(conv|pool|block|dense|bn|relu)\d+\b|\bgap\b", re.IGNORECASE)
+
+
+def _layer_names(model) -> set[str]:
+    import keras
+
+    names = set()
+    for layer in model.layers:
+        names.add(layer.name)
+        if isinstance(layer, keras.Model):
+            names |= _layer_names(layer)
+    return names
+
+
+def _said(view: LayerView) -> list[str]:
+    """Everything a layer row puts into words: title, sentences, what is shown, unit names."""
+    return [
+        view.title,
+        view.sentence,
+        view.shown,
+        view.filters_sentence,
+        *(name for name, _ in view.units),
+    ]
+
+
+@pytest.mark.parametrize(("preset", "spec", "max_maps"), PRESETS, ids=[p[0] for p in PRESETS])
+def test_no_internal_layer_name_reaches_the_words_of_any_preset(preset, spec, max_maps):
+    from core.nets.models import ModelSpec, build_model
+    from core.use.network_view import layer_views
+
+    # A second model in the same process gets Keras's numbered names ("..._1").
+    build_model(ModelSpec(preset, spec, len(CLASSES)))
+    model = build_model(ModelSpec(preset, spec, len(CLASSES), augment=True))
+    image = np.random.default_rng(0).integers(0, 256, spec.shape, dtype=np.uint8)
+    views = layer_views(model, image, max_maps, CLASSES)
+    internal = {n for n in _layer_names(model) if n not in CLASSES and not n.isalpha()}
+    internal |= {"gap", "Conv1", "Conv_1"} & _layer_names(model)
+    assert internal, "the model should have internal names to keep out"
+    for view in views:
+        for text in _said(view):
+            assert not INTERNAL.search(text), (view.name, text)
+            assert not any(re.search(rf"\b{re.escape(n)}\b", text) for n in internal), text
+    titles = [v.title for v in views]
+    assert titles[-1] == "The answer (output layer): 3 classes"
+    assert all(t for t in titles) and len(set(titles)) == len(titles)  # each row told apart
+    if preset == "photos-pretrained":
+        assert "Average over the picture (global average pooling): 1280 numbers" in titles
+        assert sum(t.startswith("MobileNetV2 α 0.35, ") for t in titles) == 5
+    else:
+        assert titles[1] == "Find patterns (convolution 1): " + titles[1].split(": ", 1)[1]
+
+
+def test_the_photo_preset_names_its_backbone_as_the_small_mobilenet():
+    from core.nets.models import ModelSpec, build_model, describe
+    from core.nets.presets import PRESETS as DESCRIPTIONS
+    from core.nets.presets import WHEN, preset_in_words
+
+    small = "MobileNetV2 α 0.35 (the small version)"
+    assert small in DESCRIPTIONS["photos-pretrained"] and small in WHEN["photos-pretrained"]
+    assert preset_in_words("photos-pretrained") == (
+        "Photos (pretrained, fast to train), built on " + small
+    )
+    assert preset_in_words("article") == "Small images (the article's CNN)"
+    assert preset_in_words("from-a-newer-version") == "from-a-newer-version"
+    model = build_model(ModelSpec("photos-pretrained", InputSpec(64, color=True), 3))
+    rows = [row["description"] for row in describe(model)]
+    assert small + " pretrained on ImageNet (frozen)" in rows
+    views = _views("photos-pretrained", InputSpec(64, color=True), 4)
+    assert small in views[1].sentence and "MobileNetV2, " not in views[1].sentence
+
+
+def test_first_filters_with_every_weight_at_zero_are_shown_last_and_said_to_be():
+    from core.nets.models import ModelSpec, build_model
+    from core.use.network_view import layer_views
+
+    model = build_model(ModelSpec("article", InputSpec(16), 3))
+    conv1 = model.get_layer("conv1")
+    kernel, bias = conv1.get_weights()
+    kernel[..., 0] = 0.0
+    kernel[..., 5] = 1e-22  # as the shipped MobileNetV2's switched-off filters
+    bias[[0, 5]] = 10.0  # so their flat maps would otherwise rank first
+    conv1.set_weights([kernel, bias])
+    image = np.random.default_rng(2).integers(0, 256, (16, 16, 1), dtype=np.uint8)
+    conv = layer_views(model, image, 64)[1]
+    assert sorted(conv.channels[-2:]) == [0, 5] and len(conv.channels) == 64
+    assert (conv.filters[-2:] == 128).all()  # plain mid grey
+    assert not conv.maps[-2:].any()  # flat maps, drawn black
+    said = conv.sentence  # above the maps, where the flat black ones are seen
+    assert "Filters #1 and #6 (2 of the 64, shown last) have every weight practically 0" in said
+    assert "fell out of use while the network was trained" in said
+    # When they do not make it into the shown maps, nothing needs saying.
+    fewer = layer_views(model, image, 16)[1]
+    assert 0 not in fewer.channels and 5 not in fewer.channels
+    assert "practically 0" not in fewer.sentence
+
+
+def test_the_shipped_photo_backbone_says_why_5_first_filters_are_flat():
+    """MobileNetV2 α 0.35's ImageNet weights have 5 of 16 first filters at about 1e-21: they
+    showed as flat grey with all-black maps, and nothing said why."""
+    from core.nets.models import ModelSpec, build_model
+    from core.use.network_view import layer_views
+
+    model = build_model(ModelSpec("photos-pretrained", InputSpec(64, color=True), 3), True)
+    image = np.random.default_rng(3).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    first = layer_views(model, image, 16)[1]
+    assert sorted(first.channels[-5:]) == [3, 5, 7, 11, 13]
+    assert first.shown == "all 16 feature maps"
+    assert "Filters #4, #6, #8, #12 and #14 (5 of the 16, shown last)" in first.sentence
+    assert "ImageNet weights of MobileNetV2 α 0.35" in first.sentence
 
 
 def test_the_most_active_maps_come_first_and_pooling_keeps_their_peaks():
@@ -274,6 +390,44 @@ def test_the_tab_asks_for_a_random_image_of_the_chosen_class_and_shows_its_maps(
     assert tab.map_tiles() == {}
     engine.network_viewed.emit(_fake_view(generation))
     assert tab.map_tiles() == {}
+
+
+@pytest.mark.parametrize("preset", ["deeper-bn", "photos-pretrained"])
+def test_the_tab_shows_no_internal_layer_name(qtbot, engine, pattern_dataset, preset):
+    from PySide6.QtWidgets import QLabel, QWidget
+
+    from core.nets.models import ModelSpec, build_model
+    from core.use.network_view import layer_views
+    from gui.tabs.network import NetworkTab
+
+    tab = NetworkTab(engine)
+    qtbot.addWidget(tab)
+    dataset = _ready(engine, pattern_dataset)
+    spec = InputSpec(32, color=True)
+    model = dataclasses.replace(engine.state.model, preset=preset, spec=spec)
+    engine.set_state(model=model)
+    tab.show()
+    build_model(ModelSpec(preset, spec, 3))  # the next one gets Keras's numbered names
+    network = build_model(ModelSpec(preset, spec, 3))
+    image = np.random.default_rng(0).integers(0, 256, spec.shape, dtype=np.uint8)
+    rows = layer_views(network, image, 8, list(dataset.class_names))
+    engine.network_viewed.emit(NetworkView("blob/one.png", tuple(rows), model.generation))
+    assert len(tab.layer_rows) == len(rows)
+    shown = []
+    for widget in tab.findChildren(QWidget):
+        shown += [widget.toolTip(), widget.accessibleName(), widget.accessibleDescription()]
+        if isinstance(widget, QLabel):
+            shown.append(widget.text())
+    internal = {n for n in _layer_names(network) if not n.isalpha()} | {"gap"}
+    for text in filter(None, shown):
+        assert not INTERNAL.search(text), text
+        assert not any(re.search(rf"\b{re.escape(n)}\b", text) for n in internal), text
+    said = tab.model_label.text()
+    assert preset not in said  # the preset's name for people, not its id
+    if preset == "photos-pretrained":
+        assert "built on MobileNetV2 α 0.35 (the small version)" in said
+    else:
+        assert "Harder small images (a deeper CNN)" in said
 
 
 def test_a_failure_is_said_in_the_tab(qtbot, engine, pattern_dataset):

@@ -92,6 +92,7 @@ def check_pretrained() -> str:
     """The shipped backbone loads from its file (no network) and classifies a photo-like image."""
     from core.data.images import to_model_input
     from core.nets.models import ModelSpec, build_model
+    from core.nets.presets import BACKBONE_NAME
 
     spec = ModelSpec("photos-pretrained", InputSpec(64, color=True), 3)
     model = build_model(spec, pretrained=True)
@@ -100,7 +101,7 @@ def check_pretrained() -> str:
     if probabilities.shape != (1, 3) or abs(float(probabilities.sum()) - 1) > 1e-4:
         raise RuntimeError(f"the pretrained network answered {probabilities}")
     backbone = model.get_layer("backbone")
-    return f"MobileNetV2 loaded from the shipped file ({backbone.count_params():,} weights)"
+    return f"{BACKBONE_NAME} loaded from the shipped file ({backbone.count_params():,} weights)"
 
 
 def run() -> int:

@@ -14,8 +14,7 @@ from core.atomic import check_target
 from core.cli.common import add_threads_argument
 from core.cli.console import ProgressBar, err, note, out, table
 from core.errors import CnnStudioError
-from core.learn.calibration import calibration_in_words
-from core.plain import accuracy_in_words, unseen_in_words
+from core.plain import accuracy_in_words, confidence_in_words, unseen_in_words
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -121,7 +120,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             out(f"The fair figure: {words}.")
     error = evaluation.calibration_error
     if error is not None:
-        out(f"Confidence: {calibration_in_words(error)} (expected calibration error {error:.3f})")
+        words = confidence_in_words(error, evaluation.calibration_bins).rstrip(".")
+        words = words[:1].lower() + words[1:]
+        out(f"Confidence: {words} (expected calibration error {error:.3f}).")
     out()
     rows = [
         (name, f"{s['precision']:.3f}", f"{s['recall']:.3f}", f"{s['f1']:.3f}", f"{s['support']}")

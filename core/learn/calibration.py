@@ -256,18 +256,6 @@ def cost_in_words(cost: ThresholdCost) -> str:
     )
 
 
-def calibration_in_words(error: float) -> str:
-    """The expected calibration error in plain words."""
-    points = error * 100
-    if error <= 0.02:
-        quality = "its confidence can be taken at its word"
-    elif error <= 0.05:
-        quality = "its confidence is close to how often it is right"
-    else:
-        quality = "its confidence is not a reliable guide to how often it is right"
-    return f"{quality}: off by {points:.1f} percentage points on average"
-
-
 # --- the temperature in the network ---------------------------------------------------------
 
 

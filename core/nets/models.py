@@ -18,7 +18,12 @@ from core.assets import MOBILENET_V2_WEIGHTS, asset_path
 from core.data.images import InputSpec
 from core.errors import CnnStudioError
 from core.nets.precision import KERAS_POLICY
-from core.nets.presets import PRESETS, PRETRAINED_PRESET, pretrained_input_problem
+from core.nets.presets import (
+    BACKBONE_WORDS,
+    PRESETS,
+    PRETRAINED_PRESET,
+    pretrained_input_problem,
+)
 from core.nets.runtime import keras, tf
 from core.nets.weight_shapes import extra_pooling
 
@@ -231,7 +236,7 @@ def _layer_words(layer: keras.layers.Layer) -> str:
         low = config.get("offset", 0.0)
         return f"Scale pixels to {low:g}..1"
     if kind == "Functional" and layer.name == "backbone":
-        return "MobileNetV2 pretrained on ImageNet (frozen)"
+        return f"{BACKBONE_WORDS} pretrained on ImageNet (frozen)"
     if kind.startswith("Random"):
         return f"Augmentation: {kind[6:].lower()} (training only)"
     names = {

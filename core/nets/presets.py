@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+#: The pretrained backbone as people are told its name: Keras's MobileNetV2 reduced to 0.35
+#: of its width (α, the width multiplier), not the full MobileNetV2.
+BACKBONE_NAME = "MobileNetV2 α 0.35"
+#: The same, said with what α 0.35 means, where there is room for it.
+BACKBONE_WORDS = f"{BACKBONE_NAME} (the small version)"
+
 #: Preset name -> one-line description shown in the app and the CLI.
 PRESETS: dict[str, str] = {
     "article": "The article's CNN: two 3x3 convolutions (64 filters), max-pooling, "
@@ -10,8 +16,8 @@ PRESETS: dict[str, str] = {
     "article-pooled": "The article's CNN for images over 32 px: extra max-pooling keeps its "
     "dense layer small enough to train",
     "deeper-bn": "Six convolutions with batch normalisation, trained from scratch",
-    "photos-pretrained": "Photos: MobileNetV2 pretrained on ImageNet (shipped with the app), "
-    "colour, 224 px; only a small head is trained, in seconds",
+    "photos-pretrained": f"Photos: {BACKBONE_WORDS} pretrained on ImageNet (shipped with "
+    "the app), colour, 224 px; only a small head is trained, in seconds",
 }
 #: Preset name -> what it is for, in plain words: the name people see in the app (the short
 #: names above stay the ones the command line and model files use).
@@ -37,8 +43,8 @@ WHEN: dict[str, str] = {
     "accurate on harder small images (such as clothing), at several times the training "
     "time.",
     "photos-pretrained": "For photos of real things. A network that already learnt to see "
-    "from a million photos (shipped with the app, no download) is reused; only its last "
-    "layer learns your classes, in seconds. Needs colour at 224 px.",
+    f"from a million photos ({BACKBONE_WORDS}, shipped with the app, no download) is reused; "
+    "only its last layer learns your classes, in seconds. Needs colour at 224 px.",
 }
 #: The preset that builds on the shipped pretrained backbone.
 PRETRAINED_PRESET = "photos-pretrained"
@@ -51,6 +57,14 @@ DEFAULT_PRESET = "article"
 #: its dense layer has 6.9M weights and, measured on 1,200 generated 64 px images, it stayed
 #: at chance (loss ln 2) for ten epochs where ``article-pooled`` reached 100 %.
 ARTICLE_MAX_INPUT = 32
+
+
+def preset_in_words(preset: str) -> str:
+    """What a model's preset is, as the Train tab names it ("Photos (pretrained, fast to
+    train)"), with the backbone the pretrained one is built on; the id itself for a preset
+    this version does not know (a model file from a newer version)."""
+    said = TITLES.get(preset, preset)
+    return f"{said}, built on {BACKBONE_WORDS}" if preset == PRETRAINED_PRESET else said
 
 
 def preset_warning(preset: str, size: int, color: bool) -> str | None:

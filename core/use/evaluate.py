@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from core.learn.calibration import expected_calibration_error
+from core.learn.calibration import ReliabilityBin, expected_calibration_error, reliability_bins
 
 
 @dataclass
@@ -36,6 +36,9 @@ class Evaluation:
     #: The expected calibration error of the probabilities (see :mod:`core.learn.calibration`).
     calibration_error: float | None = None
     unseen: dict[str, Any] | None = None
+    #: The reliability diagram's bins the calibration error was measured on, for the words
+    #: that say what it means (:func:`core.plain.confidence_in_words`); not in :meth:`to_dict`.
+    calibration_bins: tuple[ReliabilityBin, ...] = ()
 
     def to_dict(self, with_mistakes: bool = False) -> dict[str, object]:
         data: dict[str, object] = {
@@ -111,6 +114,7 @@ def evaluate_predictions(
         confusion.tolist(),
         mistakes,
         calibration_error=error,
+        calibration_bins=tuple(reliability_bins(probabilities, labels)) if len(labels) else (),
     )
 
 

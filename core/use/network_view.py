@@ -27,7 +27,16 @@ import numpy as np
 from core.errors import CnnStudioError
 from core.nets.runtime import keras, tf
 from core.use.explain import BLOCK_TAIL, CONVOLUTIONS
-from core.use.network_views import LayerView, NetworkView, stretch, weights_image, words
+from core.use.network_views import (
+    DEAD_WHY,
+    LayerView,
+    NetworkView,
+    numbers_in_words,
+    stretch,
+    title,
+    weights_image,
+    words,
+)
 
 layers = keras.layers
 
@@ -37,6 +46,10 @@ PASSED_OVER = (layers.Rescaling, layers.Dropout, *BLOCK_TAIL)
 #: (fractions of the way through its expansion layers).
 BACKBONE_DEPTHS = (0.0, 0.4, 0.8)
 GLOBAL_POOLING = (layers.GlobalAveragePooling2D, layers.GlobalMaxPooling2D)
+#: A first-convolution filter whose largest weight is at most this share of the layer's largest
+#: is switched off: its map is flat whatever the image (MobileNetV2 α 0.35's shipped weights
+#: have 5 such filters of 16, with weights around 1e-21 where the others' reach 0.2 to 0.8).
+DEAD_SHARE = 1e-6
 POOLING = (layers.MaxPooling2D, layers.AveragePooling2D)
 
 
@@ -103,6 +116,7 @@ class _Builder:
         self.max_maps = max_maps
         self.channels: tuple[int, ...] | None = None
         self.first = True
+        self.convolutions = 0  # how many convolutions outside a nested network so far
         self.rows: list[LayerView] = []
 
     def conv(
@@ -113,31 +127,41 @@ class _Builder:
         key: str,
         **words_in: object,
     ) -> None:
-        """A convolution, the pixel-wise ``tail`` layers after it, and their output."""
+        """A convolution, the pixel-wise ``tail`` layers after it, and their output; for the
+        first convolution also its learnt filters (switched-off ones last, see
+        :func:`_switched_off_last`)."""
         maps = activation[0]  # (rows, columns, channels)
         strength = maps.mean(axis=(0, 1))
-        order = np.argsort(-strength, kind="stable")[: self.max_maps]
+        ranked = np.argsort(-strength, kind="stable")
         config = layer.get_config()
         kernel = _pair(config["kernel_size"])
         filters = int(maps.shape[-1])
         names = list(dict.fromkeys(_tail_name(t) for t in tail))
         after = f", then {' and '.join(names)}" if names else ""
-        title = f"{layer.name}: convolution, {filters} filters of {kernel}x{kernel}{after}"
+        if key == "conv":
+            self.convolutions += 1
         first, self.first = self.first, False
+        heading = title(
+            key, number=self.convolutions, filters=filters, kernel=kernel, after=after, **words_in
+        )
         if first and key == "conv":
             key = "conv_first"
-        images = None
+        images, switched_off = None, ""
         if first:
             weights = np.transpose(np.asarray(layer.kernel, np.float32), (3, 0, 1, 2))
-            images = weights_image(weights[order])
+            ranked, switched_off = _switched_off_last(ranked, weights, self.max_maps, key)
+            images = weights_image(weights[ranked[: self.max_maps]])
+        order = ranked[: self.max_maps]
         self.channels = tuple(int(c) for c in order)
+        sentence = words(key, filters=filters, kernel=kernel, **words_in)
         self.rows.append(
             LayerView(
                 name=layer.name,
                 kind="conv",
-                title=title,
+                title=heading,
                 shape=tuple(int(d) for d in maps.shape),
-                sentence=words(key, filters=filters, kernel=kernel, **words_in),
+                # Above the maps, so flat black ones are explained before they are seen.
+                sentence=f"{sentence} {switched_off}" if switched_off else sentence,
                 total=filters,
                 maps=stretch(np.moveaxis(maps[..., order], -1, 0)),
                 channels=self.channels,
@@ -155,13 +179,13 @@ class _Builder:
         if order is None or max(order, default=-1) >= count:
             order = tuple(int(c) for c in np.argsort(-maps.mean(axis=(0, 1)))[: self.max_maps])
         pool = _pair(layer.get_config()["pool_size"])
-        kind = "Max" if isinstance(layer, layers.MaxPooling2D) else "Average"
+        kind = "max" if isinstance(layer, layers.MaxPooling2D) else "average"
         rows, columns = int(maps.shape[0]), int(maps.shape[1])
         self.rows.append(
             LayerView(
                 name=layer.name,
                 kind="pool",
-                title=f"{layer.name}: {kind.lower()} pooling {pool}x{pool}",
+                title=title("pool", kind=kind, pool=pool, rows=rows, columns=columns),
                 shape=tuple(int(d) for d in maps.shape),
                 sentence=words("pool", pool=pool, rows=rows, columns=columns),
                 total=count,
@@ -178,16 +202,11 @@ class _Builder:
         values = activation[0].astype(np.float64)
         order = np.argsort(-values, kind="stable")[: self.max_maps]
         total = int(values.shape[0])
-        title = (
-            f"{layer.name}: dense layer, {total} units"
-            if kind == "dense"
-            else f"{layer.name}: global average pooling to {total} numbers"
-        )
         self.rows.append(
             LayerView(
                 name=layer.name,
                 kind=kind,
-                title=title,
+                title=title(key, units=total, channels=total),
                 shape=(total,),
                 sentence=words(key, units=total, channels=total),
                 total=total,
@@ -208,7 +227,7 @@ class _Builder:
             LayerView(
                 name=layer.name,
                 kind="output",
-                title=f"{layer.name}: output, {count} classes",
+                title=title("output", count=count),
                 shape=(count,),
                 sentence=words("output"),
                 total=count,
@@ -217,14 +236,53 @@ class _Builder:
         )
 
     def other(self, layer: keras.layers.Layer, activation: np.ndarray) -> None:
+        """Any other layer (flatten, reshaping): named by what it is, never by its name."""
         shape = tuple(int(d) for d in activation.shape[1:])
         if isinstance(layer, layers.Flatten):
-            sentence = words("flatten", values=int(np.prod(shape)))
-            title = f"{layer.name}: flatten to {int(np.prod(shape))} numbers"
+            values = int(np.prod(shape))
+            sentence, heading = words("flatten", values=values), title("flatten", values=values)
         else:
-            sentence = words("other", name=layer.name)
-            title = f"{layer.name}: {type(layer).__name__}"
-        self.rows.append(LayerView(layer.name, "other", title, shape, sentence))
+            kind = _kind_in_words(layer)
+            sentence, heading = words("other", name=kind), title("other", name=kind)
+        self.rows.append(LayerView(layer.name, "other", heading, shape, sentence))
+
+
+def _kind_in_words(layer: keras.layers.Layer) -> str:
+    """A layer's kind as words ("ZeroPadding2D" → "Zero padding 2D"), not its own name."""
+    parts = re.findall(r"[A-Z]+[a-z]*|\d+D?", type(layer).__name__)
+    said = " ".join(p if p.isupper() or p[0].isdigit() else p.lower() for p in parts)
+    return said[:1].upper() + said[1:] if said else "A layer"
+
+
+def _switched_off_last(
+    ranked: np.ndarray, weights: np.ndarray, max_maps: int, key: str
+) -> tuple[np.ndarray, str]:
+    """``ranked`` (filter indices, most active first) with the switched-off filters moved
+    last, and a sentence naming those of them among the first ``max_maps`` ("" when none is).
+
+    A filter is switched off when its largest weight is at most :data:`DEAD_SHARE` of the
+    layer's largest: it shows as plain mid grey and its map is flat (drawn black) whatever
+    the image. The shipped MobileNetV2 α 0.35 has 5 such first filters of 16, and without a
+    word they looked like a fault. ``key`` ("conv_first" or "backbone_first") says where the
+    weights came from, and so why.
+    """
+    largest = np.abs(weights).reshape(len(weights), -1).max(axis=1)
+    off = largest <= DEAD_SHARE * largest.max()
+    if not off.any() or off.all():
+        return ranked, ""
+    ranked = np.concatenate([ranked[~off[ranked]], ranked[off[ranked]]])
+    shown = sorted(int(c) + 1 for c in ranked[:max_maps] if off[c])
+    if not shown:
+        return ranked, ""
+    many = len(shown) > 1
+    return ranked, words(
+        "dead_filters",
+        which=("Filters " if many else "Filter ") + numbers_in_words(shown),
+        count=len(shown),
+        filters=len(weights),
+        have="have" if many else "has",
+        why=DEAD_WHY[key],
+    )
 
 
 def _tail_name(layer: keras.layers.Layer) -> str:
@@ -288,13 +346,14 @@ def layer_views(
         raise CnnStudioError(f"cannot look inside {model.name}: it does not end in a dense layer")
     builder = _Builder(max_maps)
     size, channels = shape[0], shape[-1]
+    colour = "colour" if channels == 3 else "grey"
     builder.rows.append(
         LayerView(
             name="pixels",
             kind="input",
-            title=f"Input: {size}x{size} pixels, {'colour' if channels == 3 else 'grey'}",
+            title=title("input", size=size, colour=colour),
             shape=shape,
-            sentence=words("input", size=size, colour="colour" if channels == 3 else "grey"),
+            sentence=words("input", size=size, colour=colour),
             image=image.copy(),
         )
     )

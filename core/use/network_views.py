@@ -4,7 +4,8 @@
 engine's thread; the GUI's "Inside the network" tab and tests read them on any thread. They are
 frozen and their arrays read-only, so they can be handed between threads. The sentences that
 tie each kind of layer to the article CNN Studio grew from are here, in one place
-(:data:`LAYER_WORDS`). Needs nothing but NumPy.
+(:data:`LAYER_WORDS`), with each row's title in plain words (:data:`LAYER_TITLES`: never a
+layer's internal Keras name). Needs nothing but NumPy and the presets' names.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from core.nets.presets import BACKBONE_NAME, BACKBONE_WORDS
 
 #: The kinds of layer row the view shows.
 KINDS = ("input", "conv", "pool", "dense", "output", "other")
@@ -42,8 +45,9 @@ LAYER_WORDS: dict[str, str] = {
     "before and adds them up; these are the units that respond most strongly to this image.",
     "output": "The output layer weighs the numbers before it once more, one sum per class, "
     "and turns the sums into probabilities that add up to 100 %.",
-    "backbone_first": "The first convolution of the pretrained network (MobileNetV2, which "
-    "learnt to see from a million photos and is not changed by training here): its "
+    "backbone_first": "The first convolution of the pretrained network, "
+    + BACKBONE_WORDS
+    + ", which learnt to see from a million photos and is not changed by training here: its "
     "{filters} {kernel}x{kernel} filters (below) look for edges and colour changes.",
     "backbone_block": "Block {block} of {blocks} of the pretrained network widens its input to "
     "{channels} feature maps; the deeper the block, the smaller the maps and the larger and "
@@ -52,12 +56,50 @@ LAYER_WORDS: dict[str, str] = {
     "each a few pixels across, that say which kinds of object part were found and roughly "
     "where.",
     "other": "{name} passes the values on in another shape.",
+    "dead_filters": "{which} ({count} of the {filters}, shown last) {have} every weight "
+    "practically 0: plain mid grey, with a flat black map whatever the image ({why}).",
+}
+
+#: One title per kind of layer row: what it does in plain words, then the term for it, filled
+#: in with :meth:`str.format` (see :func:`title`). Internal layer names never appear in them.
+LAYER_TITLES: dict[str, str] = {
+    "input": "Input: {size}x{size} pixels, {colour}",
+    "conv": "Find patterns (convolution {number}): {filters} filters of {kernel}x{kernel}{after}",
+    "backbone_first": BACKBONE_NAME + ", first convolution: {filters} filters of "
+    "{kernel}x{kernel}{after}",
+    "backbone_block": BACKBONE_NAME + ", block {block} of {blocks}: {filters} filters of "
+    "{kernel}x{kernel}{after}",
+    "backbone_last": BACKBONE_NAME + ", last convolution: {filters} filters of "
+    "{kernel}x{kernel}{after}",
+    "pool": "Shrink the maps to {rows}x{columns} ({kind} pooling {pool}x{pool})",
+    "flatten": "Lay out in one row (flatten): {values} numbers",
+    "dense": "Weigh it all up (dense layer): {units} units",
+    "global_pool": "Average over the picture (global average pooling): {channels} numbers",
+    "output": "The answer (output layer): {count} classes",
+    "other": "{name}",
+}
+#: Why a first convolution's filters can be all 0, by where its weights come from.
+DEAD_WHY = {
+    "conv_first": "they fell out of use while the network was trained",
+    "backbone_first": "they came that way in the ImageNet weights of " + BACKBONE_NAME + ", "
+    "which CNN Studio ships unchanged",
 }
 
 
 def words(key: str, **values: object) -> str:
     """The sentence :data:`LAYER_WORDS` holds for ``key``, filled in with ``values``."""
     return LAYER_WORDS[key].format(**values)
+
+
+def title(key: str, **values: object) -> str:
+    """The title :data:`LAYER_TITLES` holds for ``key``, filled in with ``values``."""
+    return LAYER_TITLES[key].format(**values)
+
+
+def numbers_in_words(numbers: list[int]) -> str:
+    """``[4, 6, 8]`` as "#4, #6 and #8", the way the tab captions filters."""
+    said = [f"#{n}" for n in numbers]
+    return said[0] if len(said) == 1 else f"{', '.join(said[:-1])} and {said[-1]}"
 
 
 @dataclass(frozen=True, eq=False)

@@ -135,16 +135,52 @@ def require_same_input(model: ModelRecord, data: LoadedDataset) -> None:
         )
 
 
-def image_losses(
-    classifier: Classifier, class_names: list[str], data: LoadedDataset, batch_size: int
-) -> np.ndarray:
-    """Each image of ``data``'s loss under the model of ``classifier`` (knowing
-    ``class_names``): -ln p(label), float32 in dataset order; NaN for a class it does not
-    know. The network runs over every image in batches of ``batch_size``."""
-    probabilities = classifier.probabilities_in_batches(data.images, batch_size)
+def image_surprises(
+    model: ModelRecord, data: LoadedDataset, batch_size: int
+) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """How surprised ``model`` is by each image of ``data``'s label, from one pass of the
+    network over every image in batches of ``batch_size`` (``data`` must be loaded at the
+    model's input, see :func:`require_same_input`).
+
+    Returns each image's loss (the cross-entropy, -ln p(label), float32 in dataset order;
+    high = a likely label error or an unusual picture; NaN for a class the model does not
+    know) and what the model made of it, as plain data in dataset order: ``{"true_label",
+    "predicted_label", "predicted_probability", "true_probability", "loss"}``, the keyword
+    arguments of :func:`core.plain.surprise_in_words`; ``true_probability`` and ``loss`` are
+    None for an image of a class the model does not know.
+    """
+    from core.use.model_record import classifier_of
+
+    require_same_input(model, data)
+    probabilities = classifier_of(model).probabilities_in_batches(data.images, batch_size)
+    columns = _label_columns(model.class_names, data)
+    losses = _losses(probabilities, columns)
+    predicted = probabilities.argmax(axis=1) if len(data) else np.zeros(0, np.int64)
+    records = []
+    for i, label in enumerate(data.labels.tolist()):
+        known = columns[i] >= 0
+        records.append(
+            {
+                "true_label": data.class_names[label],
+                "predicted_label": model.class_names[int(predicted[i])],
+                "predicted_probability": float(probabilities[i, predicted[i]]),
+                "true_probability": float(probabilities[i, columns[i]]) if known else None,
+                "loss": float(losses[i]) if known else None,
+            }
+        )
+    return losses, records
+
+
+def _label_columns(class_names: list[str], data: LoadedDataset) -> np.ndarray:
+    """For each image of ``data``, the model's output column of its label (-1: a class the
+    model, which knows ``class_names``, does not)."""
     known = {name: k for k, name in enumerate(class_names)}
-    columns = np.array([known.get(n, -1) for n in data.class_names])[data.labels]
-    rows = np.arange(len(data))
+    return np.array([known.get(n, -1) for n in data.class_names], np.int64)[data.labels]
+
+
+def _losses(probabilities: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """-ln p(label) per row (float32), NaN where ``columns`` is -1."""
+    rows = np.arange(len(columns))
     chosen = probabilities[rows, np.maximum(columns, 0)].astype(np.float64)
     losses = -np.log(np.clip(chosen, 1e-12, 1.0))
     losses[columns < 0] = np.nan

@@ -102,14 +102,17 @@ class DatasetRequests:
         self._submit("editing", "Undoing the change to the dataset folder", job)
 
     def compute_losses(self) -> None:
-        """Each loaded image's loss under the current model (Session.losses) on the worker;
-        ``losses_computed`` carries (the dataset's generation, its paths, the losses) so a
-        widget can tell whether they still belong to the dataset it shows."""
+        """Each loaded image's loss under the current model, and what the model answered for
+        it (Session.surprises), on the worker. ``surprises_computed`` then ``losses_computed``
+        carry (the dataset's generation, its paths, the answers or the losses) so a widget can
+        tell whether they still belong to the dataset it shows; both arrive on the GUI thread,
+        the answers first, so the losses' handler can already put them into words."""
 
         def job() -> None:
-            losses = self._session.losses()
+            losses, answers = self._session.surprises()
             view = self._session.state().dataset
             if view is not None:
+                self.surprises_computed.emit(view.generation, view.paths, tuple(answers))
                 self.losses_computed.emit(view.generation, view.paths, losses)
 
         self._submit("scoring", "Scoring each image with the model", job)

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.names import readable, short_name
+from core.nets.presets import preset_in_words
 from core.state import SessionState
 from core.use.network_views import LayerView, NetworkView
 from gui import style
@@ -146,8 +147,8 @@ class NetworkTab(QWidget):
             text = "No model yet."
         else:
             text = html.escape(
-                f"Model: {model.display_name} ({model.preset}, {model.spec.size}x"
-                f"{model.spec.size} {'colour' if model.spec.color else 'grey'})"
+                f"Model: {model.display_name} — {preset_in_words(model.preset)}; "
+                f"{model.spec.size}x{model.spec.size} {'colour' if model.spec.color else 'grey'}"
             )
             if state.training:
                 text += ". Training is running: look inside once it has finished."
@@ -323,7 +324,7 @@ class NetworkTab(QWidget):
                 for c, peak in zip(layer.channels, layer.peaks, strict=True)
             ]
             grid.set_images(layer.maps, captions, tips, MAP_TILE)
-            grid.setAccessibleName(f"Feature maps of {layer.name}")
+            grid.setAccessibleName(f"Feature maps: {layer.title}")
             self.grids[layer.name] = grid
             layout.addWidget(grid)
         if layer.filters is not None:
@@ -333,7 +334,7 @@ class NetworkTab(QWidget):
             grid = FeatureMapGrid()
             captions = [f"#{c + 1}" for c in layer.channels]
             grid.set_images(layer.filters, captions, None, FILTER_TILE)
-            grid.setAccessibleName(f"Filters of {layer.name}")
+            grid.setAccessibleName(f"Filters: {layer.title}")
             self.filter_grid = grid
             layout.addWidget(words)
             layout.addWidget(grid)

@@ -29,19 +29,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.learn.calibration import calibration_in_words
 from core.learn.kept import kept_epoch_in_words
 from core.names import short_name
 from core.nets.precision import RESOLVED
 from core.nets.precision import describe as describe_precision
-from core.plain import TERMS, accuracy_in_words, unseen_in_words
+from core.plain import TERMS, accuracy_in_words, confidence_in_words, unseen_in_words
 from core.state import ModelView, SessionState
 from gui import style
 from gui.engine_adapter import Engine
 from gui.tabs.results_mistakes import MistakesPanel
 from gui.widgets.class_metrics import ClassMetricsTable
 from gui.widgets.confusion import ConfusionMatrix, ConfusionPanel
-from gui.widgets.reliability import ReliabilityDiagram
+from gui.widgets.reliability import ConfidencePanel
 
 
 class ResultsPage(QWidget):
@@ -138,18 +137,14 @@ class ResultsPage(QWidget):
 
     def _confidence_page(self) -> QWidget:
         """The Confidence tab: how far to trust the probabilities, in words and a diagram."""
-        self.reliability = ReliabilityDiagram()
-        self.confidence_label = QLabel()
-        self.confidence_label.setWordWrap(True)
-        self.confidence_label.setAlignment(Qt.AlignmentFlag.AlignTop)
-        page = QWidget()
-        layout = QHBoxLayout(page)
-        layout.addWidget(self.reliability, 1)
-        layout.addWidget(self.confidence_label, 1)
-        return page
+        self.confidence_panel = ConfidencePanel()
+        self.reliability = self.confidence_panel.diagram
+        self.confidence_label = self.confidence_panel.words
+        return self.confidence_panel
 
     def _show_confidence(self, model: ModelView) -> None:
-        """The calibration of ``model`` on its validation images: words and diagram."""
+        """The calibration of ``model`` on its validation images: a plain sentence first, the
+        figures behind it (calibration error, temperature) in the words' tooltip."""
         calibration = model.calibration
         self.reliability.show_bins(calibration.bins)
         error = calibration.ece_after
@@ -157,27 +152,40 @@ class ResultsPage(QWidget):
             error = model.evaluation.get("calibration_error")
         if error is None:
             words = html.escape(calibration.note or "No validation images, so nothing to show.")
-        else:
-            count = f"{calibration.images} " if calibration.images else ""
-            words = (
-                f"<b>When the model says it is 80% sure, how often is it right?</b> On the "
-                f"{count}validation images "
-                f"{html.escape(calibration_in_words(error))} (expected calibration error "
-                f"{error:.3f})."
-            )
-            if calibration.ece_before is not None and calibration.ece_after is not None:
-                words += (
-                    f" Before calibration it was off by {calibration.ece_before * 100:.1f} "
-                    f"points: its probabilities were adjusted (temperature "
-                    f"{calibration.temperature:.2f}) so that they mean what they say."
-                )
-            elif calibration.note:
-                words += " " + html.escape(calibration.note[:1].upper() + calibration.note[1:])
+            self.confidence_label.setText(words)
+            self.confidence_label.setToolTip("")
+            return
+        where = f"the {calibration.images} " if calibration.images else "the "
+        words = (
+            "<b>How far can you trust how sure it is?</b> "
+            f"{html.escape(confidence_in_words(error, calibration.bins))} "
+            f"Measured on {where}validation images."
+        )
+        figures = [
+            f"Expected calibration error {error:.3f}: the average gap between how sure it "
+            "is and how often it is right (0 is perfect)."
+        ]
+        before, after = calibration.ece_before, calibration.ece_after
+        if before is not None and after is not None:
+            surer = calibration.temperature < 1
             words += (
-                "<br><br>The Classify tab can answer 'unsure' below a confidence you choose, "
-                "and says what that costs."
+                f" Straight after training it was right {'more' if surer else 'less'} often "
+                f"than it said (off by {before * 100:.1f} points on average), so CNN Studio "
+                f"made its probabilities {'surer' if surer else 'less sure'} to match."
             )
+            figures.append(
+                f"Before calibration: {before:.3f}. Temperature {calibration.temperature:.2f}: "
+                "the network's scores were divided by it before they became probabilities "
+                "(below 1 makes it surer, above 1 less sure)."
+            )
+        elif calibration.note:
+            words += " " + html.escape(calibration.note[:1].upper() + calibration.note[1:]) + "."
+        words += (
+            "<br><br>The Classify tab can answer 'unsure' below a confidence you choose, "
+            "and says what that costs."
+        )
         self.confidence_label.setText(words)
+        self.confidence_label.setToolTip("In numbers:\n" + "\n".join(figures))
 
     def shown_set(self) -> str:
         """Which images the page shows scores for: ``"validation"`` or ``"test"``."""
