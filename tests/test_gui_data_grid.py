@@ -120,6 +120,27 @@ def test_most_surprising_first_orders_every_image(qtbot, fake, tab) -> None:
     assert tip == "many/00000.png\nloss 0"
 
 
+def test_a_surprising_images_tooltip_says_what_the_model_thinks_it_is(qtbot, fake, tab) -> None:
+    view = fake.state.dataset
+    fake.set_state(model=model_view(["many", "few"], view.spec))
+    qtbot.mouseClick(tab.surprise_check, Qt.MouseButton.LeftButton)
+    losses = np.zeros(view.size, np.float32)
+    losses[0] = 3.56
+    answer = {
+        "true_label": "many",
+        "predicted_label": "few",
+        "predicted_probability": 0.87,
+        "true_probability": 0.03,
+        "loss": 3.56,
+    }
+    answers = [answer if i == 0 else {**answer, "loss": 0.0} for i in range(view.size)]
+    fake.surprises_computed.emit(view.generation, view.paths, tuple(answers))
+    fake.losses_computed.emit(view.generation, view.paths, losses)
+    tip = tab.thumbnails.model().index(0).data(Qt.ItemDataRole.ToolTipRole)
+    assert tip.startswith("many/00000.png\nThe model thinks this is 'few' (87%), not 'many'")
+    assert "loss 3.56" in tip  # the number stays, below the words
+
+
 def test_another_class_lists_its_own_images(tab) -> None:
     tab.class_table.selectRow(1)
     grid = tab.thumbnails

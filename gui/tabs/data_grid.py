@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.names import readable, short_name
+from core.plain import surprise_in_words
 from core.state import DatasetView, SessionState
 from gui import style
 from gui.engine_adapter import Engine
@@ -57,6 +58,8 @@ class ImageGrid(QObject):
         self._chosen_row = chosen_row
         # Each image's loss under the model (path -> loss), and the model it came from.
         self._losses: dict[str, float] = {}
+        # What the model answered for each image (path -> plain data), for the tooltips.
+        self._answers: dict[str, dict] = {}
         self._losses_model = 0
         self.thumb_title = QLabel("What the model sees")
         self.thumb_title.setWordWrap(True)
@@ -86,6 +89,7 @@ class ImageGrid(QObject):
         )
         self.surprise_check.setEnabled(False)
         self.surprise_check.toggled.connect(self._on_surprise_toggled)
+        engine.surprises_computed.connect(self._on_surprises)
         engine.losses_computed.connect(self._on_losses)
 
     def fill(self) -> None:
@@ -117,8 +121,12 @@ class ImageGrid(QObject):
             part = paths[i].partition("/")[0] + "/" if dataset.splits else training
             return part if part != training else ""
 
+        answers = self._answers if losses else {}
+
         def tooltip(i: int) -> str:
-            loss = losses.get(paths[i])
+            answer, loss = answers.get(paths[i]), losses.get(paths[i])
+            if answer is not None:  # what the model makes of it, the loss on a second line
+                return f"{paths[i]}\n{surprise_in_words(**answer)}"
             return paths[i] if loss is None else f"{paths[i]}\nloss {loss:.3g}"
 
         widest = max(parts, key=len, default="")
@@ -136,6 +144,7 @@ class ImageGrid(QObject):
             # Another model: the scores of the last one sort nothing now. With the box
             # ticked, the new model scores the images (or, unable to, the plain order shows).
             self._losses = {}
+            self._answers = {}
             self._losses_model = current
             if self.surprise_check.isChecked():
                 self.fill()  # the folder's order until the new scores come
@@ -151,6 +160,12 @@ class ImageGrid(QObject):
             self.engine.compute_losses()
         else:
             self.fill()
+
+    def _on_surprises(self, generation: int, paths: object, answers: object) -> None:
+        """What the model answered for each image at ``paths`` (GUI thread; sent just before
+        the losses, which then sort and redraw)."""
+        if isinstance(paths, tuple | list) and isinstance(answers, tuple | list):
+            self._answers = dict(zip(paths, answers, strict=True))
 
     def _on_losses(self, generation: int, paths: object, losses: object) -> None:
         """The engine's losses for the images at ``paths`` of the dataset of ``generation``
