@@ -5,7 +5,6 @@ never in the process's current folder. The dialogs are replaced by recorders (fa
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -113,12 +112,10 @@ def test_with_nothing_remembered_dialogs_start_in_pictures_or_home(
         "folder to evaluate on": pictures,
         "report folder": str(home),
     }
-    assert not any(os.getcwd() in start for start in starts.values())
+    assert not any(str(Path.cwd()) in start for start in starts.values())
 
 
-def test_models_and_tables_start_in_documents_when_there_is_one(
-    qtbot, home, file_dialogs, dialogs
-):
+def test_models_and_tables_start_in_documents_when_there_is_one(qtbot, home, file_dialogs, dialogs):
     (home / "Documents").mkdir()
     window, _ = make_window(qtbot, MemoryStore())
     assert start_of(file_dialogs, window.files.open_model) == str(home / "Documents")
