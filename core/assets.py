@@ -7,6 +7,9 @@ from pathlib import Path
 
 #: ImageNet weights of MobileNetV2 alpha 0.35 without its top (see assets/pretrained/NOTICE.md).
 MOBILENET_V2_WEIGHTS = "pretrained/mobilenet_v2_0.35_imagenet_no_top.weights.h5"
+#: ImageNet weights of EfficientNet-Lite0 without its classifier, float16 arrays named as in the
+#: PyTorch port (see assets/pretrained/NOTICE.md and core/nets/efficientnet_lite.py).
+EFFICIENTNET_LITE0_WEIGHTS = "pretrained/efficientnet_lite0_imagenet_no_top.npz"
 
 
 def assets_dir() -> Path:
