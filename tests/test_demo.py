@@ -74,3 +74,16 @@ def test_demo_drawings_come_in_both_inks(shape):
     backgrounds = [np.asarray(draw_shape(shape, rng))[0:3, 0:3].mean() for _ in range(60)]
     light = sum(b > 128 for b in backgrounds)
     assert 15 <= light <= 45
+
+
+def test_the_demo_folder_gets_the_modes_a_new_folder_gets(tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        folder = write_demo_dataset(tmp_path / "demo", per_class=2)
+    finally:
+        os.umask(old)
+    assert folder.stat().st_mode & 0o777 == 0o755  # not mkdtemp's 700
+    assert (folder / "circle").stat().st_mode & 0o777 == 0o755
+    assert (folder / "circle" / "circle_0000.png").stat().st_mode & 0o777 == 0o644

@@ -38,7 +38,7 @@ from core.nets.presets import (
     PRESETS,
     PRETRAINED_PRESET,
     PRETRAINED_SIZE,
-    TITLES,
+    preset_in_words,
     pretrained_input_problem,
 )
 from core.plain import accuracy_in_words, unseen_in_words
@@ -110,7 +110,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=sorted(PRESETS),
         default=None,
         help="the kind of network, by the images it suits: "
-        + "; ".join(f"{name} = {TITLES[name]}" for name in sorted(PRESETS))
+        + "; ".join(f"{name} = {preset_in_words(name)}" for name in sorted(PRESETS))
         + f" (default: chosen for the data, {DEFAULT_PRESET} for small images, "
         f"{PRETRAINED_PRESET} for photos; from the model with --continue-from)",
     )

@@ -18,6 +18,8 @@ import numpy as np
 import platformdirs
 from PIL import Image, ImageDraw, ImageFilter
 
+from core.atomic import give_normal_modes
+
 SHAPES = ("circle", "cross", "square", "triangle")
 DEMO_VERSION = 3
 DEMO_FOLDER = f"demo-shapes-v{DEMO_VERSION}"
@@ -108,6 +110,7 @@ def write_demo_dataset(target: Path, per_class: int = PER_CLASS, seed: int = 7) 
             folder.mkdir()
             for i in range(per_class):
                 draw_shape(shape, rng).save(folder / f"{shape}_{i:04d}.png")
+        give_normal_modes(staging)  # mkdtemp made it 700; a folder the user makes is not
         if target.exists():
             shutil.rmtree(target)
         staging.rename(target)
