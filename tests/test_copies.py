@@ -114,7 +114,7 @@ def test_the_split_keeps_exact_and_near_copies_on_one_side(copies_dir):
     groups = {tuple(sorted([o, *c])) for o, c in families.items()}
     rows = {path: i for i, path in enumerate(data.paths)}
     for family in groups:  # each original with its two copies is one group
-        assert len({int(data.copy_groups(np.array([rows[p] for p in family]))[0])}) == 1
+        assert len(set(data.copy_groups(np.array([rows[p] for p in family])).tolist())) == 1
     split_apart_before = 0
     validated = 0
     for seed in range(6):

@@ -153,6 +153,8 @@ def as_loaded(data: LoadedDataset) -> dict[str, object]:
             data.paths[i]: (data.class_names[data.labels[i]], data.images[i].tobytes())
             for i in order
         },
+        # An edit hashes only the images it adds and keeps the others' perceptual hashes.
+        "phashes": {data.paths[i]: int(data.phashes[i]) for i in order},
         "parts": {role: sorted(data.paths[i] for i in data.part_rows(role)) for role in PARTS},
         "layout": data.layout_summary(),
         "problems": sorted(data.problems),

@@ -13,7 +13,6 @@ are a note.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -69,6 +68,9 @@ class LoadedDataset:
     near_copies: list[tuple[str, str, int]] = field(default_factory=list)
     #: Files whose names say another format than their content: (path, format found), sorted.
     misnamed: list[tuple[str, str]] = field(default_factory=list)
+    #: The perceptual hash of every image, when the load (or edit) that made this dataset
+    #: already computed it for its warnings; :attr:`phashes` computes it otherwise.
+    known_phashes: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -89,11 +91,14 @@ class LoadedDataset:
             return np.arange(len(self)) if role == "train" else np.zeros(0, np.int64)
         return np.flatnonzero(self.layout.codes(self.paths) == ROLES.index(role))
 
-    @functools.cached_property
+    @property
     def phashes(self) -> np.ndarray:
-        """The perceptual hash of every image (:func:`core.data.near_duplicates.phash`), computed
-        once (an edit makes a new dataset, so this never goes stale)."""
-        return phash(self.images)
+        """The perceptual hash of every image (:func:`core.data.near_duplicates.phash`): the
+        ones the load computed for its near-duplicate warnings, so the split and scoring do
+        not hash every image again (an edit makes a new dataset, so they never go stale)."""
+        if self.known_phashes is None:
+            self.known_phashes = phash(self.images)
+        return self.known_phashes
 
     def copy_groups(self, rows: np.ndarray) -> np.ndarray:
         """For the images ``rows``, the row of the first image of their group of copies (exact
@@ -267,6 +272,7 @@ class Findings(NamedTuple):
     copies: list[list[str]]
     near_copies: list[tuple[str, str, int]]
     misnamed: list[tuple[str, str]]
+    known_phashes: np.ndarray
 
 
 def data_notes(
@@ -278,6 +284,7 @@ def data_notes(
     hashes: list[str],
     layout: SplitLayout | None,
     misnamed: list[tuple[str, str]],
+    phashes: np.ndarray | None = None,
 ) -> Findings:
     """The problems, warnings and notes of a dataset's images: class counts, exact and near
     duplicates (named, and as groups of paths), files read although their names say
@@ -291,7 +298,9 @@ def data_notes(
     if copies:  # the usual case has none: no need to map every path to its class
         class_of, part_of = class_and_part(paths, labels, parts)
         warnings += duplicate_warnings(copies, class_of, names, part_of)
-    near = near_pairs(phash(images), exact=hashes, paths=paths)
+    if phashes is None:  # an edit passes the hashes of the images it kept
+        phashes = phash(images)
+    near = near_pairs(phashes, exact=hashes, paths=paths)
     warnings += near_duplicate_warning(near, paths, labels, names)
     near_copies = sorted((*sorted((paths[i], paths[j])), bits) for i, j, bits in near)
     if layout is not None:
@@ -299,7 +308,8 @@ def data_notes(
         problems += more_problems
         warnings += more_warnings
     misnamed = sorted(misnamed)
-    return Findings(problems, warnings, misnamed_note(misnamed), copies, near_copies, misnamed)
+    notes = misnamed_note(misnamed)
+    return Findings(problems, warnings, notes, copies, near_copies, misnamed, phashes)
 
 
 def require_trainable(dataset: LoadedDataset) -> None:

@@ -19,6 +19,7 @@ import numpy as np
 from core.data.dataset import LoadedDataset, data_notes
 from core.data.decoding import decode_one
 from core.data.edit import EXCLUDED, Edit, EditError
+from core.data.near_duplicates import phash
 from core.data.scan import Skipped, junk_reason
 
 
@@ -116,7 +117,12 @@ def _rebuild(
     skipped = [s for s in skipped if s.path != EXCLUDED]
     if (data.root / EXCLUDED).is_dir():
         skipped.append(Skipped(EXCLUDED, junk_reason(EXCLUDED, True) or "ignored"))
-    found = data_notes(data.root, names, images, labels, paths, hashes, data.layout, misnamed)
+    # The kept images' perceptual hashes are known: only the new ones are hashed.
+    kept_phashes = data.phashes[keep]
+    phashes = np.concatenate([kept_phashes, phash(images[len(kept_phashes) :])])
+    found = data_notes(
+        data.root, names, images, labels, paths, hashes, data.layout, misnamed, phashes
+    )
     return replace(
         data,
         class_names=names,
