@@ -28,8 +28,8 @@ import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from core.atomic import numbered_names
-from core.errors import CnnStudioError
+from core.atomic import numbered_names, unused_path
+from core.errors import CnnStudioError, SaveError
 
 #: Errors of ``os.link`` after which a copy is tried instead (no hard links possible there).
 _NO_LINK = {errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EMLINK, errno.ENOSYS}
@@ -44,10 +44,10 @@ class EditError(CnnStudioError):
 def free_name(folder: Path, name: str) -> str:
     """``name``, or ``stem-2.ext``, ``stem-3.ext``… — the first not taken in ``folder``
     (a hint only: the move itself still refuses to replace a file that appears meanwhile)."""
-    for candidate in numbered_names(name):
-        if not os.path.lexists(folder / candidate):
-            return candidate
-    raise EditError(f"{folder}: no free name for {name}")
+    try:
+        return unused_path(folder / name).name
+    except SaveError:
+        raise EditError(f"{folder}: no free name for {name}") from None
 
 
 def reason_of(exc: OSError) -> str:

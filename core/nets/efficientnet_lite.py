@@ -53,8 +53,6 @@ LITE0_SCALE = 1.0 / 128.0
 LITE0_OFFSET = -127.0 / 128.0
 #: Weights of the network (trainable and batch-norm statistics together).
 LITE0_PARAMS = 3_413_024
-#: Names Lite0 in feature caches (once a preset uses it).
-LITE0_ID = "efficientnet_lite0_imagenet"
 
 #: The PyTorch names of a batch normalisation layer's arrays, in Keras's weight order
 #: (gamma, beta, moving mean, moving variance).

@@ -79,9 +79,11 @@ def calibrate_and_score(
     if calibration.note:
         _log.info(calibration.note)
     evaluation = evaluate_predictions(labels, probabilities, data.class_names, list(val_paths))
-    exact, near = data.copies_of(rows, np.array([index[p] for p in train_paths], np.int64))
-    if exact.any() or near.any():
-        evaluation.unseen = unseen_score(labels, probabilities, exact, near)
+    if len(data.part_rows("valid")):  # a random split keeps copies on one side: none here
+        train_rows = np.array([index[p] for p in train_paths], np.int64)
+        exact, near = data.copies_of(rows, train_rows)
+        if exact.any() or near.any():
+            evaluation.unseen = unseen_score(labels, probabilities, exact, near)
     return calibration, evaluation.to_dict(with_mistakes=True)
 
 
