@@ -107,6 +107,8 @@ def test_the_dialog_lists_every_group_and_ticks_the_extra_copies(
     view = engine.load(data)
     dialog = CopiesDialog(engine)
     qtbot.addWidget(dialog)
+    assert dialog.tree.topLevelItemCount() == 0  # listed when shown, not while hidden
+    dialog.show()
     assert tree_groups(dialog) == [
         (
             "2 identical images in 'with_mask'",
@@ -168,11 +170,15 @@ def test_a_file_in_two_near_pairs_has_one_tick(qtbot, tmp_path: Path) -> None:
     engine.load(data)
     dialog = CopiesDialog(engine)
     qtbot.addWidget(dialog)
+    assert dialog.tree.topLevelItemCount() == 0  # listed when shown, not while hidden
+    dialog.show()
     assert all("near-identical" in title for title, _ in tree_groups(dialog))
     assert not any(ticked for _, files in tree_groups(dialog) for _, ticked in files)
     heads = [dialog.tree.topLevelItem(g) for g in range(dialog.tree.topLevelItemCount())]
     items = [head.child(i) for head in heads for i in range(head.childCount())]
-    [*_, item] = [i for i in items if i.text(0) == "a/0.png"]
+    listed = [i for i in items if i.text(0) == "a/0.png"]
+    assert len(listed) == 2  # in two near-identical pairs: the ticks must agree
+    item = listed[-1]
     item.setCheckState(0, Qt.CheckState.Checked)
     assert dialog.ticked() == ["a/0.png"]
     assert all(i.checkState(0) == Qt.CheckState.Checked for i in items if i.text(0) == "a/0.png")

@@ -4,6 +4,8 @@ tab and a fake engine."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QRect, Qt
@@ -147,3 +149,19 @@ def test_another_class_lists_its_own_images(tab) -> None:
     assert grid.count() == 3
     assert "'few' (3 images," in tab.thumb_title.text()
     assert [shade(grid, r) for r in range(3)] == [BIG % 251, (BIG + 1) % 251, (BIG + 2) % 251]
+
+
+def test_another_folder_is_not_sorted_by_the_last_folders_scores(qtbot, fake, tab) -> None:
+    view = fake.state.dataset
+    model = model_view(["many", "few"], view.spec)
+    fake.set_state(model=model)
+    qtbot.mouseClick(tab.surprise_check, Qt.MouseButton.LeftButton)
+    losses = np.zeros(view.size, np.float32)
+    losses[0] = 5.0
+    fake.losses_computed.emit(view.generation, view.paths, losses)
+    grid = tab.thumbnails
+    assert grid.model().index(0).data(Qt.ItemDataRole.UserRole) == "many/00000.png"
+    # Another folder with the same file names, the same model: its images are not scored yet.
+    other = dataclasses.replace(big_class(), root="/elsewhere/big", generation=2)
+    fake.set_state(dataset=other, model=model)
+    assert grid.model().index(0).data(Qt.ItemDataRole.ToolTipRole) == "many/00000.png"

@@ -51,7 +51,7 @@ def dialog(qtbot, monkeypatch) -> tuple[EvaluationDialog, FakeEngine]:
     """The dialog on a screen :data:`SCREEN` px wide, reading a folder."""
     engine = FakeEngine()
     dialog = EvaluationDialog(engine)
-    monkeypatch.setattr(dialog, "room_width", lambda: SCREEN, raising=False)
+    monkeypatch.setattr(dialog, "room_width", lambda: SCREEN)
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitExposed(dialog)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QIcon, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -117,6 +117,7 @@ class CopiesDialog(QDialog):
         self.resize(640, 520)
         self._items: dict[str, list[QTreeWidgetItem]] = {}  # path -> its items (one a group)
         self._shown: DatasetView | None = None
+        self._filled: DatasetView | None = None  # the dataset the tree lists
         engine.state_changed.connect(self._on_state_changed)
         self._on_state_changed(engine.state)
 
@@ -129,12 +130,25 @@ class CopiesDialog(QDialog):
         return self._shown
 
     def _on_state_changed(self, state: SessionState) -> None:
-        """Show the current dataset's copies when it changed (a new load or an edit); enable
-        *Exclude* while nothing else changes the folder. GUI thread (a Qt signal)."""
-        if state.dataset is not self._shown:
-            self._shown = state.dataset
-            self._fill()
+        """Follow the current dataset (a new load or an edit), listing its copies while the
+        dialog is shown and on the next showing otherwise (a closed dialog stays alive, and
+        rebuilding its pictures for every load would be wasted); enable *Exclude* while
+        nothing else changes the folder. GUI thread (a Qt signal)."""
+        self._shown = state.dataset
+        if self.isVisible():
+            self._refresh()
         self._update_button()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """List the copies of the dataset current now (GUI thread)."""
+        self._refresh()
+        super().showEvent(event)
+
+    def _refresh(self) -> None:
+        if self._filled is not self._shown:
+            self._filled = self._shown
+            self._fill()
+            self._update_button()
 
     def _fill(self) -> None:
         dataset = self._shown

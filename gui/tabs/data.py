@@ -152,7 +152,6 @@ class DataTab(QWidget):
         # The parts' widgets that the window and the tests reach through the tab.
         self.size_spin = self.inputs.size_spin
         self.color_check = self.inputs.color_check
-        self.crop_check = self.inputs.crop_check
         self.val_spin = self.inputs.val_spin
         self.class_table = self.classes.class_table
         self.new_class_button = self.classes.new_class_button

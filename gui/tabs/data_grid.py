@@ -61,6 +61,7 @@ class ImageGrid(QObject):
         # What the model answered for each image (path -> plain data), for the tooltips.
         self._answers: dict[str, dict] = {}
         self._losses_model = 0
+        self._losses_root: str | None = None  # the folder the scores are of
         self.thumb_title = QLabel("What the model sees")
         self.thumb_title.setWordWrap(True)
         # Every image of the class, each thumbnail made when it comes into view.
@@ -140,12 +141,16 @@ class ImageGrid(QObject):
         usable = model is not None and dataset is not None and model.spec == dataset.spec
         self.surprise_check.setEnabled(usable and not state.training)
         current = model.generation if model is not None else 0
-        if current != self._losses_model and not state.training:
-            # Another model: the scores of the last one sort nothing now. With the box
-            # ticked, the new model scores the images (or, unable to, the plain order shows).
+        root = dataset.root if dataset is not None else None
+        changed = current != self._losses_model or root != self._losses_root
+        if changed and not state.training:
+            # Another model or another folder (its paths may match the last one's): the
+            # scores kept sort nothing now. With the box ticked, the model scores the images
+            # (or, unable to, the plain order shows). An edit keeps the folder and its scores.
             self._losses = {}
             self._answers = {}
             self._losses_model = current
+            self._losses_root = root
             if self.surprise_check.isChecked():
                 self.fill()  # the folder's order until the new scores come
                 if usable:
@@ -156,6 +161,7 @@ class ImageGrid(QObject):
         state = self.engine.state
         if checked and not self._losses and state.model is not None:
             self._losses_model = state.model.generation
+            self._losses_root = state.dataset.root if state.dataset is not None else None
             self.thumb_title.setText("Scoring each image with the model…")
             self.engine.compute_losses()
         else:

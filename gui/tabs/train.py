@@ -112,7 +112,6 @@ class TrainTab(QWidget):
         self.metrics_label = self.results.metrics_label
         self.mistakes_title = self.results.mistakes_title
         self.save_button = self.results.save_button
-        self.export_button = self.results.export_button
 
         # Training and Results each get the whole height: the chart while a run goes on,
         # the results (shown by themselves when a run ends) after.
