@@ -238,3 +238,39 @@ def surprise_in_words(
     if loss is None or loss != loss:  # None or NaN: nothing sorted it
         return first
     return f"{first}\n(surprise: loss {loss:.3g})"
+
+
+def kept_epoch_in_words(
+    best_epoch: int | None, history: Sequence[Mapping[str, float]]
+) -> str | None:
+    """Says which epoch's weights the model kept ("kept the weights of epoch 17 of 22, the
+    best on the validation images") when early stopping gave it an earlier epoch's weights
+    than its last, so the last epoch's figures are not the model's; None when it kept its
+    last epoch's (or nothing is known)."""
+    epochs = len(history)
+    if best_epoch is None or not 1 <= best_epoch < epochs:
+        return None
+    judged = "validation" if "val_loss" in history[best_epoch - 1] else "training"
+    return f"kept the weights of epoch {best_epoch} of {epochs}, the best on the {judged} images"
+
+
+def run_in_words(
+    outcome: str,
+    epochs: int,
+    best_epoch: int | None,
+    history: Sequence[Mapping[str, float]],
+    accuracy: str | None,
+) -> str:
+    """How a training run ended, for the command line's summary and the app's status line:
+    "stopped early after 22 epochs; kept the weights of epoch 17 of 22, the best on the
+    validation images: validation accuracy 72.50%" (``accuracy``: the kept model's figure as
+    the front end writes it, or None). Early stopping gives the model its best epoch's
+    weights, so when that was not the last, the figure is said to be that epoch's."""
+    ended = {"early-stopped": "stopped early"}.get(outcome, outcome)
+    line = f"{ended} after {epochs} epoch{'s' if epochs != 1 else ''}"
+    kept = kept_epoch_in_words(best_epoch, history)
+    if kept:  # the last epoch's figures are not the model's: say whose they are
+        line += f"; {kept}"
+    if accuracy is not None:
+        line += f"{':' if kept else ','} validation accuracy {accuracy}"
+    return line

@@ -15,8 +15,8 @@ import pytest
 
 from core.errors import ModelFileError
 from core.learn.config import TrainConfig
-from core.learn.kept import kept_epoch_in_words
 from core.modelfile.schema import check_meta
+from core.plain import kept_epoch_in_words
 from tests.test_bundle import members_of
 
 #: On the pattern dataset (16 px) these settings learn everything within a few epochs, then the

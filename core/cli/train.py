@@ -28,7 +28,6 @@ from core.cli.console import ProgressBar, err, format_seconds, note, out, table,
 from core.data.layout import dataset_name
 from core.errors import CnnStudioError
 from core.learn.config import DEVICES, MAX_SEED, OPTIMIZERS, TrainConfig
-from core.learn.kept import kept_epoch_in_words
 from core.learn.record import TrainingSummary
 from core.modelfile.bundle import SUFFIX
 from core.nets.precision import PRECISIONS
@@ -41,7 +40,7 @@ from core.nets.presets import (
     preset_in_words,
     pretrained_input_problem,
 )
-from core.plain import accuracy_in_words, unseen_in_words
+from core.plain import accuracy_in_words, run_in_words, unseen_in_words
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -361,19 +360,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def _run_in_words(summary: TrainingSummary, classes: int) -> str:
     """How the run ended, which epoch's weights the model kept when not its last, and the kept
-    model's validation accuracy: "stopped early after 22 epochs; kept the weights of epoch 17
-    of 22, the best on the validation images: validation accuracy 72.50%, about 7 in 10 …"."""
-    epochs = f"{summary.epochs} epoch{'s' if summary.epochs != 1 else ''}"
-    ended = {"early-stopped": "stopped early"}.get(summary.outcome, summary.outcome)
-    line = f"{ended} after {epochs}"
-    kept = kept_epoch_in_words(summary.best_epoch, summary.history)
-    if kept:  # the last epoch line's figures are not the model's: say whose they are
-        line += f"; {kept}"
+    model's validation accuracy, in numbers and in words (:func:`core.plain.run_in_words`)."""
     acc = summary.evaluation.get("accuracy")
+    said = None
     if acc is not None:  # measured on the validation images, which training never used
-        words = accuracy_in_words(acc, classes, held_out=True)
-        line += f"{':' if kept else ','} validation accuracy {acc:.2%}, {words}"
-    return line
+        said = f"{acc:.2%}, {accuracy_in_words(acc, classes, held_out=True)}"
+    return run_in_words(summary.outcome, summary.epochs, summary.best_epoch, summary.history, said)
 
 
 def _check_preset_input(args: argparse.Namespace) -> None:

@@ -29,11 +29,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.learn.kept import kept_epoch_in_words
 from core.names import short_name
 from core.nets.precision import RESOLVED
 from core.nets.precision import describe as describe_precision
-from core.plain import TERMS, accuracy_in_words, confidence_in_words, unseen_in_words
+from core.plain import (
+    TERMS,
+    accuracy_in_words,
+    confidence_in_words,
+    kept_epoch_in_words,
+    unseen_in_words,
+)
 from core.state import ModelView, SessionState
 from gui import style
 from gui.engine_adapter import Engine

@@ -17,7 +17,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from core.cli.console import format_seconds
-from core.learn.kept import kept_epoch_in_words
+from core.plain import run_in_words
 from core.state import SessionState
 from gui.engine_adapter import Engine
 from gui.widgets.loss_chart import LossChart
@@ -153,15 +153,12 @@ def final_line(summary: dict) -> str:
     how it ended, which epoch's weights the model kept when not its last, and the kept
     model's validation accuracy (the figure the Results page shows, not the last epoch's)."""
     history = summary.get("history") or []
-    ended = {"stopped": "Stopped", "early-stopped": "Stopped early"}.get(
-        summary.get("outcome", ""), "Finished"
-    )
-    epochs = summary.get("epochs", len(history))
-    line = f"{ended} after {epochs} epoch{'s' if epochs != 1 else ''}"
-    kept = kept_epoch_in_words(summary.get("best_epoch"), history)
-    if kept:
-        line += f"; {kept}"
     accuracy = (summary.get("validation") or {}).get("accuracy")
-    if accuracy is not None:
-        line += f": validation accuracy {accuracy:.1%}"
-    return line + "."
+    line = run_in_words(
+        summary.get("outcome") or "finished",
+        summary.get("epochs", len(history)),
+        summary.get("best_epoch"),
+        history,
+        None if accuracy is None else f"{accuracy:.1%}",
+    )
+    return f"{line[:1].upper()}{line[1:]}."
