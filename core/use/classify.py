@@ -24,7 +24,7 @@ from core.modelfile.bundle import ModelBundle, read_bundle
 from core.nets.models import ModelSpec, build_model
 from core.nets.runtime import keras, tf
 from core.progress import CancelToken
-from core.use.evaluate import evaluate_predictions, unseen_score
+from core.use.evaluate import Evaluation, evaluate_predictions, unseen_score
 from core.use.predictions import Prediction
 
 
@@ -68,17 +68,36 @@ def evaluate_validation(
     """
     if not val_paths:
         return {}
-    index = {p: i for i, p in enumerate(dataset.paths)}
-    rows = np.array([index[p] for p in val_paths])
+    rows = dataset_rows(dataset, val_paths)
     classifier = Classifier(model, dataset.class_names, dataset.spec)
     probs = classifier.probabilities_in_batches(dataset.images[rows])
+    return score_held_out(dataset, val_paths, probs, train_paths).to_dict(with_mistakes=True)
+
+
+def dataset_rows(dataset: LoadedDataset, paths: Sequence[str]) -> np.ndarray:
+    """The rows of ``dataset`` that hold the images at ``paths``, in their order."""
+    index = {p: i for i, p in enumerate(dataset.paths)}
+    return np.array([index[p] for p in paths], np.int64)
+
+
+def score_held_out(
+    dataset: LoadedDataset,
+    paths: Sequence[str],
+    probabilities: np.ndarray,
+    train_paths: Sequence[str] | None,
+) -> Evaluation:
+    """The evaluation of ``probabilities`` for the held-out images at ``paths``; with
+    ``train_paths``, images that are exact or near copies of those are scored apart too:
+    ``unseen`` (:func:`core.use.evaluate.unseen_score`) then says how the others did, set only
+    when there were such copies (a given validation or test folder may hold them)."""
+    rows = dataset_rows(dataset, paths)
     labels = dataset.labels[rows]
-    evaluation = evaluate_predictions(labels, probs, dataset.class_names, list(val_paths))
+    evaluation = evaluate_predictions(labels, probabilities, dataset.class_names, list(paths))
     if train_paths:
-        exact, near = dataset.copies_of(rows, np.array([index[p] for p in train_paths]))
+        exact, near = dataset.copies_of(rows, dataset_rows(dataset, train_paths))
         if exact.any() or near.any():
-            evaluation.unseen = unseen_score(labels, probs, exact, near)
-    return evaluation.to_dict(with_mistakes=True)
+            evaluation.unseen = unseen_score(labels, probabilities, exact, near)
+    return evaluation
 
 
 class Classifier:

@@ -63,27 +63,22 @@ def calibrate_and_score(
     The network runs over the validation images once; the calibrated probabilities are its
     own under the folded temperature, computed from those in NumPy.
     """
-    from core.use.classify import Classifier
+    from core.use.classify import Classifier, dataset_rows, score_held_out
 
     if not val_paths:
         note = "not calibrated: no validation images were held out to fit it on"
         _log.info(note)
         return Calibration(note=note), {}
-    index = {p: i for i, p in enumerate(data.paths)}
-    rows = np.array([index[p] for p in val_paths])
-    labels = data.labels[rows]
+    rows = dataset_rows(data, val_paths)
     classifier = Classifier(model, data.class_names, data.spec)
     calibration, probabilities = calibrate(
-        model, classifier.probabilities_in_batches(data.images[rows]), labels
+        model, classifier.probabilities_in_batches(data.images[rows]), data.labels[rows]
     )
     if calibration.note:
         _log.info(calibration.note)
-    evaluation = evaluate_predictions(labels, probabilities, data.class_names, list(val_paths))
-    if len(data.part_rows("valid")):  # a random split keeps copies on one side: none here
-        train_rows = np.array([index[p] for p in train_paths], np.int64)
-        exact, near = data.copies_of(rows, train_rows)
-        if exact.any() or near.any():
-            evaluation.unseen = unseen_score(labels, probabilities, exact, near)
+    # A random split keeps copies on one side; only a given valid/ folder can hold some.
+    trained = train_paths if len(data.part_rows("valid")) else None
+    evaluation = score_held_out(data, val_paths, probabilities, trained)
     return calibration, evaluation.to_dict(with_mistakes=True)
 
 
