@@ -188,11 +188,15 @@ def expected_calibration_error(
     """The expected calibration error: the gap between confidence and accuracy in each of
     ``bins`` equal-width bins of the top probability, weighted by the bin's share of images
     (0 is perfect; 0.05 means "off by five percentage points" on average). No images: 0."""
-    found = reliability_bins(probabilities, labels, bins)
-    total = sum(b.count for b in found)
+    return calibration_error(reliability_bins(probabilities, labels, bins))
+
+
+def calibration_error(bins: Sequence[ReliabilityBin]) -> float:
+    """The expected calibration error of a reliability diagram's ``bins`` (no images: 0)."""
+    total = sum(b.count for b in bins)
     if not total:
         return 0.0
-    return float(sum(b.count * abs(b.accuracy - b.confidence) for b in found) / total)
+    return float(sum(b.count * abs(b.accuracy - b.confidence) for b in bins) / total)
 
 
 @dataclass(frozen=True)

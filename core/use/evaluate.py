@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from core.learn.calibration import ReliabilityBin, expected_calibration_error, reliability_bins
+from core.learn.calibration import ReliabilityBin, calibration_error, reliability_bins
 
 
 @dataclass
@@ -106,15 +106,15 @@ def evaluate_predictions(
                 },
             }
         )
-    error = expected_calibration_error(probabilities, labels) if len(labels) else None
+    bins = tuple(reliability_bins(probabilities, labels)) if len(labels) else ()
     return Evaluation(
         list(class_names),
         accuracy,
         per_class,
         confusion.tolist(),
         mistakes,
-        calibration_error=error,
-        calibration_bins=tuple(reliability_bins(probabilities, labels)) if len(labels) else (),
+        calibration_error=calibration_error(bins) if len(labels) else None,
+        calibration_bins=bins,
     )
 
 
