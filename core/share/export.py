@@ -26,7 +26,6 @@ import json
 import logging
 import os
 import shutil
-import sys
 import tempfile
 import time
 import warnings
@@ -36,6 +35,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from core import native_stderr
 from core.atomic import give_normal_modes, nearest_folder
 from core.data.images import to_model_input
 from core.errors import CnnStudioError, ImageError, SaveError
@@ -96,28 +96,15 @@ def _plain_copy(model: keras.Model, spec: ModelSpec) -> keras.Model:
 def _native_stderr_held() -> Iterator[None]:
     """Hold back everything native code writes to file descriptor 2 during the block (the
     int8 quantiser prints a settings line in no log format, which the filter of
-    :func:`core.nets.runtime.native_logs_filtered` would let through); shown if the block fails."""
+    :func:`core.nets.runtime.native_logs_filtered` would let through); shown if the block
+    fails. Through :func:`core.native_stderr.captured`, the app's one fd-2 capture."""
+    held = native_stderr.Captured()
     try:
-        fd = sys.__stderr__.fileno() if sys.__stderr__ is not None else -1
-    except (OSError, ValueError, AttributeError):
-        fd = -1
-    if fd < 0:
-        yield
-        return
-    with tempfile.TemporaryFile() as held:
-        sys.__stderr__.flush()
-        saved = os.dup(fd)
-        os.dup2(held.fileno(), fd)
-        try:
+        with native_stderr.captured() as held:
             yield
-        except BaseException:
-            os.dup2(saved, fd)
-            held.seek(0)
-            os.write(fd, held.read()[-20_000:])
-            raise
-        finally:
-            os.dup2(saved, fd)
-            os.close(saved)
+    except BaseException:
+        native_stderr.show(held.text[-20_000:])
+        raise
 
 
 @contextlib.contextmanager
