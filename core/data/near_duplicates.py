@@ -21,6 +21,8 @@ training images take about 0.04 s to hash and 0.03 s to pair. Pure NumPy; any th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 #: Hashes differing in at most this many of their 64 bits count as the same picture.
@@ -106,22 +108,11 @@ def near_pairs(
     else:
         keep = by
     subset = hashes[keep]
-    bands = threshold + 1
-    width = 64 // bands
     found: set[tuple[int, int]] = set()
-    for b in range(bands):
-        shift = np.uint64(64 - width * (b + 1)) if b < bands - 1 else np.uint64(0)
-        bits = 64 - width * b - int(shift)
-        key = (subset >> shift) & np.uint64((1 << bits) - 1)
-        order = np.argsort(key, kind="stable")
-        sorted_keys = key[order]
-        starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
-        ends = np.r_[starts[1:], len(subset)]
-        groups = ends - starts > 1
-        for s, e in zip(starts[groups].tolist(), ends[groups].tolist(), strict=True):
-            _compare(subset, np.sort(order[s:e]), threshold, found, limit)
-            if len(found) >= limit:
-                break
+    for members in _band_groups(subset, threshold):
+        _compare(subset, np.sort(members), threshold, found, limit)
+        if len(found) >= limit:
+            break
     pairs = []
     for i, j in sorted(found)[:limit]:
         a, b = sorted((int(keep[i]), int(keep[j])))
@@ -175,8 +166,8 @@ def near_duplicate_warning(
 
 
 def _band_keys(hashes: np.ndarray, threshold: int) -> list[np.ndarray]:
-    """The ``threshold + 1`` bands of each hash (see :func:`near_pairs`): two hashes within
-    ``threshold`` bits agree on at least one of them."""
+    """The ``threshold + 1`` bands of each hash: two hashes within ``threshold`` bits agree
+    on at least one of them (pigeonhole)."""
     bands = threshold + 1
     width = 64 // bands
     keys = []
@@ -185,6 +176,19 @@ def _band_keys(hashes: np.ndarray, threshold: int) -> list[np.ndarray]:
         bits = 64 - width * b - int(shift)
         keys.append((hashes >> shift) & np.uint64((1 << bits) - 1))
     return keys
+
+
+def _band_groups(hashes: np.ndarray, threshold: int) -> Iterator[np.ndarray]:
+    """The groups (indices into ``hashes``, two or more) that agree on one band, band by
+    band: only the members of a group need comparing."""
+    for key in _band_keys(hashes, threshold):
+        order = np.argsort(key, kind="stable")
+        sorted_keys = key[order]
+        starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+        ends = np.r_[starts[1:], len(hashes)]
+        for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+            if e - s > 1:
+                yield order[s:e]
 
 
 def _merge(labels: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
@@ -232,21 +236,13 @@ def copy_groups(
         _merge(labels, everyone, first[inverse.ravel()])
     # Near copies: distinct perceptual hashes compared within each band's equal values.
     distinct, first = np.unique(hashes, return_index=True)
-    for key in _band_keys(distinct, threshold):
-        order = np.argsort(key, kind="stable")
-        sorted_keys = key[order]
-        starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
-        ends = np.r_[starts[1:], len(distinct)]
-        for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-            if e - s < 2:
-                continue
-            members = order[s:e]
-            values = distinct[members]
-            for start in range(0, len(members), _BLOCK):
-                block = values[start : start + _BLOCK]
-                close = np.bitwise_count(block[:, None] ^ values[None, :]) <= threshold
-                i, j = np.nonzero(close)
-                _merge(labels, first[members[i + start]], first[members[j]])
+    for members in _band_groups(distinct, threshold):
+        values = distinct[members]
+        for start in range(0, len(members), _BLOCK):
+            block = values[start : start + _BLOCK]
+            close = np.bitwise_count(block[:, None] ^ values[None, :]) <= threshold
+            i, j = np.nonzero(close)
+            _merge(labels, first[members[i + start]], first[members[j]])
     return labels
 
 
