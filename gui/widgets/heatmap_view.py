@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 from core.names import readable, short_name
 from core.use.heatmap import COLORMAP, DEFAULT_ALPHA, overlay
 from gui import style
-from gui.widgets.images import FittedPicture, array_pixmap, array_to_qimage, preview
+from gui.widgets.images import FittedPicture, array_pixmap, preview
 
 #: Smallest and largest side (pixels) of the enlarged view's two pictures when it opens; the
 #: user may make the window (and so the pictures) larger still.
@@ -66,7 +66,7 @@ def colour_scale(width: int = 160, height: int = 12) -> QPixmap:
     """The heat-map colours from "counted little" (left) to "counted most" (right)."""
     columns = COLORMAP[np.linspace(0, len(COLORMAP) - 1, width).astype(np.intp)]
     strip = np.ascontiguousarray(np.repeat(columns[None], height, axis=0))
-    return QPixmap.fromImage(array_to_qimage(strip))
+    return array_pixmap(strip)
 
 
 def meaning(label: str, heatmap: np.ndarray) -> str:
