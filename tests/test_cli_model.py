@@ -219,10 +219,8 @@ def test_train_help_explains_the_settings_and_their_defaults():
     assert "passes over the training images (default: chosen for the data; 10 for" in text
     assert "images per training step (default: chosen for the data; 128 for" in text
     assert "--threads N" in text
-    assert (
-        "photos-pretrained = Photos (pretrained, fast to train), built on MobileNetV2 α 0.35"
-        in text
-    )
+    assert "photos = Photos (pretrained, most accurate), built on EfficientNet-Lite0" in text
+    assert "Photos, smallest and fastest (pretrained), built on MobileNetV2 α 0.35" in text
 
 
 def column_ends(line: str) -> list[int]:

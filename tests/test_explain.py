@@ -108,6 +108,7 @@ PRESET_INPUTS = [
     ("article-pooled", InputSpec(64)),
     ("deeper-bn", InputSpec(32, color=True)),
     ("photos-pretrained", InputSpec(64, color=True)),  # random backbone: the shape is checked
+    ("photos", InputSpec(64, color=True)),  # EfficientNet-Lite0: its top_activation
 ]
 
 

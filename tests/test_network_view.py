@@ -27,6 +27,7 @@ PRESETS = [
     ("article-pooled", InputSpec(64), 16),
     ("deeper-bn", InputSpec(32, color=True), 40),
     ("photos-pretrained", InputSpec(64, color=True), 16),  # random backbone: shapes only
+    ("photos", InputSpec(64, color=True), 16),
 ]
 
 
@@ -69,7 +70,7 @@ def test_every_preset_shows_its_layers_with_the_right_maps(preset, spec, max_map
             pool = int(re.search(r"pooling (\d+)x", view.title).group(1))
             assert view.shape[:2] == (before.shape[0] // pool, before.shape[1] // pool)
             assert "shift" in view.sentence
-    if preset != "photos-pretrained":
+    if not preset.startswith("photos"):
         pool1 = next(v for v in views if v.name == "pool1")
         conv = next(v for v in reversed(views[: views.index(pool1)]) if v.kind == "conv")
         assert pool1.shape[:2] == (conv.shape[0] // 2, conv.shape[1] // 2)  # halves the maps
@@ -159,6 +160,9 @@ def test_no_internal_layer_name_reaches_the_words_of_any_preset(preset, spec, ma
     if preset == "photos-pretrained":
         assert "Average over the picture (global average pooling): 1280 numbers" in titles
         assert sum(t.startswith("MobileNetV2 α 0.35, ") for t in titles) == 5
+    elif preset == "photos":
+        assert "Average over the picture (global average pooling): 1280 numbers" in titles
+        assert sum(t.startswith("EfficientNet-Lite0, ") for t in titles) == 5
     else:
         assert titles[1] == "Find patterns (convolution 1): " + titles[1].split(": ", 1)[1]
 
@@ -171,7 +175,10 @@ def test_the_photo_preset_names_its_backbone_as_the_small_mobilenet():
     small = "MobileNetV2 α 0.35 (the small version)"
     assert small in DESCRIPTIONS["photos-pretrained"] and small in WHEN["photos-pretrained"]
     assert preset_in_words("photos-pretrained") == (
-        "Photos (pretrained, fast to train), built on " + small
+        "Photos, smallest and fastest (pretrained), built on " + small
+    )
+    assert preset_in_words("photos") == (
+        "Photos (pretrained, most accurate), built on EfficientNet-Lite0"
     )
     assert preset_in_words("article") == "Small images (the article's CNN)"
     assert preset_in_words("from-a-newer-version") == "from-a-newer-version"
@@ -392,7 +399,7 @@ def test_the_tab_asks_for_a_random_image_of_the_chosen_class_and_shows_its_maps(
     assert tab.map_tiles() == {}
 
 
-@pytest.mark.parametrize("preset", ["deeper-bn", "photos-pretrained"])
+@pytest.mark.parametrize("preset", ["deeper-bn", "photos-pretrained", "photos"])
 def test_the_tab_shows_no_internal_layer_name(qtbot, engine, pattern_dataset, preset):
     from PySide6.QtWidgets import QLabel, QWidget
 
@@ -426,6 +433,8 @@ def test_the_tab_shows_no_internal_layer_name(qtbot, engine, pattern_dataset, pr
     assert preset not in said  # the preset's name for people, not its id
     if preset == "photos-pretrained":
         assert "built on MobileNetV2 α 0.35 (the small version)" in said
+    elif preset == "photos":
+        assert "built on EfficientNet-Lite0" in said
     else:
         assert "Harder small images (a deeper CNN)" in said
 

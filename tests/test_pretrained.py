@@ -29,20 +29,20 @@ def colour_photos(root, per_class: int = 12, size: tuple[int, int] = (160, 120))
     return root
 
 
-def test_the_pretrained_preset_trains_and_classifies_offline(tmp_path):
+@pytest.mark.parametrize("preset", ["photos", "photos-pretrained"])
+def test_the_pretrained_preset_trains_and_classifies_offline(tmp_path, preset):
     """Runs with sockets disabled (as every test): the weights come from the shipped file."""
-    from core.assets import MOBILENET_V2_WEIGHTS, asset_path
+    from core.assets import asset_path
+    from core.nets.presets import BACKBONE_ASSETS
 
-    assert asset_path(MOBILENET_V2_WEIGHTS) is not None
+    assert asset_path(BACKBONE_ASSETS[preset]) is not None
     root = colour_photos(tmp_path / "photos")
     session = Session(use_cache=False)
     session.load_dataset(root, InputSpec(64, color=True))
-    summary = session.train(
-        TrainConfig(epochs=30, batch_size=8, patience=10, seed=0), "photos-pretrained"
-    )
+    summary = session.train(TrainConfig(epochs=30, batch_size=8, patience=10, seed=0), preset)
     assert summary.evaluation["accuracy"] >= 0.6  # chance is 1/3
     model = session.state().model
-    assert model.preset == "photos-pretrained" and model.spec == InputSpec(64, color=True)
+    assert model.preset == preset and model.spec == InputSpec(64, color=True)
     assert model.config["label_smoothing"] == 0.0  # the head's own, recorded as used
     path = session.save(tmp_path / "photos.cnnmodel")
     reopened = Session(use_cache=False)
@@ -56,11 +56,12 @@ def test_the_pretrained_preset_trains_and_classifies_offline(tmp_path):
     assert [p for _, p in reloaded] == pytest.approx([p for _, p in original[0].labels])
 
 
-def test_shipped_backbone_weights_are_loaded_not_random():
+@pytest.mark.parametrize("preset", ["photos", "photos-pretrained"])
+def test_shipped_backbone_weights_are_loaded_not_random(preset):
     from core.data.images import InputSpec as Spec
     from core.nets.models import ModelSpec, build_model
 
-    spec = ModelSpec("photos-pretrained", Spec(64, color=True), 3)
+    spec = ModelSpec(preset, Spec(64, color=True), 3)
     shipped = build_model(spec, pretrained=True).get_layer("backbone").get_weights()
     bare = build_model(spec).get_layer("backbone").get_weights()
     assert len(shipped) == len(bare) > 100
@@ -74,7 +75,7 @@ def test_automatic_choice_for_small_grayscale_and_large_colour(tmp_path, pattern
     assert small.preset == "article" and small.spec == InputSpec(20, color=False)
     assert "grayscale" in small.reason
     photos = advise(measure(scan_folder(colour_photos(tmp_path / "p", per_class=3))))
-    assert photos.preset == "photos-pretrained"
+    assert photos.preset == "photos"  # EfficientNet-Lite0
     assert photos.spec == InputSpec(224, color=True, crop=True)  # photos: the centre square
     assert "photos" in photos.reason and photos.batch_size == 32
 
@@ -83,7 +84,7 @@ def test_a_new_folder_loads_at_the_input_chosen_for_it(tmp_path, pattern_dir):
     session = Session(use_cache=False)
     view = session.load_dataset(colour_photos(tmp_path / "p", per_class=2))
     assert view.spec == InputSpec(224, color=True, crop=True)
-    assert view.advice.preset == "photos-pretrained"
+    assert view.advice.preset == "photos"
     view = session.load_dataset(pattern_dir)  # nothing carries over from the photos
     assert view.spec == InputSpec(20, color=False) and view.advice.preset == "article"
     view = session.load_dataset(pattern_dir, size=16)  # the user's size wins

@@ -236,6 +236,7 @@ def test_the_pooling_rule_matches_the_app():
         ("article-pooled", InputSpec(48, True), True),
         ("deeper-bn", InputSpec(24), True),
         ("photos-pretrained", InputSpec(32, True), True),
+        ("photos", InputSpec(32, True), True),
     ],
 )
 def test_the_script_builds_the_apps_network_with_its_starting_weights(
@@ -258,6 +259,27 @@ def test_the_script_builds_the_apps_network_with_its_starting_weights(
     assert mine.count_params() == app.count_params()
     for ours, theirs in zip(mine.get_weights(), app.get_weights(), strict=True):
         np.testing.assert_array_equal(ours, theirs)
+
+
+def test_the_scripts_efficientnet_lite0_holds_the_apps_imagenet_weights(tmp_path):
+    """The plain-Keras Lite0 of a photos model's script reads the shipped .npz itself and
+    gives the app's features: the same network and the same weights, by name."""
+    from core.assets import EFFICIENTNET_LITE0_WEIGHTS, asset_path
+    from core.nets.models import ModelSpec, build_model
+
+    spec = InputSpec(64, True)
+    weights = str(asset_path(EFFICIENTNET_LITE0_WEIGHTS))
+    bundle = ModelBundle("photos", spec, ["a", "b"], False, weights=[])
+    path = tmp_path / "reproduce.py"
+    path.write_text(render_script(bundle, "x.cnnmodel", weights), encoding="utf-8")
+    script = load_script(path)
+    assert weights == script.PRETRAINED_WEIGHTS
+    mine = script.build_network(weights).get_layer("backbone")
+    app = build_model(ModelSpec("photos", spec, 2), pretrained=True).get_layer("backbone")
+    for ours, theirs in zip(mine.get_weights(), app.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    image = np.random.default_rng(0).uniform(-1, 1, (2, *spec.shape)).astype(np.float32)
+    np.testing.assert_allclose(mine(image), app(image), atol=1e-5)
 
 
 def odd_images(folder: Path) -> list[Path]:

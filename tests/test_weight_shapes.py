@@ -22,6 +22,8 @@ CASES = [
     ("article-pooled", 97, False, 3, False),
     ("deeper-bn", 8, False, 2, False),
     ("deeper-bn", 33, True, 7, True),
+    ("photos", 32, True, 2, False),
+    ("photos", 97, True, 5, True),
     ("photos-pretrained", 32, True, 2, False),
     ("photos-pretrained", 97, True, 12, True),
 ]

@@ -37,6 +37,7 @@ from core.nets.presets import (
     PRESETS,
     PRETRAINED_PRESET,
     PRETRAINED_SIZE,
+    is_pretrained,
     preset_in_words,
     pretrained_input_problem,
 )
@@ -371,11 +372,11 @@ def _run_in_words(summary: TrainingSummary, classes: int) -> str:
 def _check_preset_input(args: argparse.Namespace) -> None:
     """Refuse, as a usage error naming the option to change, an input size the chosen preset
     cannot take (the preset's own size is used when ``--image-size`` is left out)."""
-    if args.preset != PRETRAINED_PRESET or args.image_size is None:
+    if not is_pretrained(args.preset or "") or args.image_size is None:
         return
     if pretrained_input_problem(args.image_size, color=True):
         args.parser.error(
-            f"--image-size {args.image_size} is too small for --preset {PRETRAINED_PRESET}: "
+            f"--image-size {args.image_size} is too small for --preset {args.preset}: "
             f"it needs 32 px or more ({PRETRAINED_SIZE} when --image-size is left out); "
             "change --image-size"
         )

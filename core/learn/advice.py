@@ -19,7 +19,7 @@ from PIL import Image
 from core.data.images import SUPPORTED_FORMATS, InputSpec
 from core.data.scan import DatasetIndex
 from core.learn.config import TrainConfig
-from core.nets.presets import DEFAULT_PRESET, PRETRAINED_PRESET, PRETRAINED_SIZE
+from core.nets.presets import DEFAULT_PRESET, PRETRAINED_PRESET, PRETRAINED_SIZE, is_pretrained
 
 #: Files whose headers are read per class (spread over the class).
 SAMPLE_PER_CLASS = 12
@@ -125,11 +125,11 @@ def advise(profile: DataProfile) -> Advice:
     )
 
 
-def _pretrained(reason: str) -> Advice:
-    """The pretrained preset with its own input (the centre square at its size, in colour)
+def _pretrained(reason: str, preset: str = PRETRAINED_PRESET) -> Advice:
+    """A pretrained preset with its own input (the centre square at its size, in colour)
     and the settings for training its head."""
     return Advice(
-        preset=PRETRAINED_PRESET,
+        preset=preset,
         spec=InputSpec(PRETRAINED_SIZE, color=True, crop=True),
         epochs=60,
         batch_size=32,
@@ -145,10 +145,11 @@ def for_preset(advice: Advice, preset: str) -> Advice:
     crop the user gives still override this (:meth:`core.session.Session.load_dataset`)."""
     if preset == advice.preset:
         return advice
-    if preset == PRETRAINED_PRESET:
+    if is_pretrained(preset):
         return _pretrained(
             f"{preset}, as asked: the centre square at {PRETRAINED_SIZE} px in colour, the "
-            "input its network was pretrained on; only its head is trained."
+            "input its network was pretrained on; only its head is trained.",
+            preset,
         )
     spec = advice.spec
     if preset in ARTICLE_PRESETS and spec.size > ARTICLE_MAX_SIZE:

@@ -36,7 +36,6 @@ from core.learn.optimizer import (
 )
 from core.nets.devices import gpu_count, placement
 from core.nets.models import (
-    BACKBONE_ID,
     ModelSpec,
     build_model,
     extract_features,
@@ -365,7 +364,7 @@ class Trainer:
                 layer.trainable = False
             return data.images, model
         extractor = feature_extractor(model)
-        cache = FeatureCache(BACKBONE_ID, spec.input.size)
+        cache = FeatureCache(str(spec.backbone_id), spec.input.size)
 
         def compute(rows: np.ndarray) -> np.ndarray:
             return extract_features(extractor, data.images[rows])

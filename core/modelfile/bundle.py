@@ -38,6 +38,7 @@ from core.data.images import PREPROCESSING_VERSION, InputSpec
 from core.data.safe_io import FileRefused, open_regular
 from core.errors import ModelFileError
 from core.modelfile.schema import FORMAT, SCHEMA_VERSION, check_meta
+from core.nets.presets import BACKBONE_IDS
 from core.nets.weight_shapes import Shape, expected_weight_shapes
 
 SUFFIX = ".cnnmodel"
@@ -94,7 +95,7 @@ class ModelBundle:
             "schema_version": SCHEMA_VERSION,
             "app_version": self.app_version,
             "created": self.created or datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "architecture": {"preset": self.preset, "augment": self.augment},
+            "architecture": _architecture(self.preset, self.augment),
             "input": {"size": self.input.size, "color": self.input.color, "crop": self.input.crop},
             "class_names": list(self.class_names),
             "preprocessing": {
@@ -448,3 +449,12 @@ def _arrays(
     if names != expected:
         raise _reject(f"{folder} arrays are not numbered 000, 001, ...")
     return [_load_array(archive, members[n], m) for n, m in zip(names, listed, strict=True)]
+
+
+def _architecture(preset: str, augment: bool) -> dict[str, Any]:
+    """``meta.json``'s architecture: the preset, augmentation, and the pretrained backbone the
+    preset is built on (so a file says which ImageNet network it holds, not only a preset id)."""
+    arch: dict[str, Any] = {"preset": preset, "augment": augment}
+    if preset in BACKBONE_IDS:
+        arch["backbone"] = BACKBONE_IDS[preset]
+    return arch

@@ -20,7 +20,7 @@ from core.data.images import PREPROCESSING_VERSION
 from core.errors import ModelFileError
 from core.learn.calibration import MAX_TEMPERATURE, MIN_TEMPERATURE
 from core.learn.config import OPTIMIZERS, TrainConfig
-from core.nets.presets import PRESET_NAMES, PRETRAINED_PRESET, pretrained_input_problem
+from core.nets.presets import BACKBONE_IDS, PRESET_NAMES, is_pretrained, pretrained_input_problem
 
 FORMAT = "cnnstudio-model"
 SCHEMA_VERSION = 1
@@ -105,7 +105,7 @@ def check_meta(meta: Any) -> dict[str, Any]:
     _check_top(meta)
     _check_architecture(meta["architecture"])
     _check_input(meta["input"])
-    if meta["architecture"]["preset"] == PRETRAINED_PRESET:
+    if is_pretrained(meta["architecture"]["preset"]):
         problem = pretrained_input_problem(meta["input"]["size"], meta["input"]["color"])
         if problem:
             raise reject("input", f"does not suit the architecture: {problem}")
@@ -158,10 +158,22 @@ def _check_top(meta: Any) -> None:
 
 
 def _check_architecture(arch: dict[str, Any]) -> None:
-    if set(arch) != {"preset", "augment"} or not isinstance(arch["augment"], bool):
-        raise reject("architecture", "must hold exactly 'preset' and 'augment'")
+    keys = set(arch)
+    if not {"preset", "augment"} <= keys <= {"preset", "augment", "backbone"} or not isinstance(
+        arch["augment"], bool
+    ):
+        raise reject("architecture", "must hold 'preset', 'augment' and optionally 'backbone'")
     if arch["preset"] not in PRESET_NAMES:
         raise ModelFileError(f"unknown architecture preset {arch['preset']!r}")
+    # The pretrained backbone the preset is built on, named since EfficientNet-Lite0 was added
+    # (files made before name none: their "photos-pretrained" is MobileNetV2 α 0.35).
+    if "backbone" in arch and arch["backbone"] != BACKBONE_IDS.get(arch["preset"]):
+        built_on = BACKBONE_IDS.get(arch["preset"], "no pretrained backbone")
+        raise reject(
+            "architecture.backbone",
+            f"names {str(arch['backbone'])[:80]!r}, but preset {arch['preset']!r} is built on "
+            f"{built_on}",
+        )
 
 
 def _check_input(spec: dict[str, Any]) -> None:

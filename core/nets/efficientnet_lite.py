@@ -29,23 +29,12 @@ import numpy as np
 from core.assets import EFFICIENTNET_LITE0_WEIGHTS, asset_path
 from core.errors import CnnStudioError
 from core.nets.runtime import keras
+from core.nets.weight_shapes import LITE0_FEATURES, LITE0_STAGES, LITE0_STEM
 
 layers = keras.layers
 
-#: EfficientNet-B0's stages, as Lite0 keeps them: (kernel, stride of the first block, expansion,
-#: output channels, blocks).
-LITE0_STAGES = (
-    (3, 1, 1, 16, 1),
-    (3, 2, 6, 24, 2),
-    (5, 2, 6, 40, 2),
-    (3, 2, 6, 80, 3),
-    (5, 1, 6, 112, 3),
-    (5, 2, 6, 192, 4),
-    (3, 1, 6, 320, 1),
-)
-#: Channels of the stem convolution and of the head (Lite keeps both fixed).
-LITE0_STEM = 32
-LITE0_FEATURES = 1280
+#: The block table (:data:`core.nets.weight_shapes.LITE0_STAGES`) and the fixed stem and head
+#: widths live with the weight shapes, which need them without Keras.
 #: Batch normalisation epsilon of the original checkpoint.
 LITE0_BN_EPSILON = 1e-3
 #: Input scaling: ``(x - 127) / 128`` on RGB pixels 0..255.

@@ -19,9 +19,11 @@ from core.data.images import InputSpec
 from core.errors import CnnStudioError
 from core.nets.precision import KERAS_POLICY
 from core.nets.presets import (
-    BACKBONE_WORDS,
+    BACKBONE_IDS,
+    BACKBONE_WORDS_BY_PRESET,
     PRESETS,
     PRETRAINED_PRESET,
+    is_pretrained,
     pretrained_input_problem,
 )
 from core.nets.runtime import keras, tf
@@ -50,8 +52,13 @@ class ModelSpec:
 
     @property
     def pretrained(self) -> bool:
-        """True for the preset built on the shipped pretrained backbone."""
-        return self.preset == PRETRAINED_PRESET
+        """True for a preset built on a shipped pretrained backbone."""
+        return is_pretrained(self.preset)
+
+    @property
+    def backbone_id(self) -> str | None:
+        """The pretrained backbone's id (model files and feature caches name it), or None."""
+        return BACKBONE_IDS.get(self.preset)
 
 
 def _augmentation(spec: ModelSpec) -> list[keras.layers.Layer]:
@@ -97,11 +104,29 @@ def _deeper_body(spec: ModelSpec) -> list[keras.layers.Layer]:
     return body
 
 
-#: Names the pretrained backbone in feature caches.
-BACKBONE_ID = "mobilenet_v2_0.35_imagenet"
-
-
 def _backbone(spec: ModelSpec, pretrained: bool) -> keras.Model:
+    """The preset's pretrained backbone, frozen, named ``backbone``: EfficientNet-Lite0 for
+    ``photos``, MobileNetV2 α 0.35 for ``photos-pretrained``."""
+    if spec.preset == PRETRAINED_PRESET:
+        from core.nets.efficientnet_lite import build_efficientnet_lite0, pretrained_lite0
+
+        make = pretrained_lite0 if pretrained else build_efficientnet_lite0
+        backbone = make(spec.input.shape, name="backbone")
+        backbone.trainable = False
+        return backbone
+    return _mobilenet_backbone(spec, pretrained)
+
+
+def _backbone_scaling(spec: ModelSpec) -> keras.layers.Layer:
+    """The backbone's own input scaling from raw 0..255 pixels, named ``scale``."""
+    if spec.preset == PRETRAINED_PRESET:
+        from core.nets.efficientnet_lite import lite0_scaling
+
+        return lite0_scaling("scale")
+    return layers.Rescaling(1.0 / 127.5, offset=-1.0, name="scale")
+
+
+def _mobilenet_backbone(spec: ModelSpec, pretrained: bool) -> keras.Model:
     """MobileNetV2 alpha 0.35 without its top, pooled; ImageNet weights from the shipped file.
 
     Never downloads: ``weights`` is the path of the file in ``assets/pretrained`` (or None when
@@ -161,7 +186,7 @@ def _build(spec: ModelSpec, pretrained: bool) -> keras.Model:
         x = inputs
         for layer in _augmentation(spec):  # on raw 0..255 pixels, the range they assume
             x = layer(x)
-        x = layers.Rescaling(1.0 / 127.5, offset=-1.0, name="scale")(x)  # the backbone's own
+        x = _backbone_scaling(spec)(x)  # the backbone's own
         x = _backbone(spec, pretrained)(x, training=False)  # batch norm stays in inference
         x = layers.Dropout(0.5, name="dropout")(x)  # measured better than 0.2 (see README)
     else:
@@ -236,7 +261,8 @@ def _layer_words(layer: keras.layers.Layer) -> str:
         low = config.get("offset", 0.0)
         return f"Scale pixels to {low:g}..1"
     if kind == "Functional" and layer.name == "backbone":
-        return f"{BACKBONE_WORDS} pretrained on ImageNet (frozen)"
+        words = BACKBONE_WORDS_BY_PRESET.get(pretrained_preset_of(layer), "The pretrained network")
+        return f"{words} pretrained on ImageNet (frozen)"
     if kind.startswith("Random"):
         return f"Augmentation: {kind[6:].lower()} (training only)"
     names = {
@@ -246,6 +272,13 @@ def _layer_words(layer: keras.layers.Layer) -> str:
         "GlobalAveragePooling2D": "Global average pooling",
     }
     return names.get(kind, kind)
+
+
+def pretrained_preset_of(backbone: keras.Model) -> str:
+    """Which pretrained preset a nested ``backbone`` model belongs to, told by its layers
+    (EfficientNet-Lite0's last activation is ``top_activation``, MobileNetV2's ``out_relu``)."""
+    names = {layer.name for layer in backbone.layers}
+    return PRETRAINED_PRESET if "top_activation" in names else "photos-pretrained"
 
 
 def describe(model: keras.Model) -> list[dict[str, object]]:

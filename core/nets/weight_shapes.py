@@ -15,7 +15,12 @@ from __future__ import annotations
 
 import math
 
-from core.nets.presets import PRESET_NAMES, PRETRAINED_PRESET, pretrained_input_problem
+from core.nets.presets import (
+    PRESET_NAMES,
+    PRETRAINED_PRESET,
+    is_pretrained,
+    pretrained_input_problem,
+)
 
 Shape = tuple[int, ...]
 
@@ -44,6 +49,20 @@ MOBILENET_STAGES = (
 )
 #: Channels of MobileNetV2's last 1x1 convolution (1280 for every width multiplier up to 1).
 MOBILENET_FEATURES = 1280
+#: EfficientNet-B0's stages, as Lite0 keeps them: (kernel, stride of the first block, expansion,
+#: output channels, blocks); :mod:`core.nets.efficientnet_lite` builds from this table.
+LITE0_STAGES = (
+    (3, 1, 1, 16, 1),
+    (3, 2, 6, 24, 2),
+    (5, 2, 6, 40, 2),
+    (3, 2, 6, 80, 3),
+    (5, 1, 6, 112, 3),
+    (5, 2, 6, 192, 4),
+    (3, 1, 6, 320, 1),
+)
+#: Channels of Lite0's stem convolution and of its head (Lite keeps both fixed).
+LITE0_STEM = 32
+LITE0_FEATURES = 1280
 
 
 def extra_pooling(size: int) -> int:
@@ -67,12 +86,13 @@ def expected_weight_shapes(preset: str, size: int, color: bool, num_classes: int
     if num_classes < 2:
         raise ValueError("a classifier needs at least two classes")
     channels = 3 if color else 1
-    if preset == PRETRAINED_PRESET:
+    if is_pretrained(preset):
         problem = pretrained_input_problem(size, color)
         if problem:
             raise ValueError(problem)
-        shapes = mobilenet_v2_shapes(channels)
-        features = MOBILENET_FEATURES
+        lite = preset == PRETRAINED_PRESET
+        shapes = lite0_shapes(channels) if lite else mobilenet_v2_shapes(channels)
+        features = LITE0_FEATURES if lite else MOBILENET_FEATURES
     elif preset == "deeper-bn":
         shapes = _deeper_shapes(channels)
         features = DEEPER_FILTERS[-1]
@@ -148,3 +168,20 @@ def mobilenet_v2_shapes(channels: int = 3) -> list[Shape]:
             block += 1
     last = MOBILENET_FEATURES
     return [*shapes, (1, 1, incoming, last), *_batch_norm(last)]
+
+
+def lite0_shapes(channels: int = 3) -> list[Shape]:
+    """The weight shapes of EfficientNet-Lite0 without its classifier
+    (:func:`core.nets.efficientnet_lite.build_efficientnet_lite0`) on ``channels``-channel
+    inputs: bias-free convolutions, each followed by batch normalisation."""
+    shapes: list[Shape] = [(3, 3, channels, LITE0_STEM), *_batch_norm(LITE0_STEM)]
+    incoming = LITE0_STEM
+    for kernel, _, expansion, outgoing, blocks in LITE0_STAGES:
+        for _ in range(blocks):
+            hidden = incoming * expansion
+            if expansion != 1:
+                shapes += [(1, 1, incoming, hidden), *_batch_norm(hidden)]
+            shapes += [(kernel, kernel, hidden, 1), *_batch_norm(hidden)]  # depthwise
+            shapes += [(1, 1, hidden, outgoing), *_batch_norm(outgoing)]  # projection
+            incoming = outgoing
+    return [*shapes, (1, 1, incoming, LITE0_FEATURES), *_batch_norm(LITE0_FEATURES)]

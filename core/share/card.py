@@ -30,11 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core import __version__
-from core.assets import MOBILENET_V2_WEIGHTS, asset_path
+from core.assets import asset_path
 from core.atomic import atomic_path
 from core.errors import SaveError
 from core.modelfile.bundle import ModelBundle
-from core.nets.presets import PRETRAINED_PRESET
+from core.nets.presets import BACKBONE_ASSETS
 from core.share.card_facts import folder_now
 from core.share.card_html import CSP, STYLE, esc, html_table
 from core.share.card_sections import (
@@ -175,7 +175,7 @@ def _section_reproduce(bundle: ModelBundle, weights: str | None) -> str:
         "app's weights; elsewhere the arithmetic rounds differently and the result differs a "
         "little.</p>"
     )
-    if bundle.preset == PRETRAINED_PRESET:
+    if bundle.preset in BACKBONE_ASSETS:
         where = weights or "not found on this computer"
         text += (
             f'<p class="note">The pretrained backbone\'s ImageNet weights are read from '
@@ -185,10 +185,16 @@ def _section_reproduce(bundle: ModelBundle, weights: str | None) -> str:
     return text
 
 
+def backbone_weights(preset: str) -> Path | None:
+    """The shipped ImageNet weights of ``preset``'s pretrained backbone, None for a preset
+    without one (or an installation that lacks the file)."""
+    return asset_path(BACKBONE_ASSETS[preset]) if preset in BACKBONE_ASSETS else None
+
+
 def render_card(bundle: ModelBundle, name: str, scan_folder: bool = True) -> str:
     """The model card of ``bundle`` (called ``name``) as one HTML document."""
     now = folder_now(bundle) if scan_folder else None
-    weights = asset_path(MOBILENET_V2_WEIGHTS)
+    weights = backbone_weights(bundle.preset)
     body = "".join(
         [
             section_header(bundle, name),
@@ -229,7 +235,7 @@ def write_report(
     if folder.exists() and not folder.is_dir():
         raise SaveError(f"{folder}: is a file, not a folder; give a folder for the report")
     name = Path(model_path).name if model_path else "unsaved model"
-    weights = asset_path(MOBILENET_V2_WEIGHTS) if bundle.preset == PRETRAINED_PRESET else None
+    weights = backbone_weights(bundle.preset)
     card_text = render_card(bundle, name, scan_folder)
     script_text = render_script(bundle, name, str(weights) if weights else None)
     card, script = folder / CARD_NAME, folder / SCRIPT_NAME

@@ -16,7 +16,7 @@ from typing import Any
 
 from core import __version__
 from core.modelfile.bundle import ModelBundle
-from core.nets.presets import PRESETS, PRETRAINED_PRESET, TITLES
+from core.nets.presets import PRESETS, TITLES, is_pretrained
 from core.plain import unseen_in_words
 from core.share.card_facts import calibration_of, class_counts, dataset_fingerprint, part_lists
 from core.share.card_html import (
@@ -179,7 +179,7 @@ def section_settings(bundle: ModelBundle) -> str:
     header = ["setting", *(f"run {k}" for k in range(1, len(runs) + 1))]
     rows = []
     for key, label in labels:
-        if key == "fine_tune" and bundle.preset != PRETRAINED_PRESET:
+        if key == "fine_tune" and not is_pretrained(bundle.preset):
             continue
         rows.append([label, *(_setting(run.get(key)) for run in runs)])
     recorded = bundle.training.get("runs") or [{"config": config}]

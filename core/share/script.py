@@ -22,10 +22,13 @@ from typing import Any
 from core.errors import CnnStudioError
 from core.learn.config import TrainConfig
 from core.modelfile.bundle import ModelBundle
-from core.nets.presets import PRESETS, PRETRAINED_PRESET
+from core.nets.presets import PRESETS, PRETRAINED_PRESET, is_pretrained
 
 #: The template, shipped as package data (PyInstaller: bundle ``core/share/report_files``).
 TEMPLATE = Path(__file__).resolve().parent / "report_files" / "reproduce.py"
+#: EfficientNet-Lite0 in plain Keras, put into the script of a ``photos`` model (package data
+#: too). It builds what core/nets/efficientnet_lite.py builds; a test compares the two.
+LITE0_FRAGMENT = TEMPLATE.with_name("lite0_network.py")
 #: The article's CNN at 28 px flattens an 11x11 grid; ``article-pooled`` pools larger inputs
 #: down to at most this (the same rule as :func:`core.nets.models.extra_pooling`).
 ARTICLE_GRID = 11
@@ -108,6 +111,19 @@ def _layer_lines(bundle: ModelBundle) -> tuple[list[str], str]:
             "x = inputs",
             *(["# Augmentation of the raw 0..255 pixels (only when fine-tuning)."] if aug else []),
             *aug,
+            "# The backbone's own scaling, (x - 127) / 128.",
+            'x = layers.Rescaling(1.0 / 128.0, offset=-127.0 / 128.0, name="scale")(x)',
+            "# The shipped ImageNet file; None when weights come later.",
+            "backbone = efficientnet_lite0(SHAPE, weights)",
+            "backbone.trainable = False",
+            "x = backbone(x, training=False)  # its batch norm stays in inference mode",
+            'x = layers.Dropout(0.5, name="dropout")(x)',
+        ], "EfficientNet-Lite0 pretrained on ImageNet, frozen, then dropout and a dense head"
+    if is_pretrained(preset):
+        return [
+            "x = inputs",
+            *(["# Augmentation of the raw 0..255 pixels (only when fine-tuning)."] if aug else []),
+            *aug,
             "# The backbone's own scaling, to -1..1.",
             'x = layers.Rescaling(1.0 / 127.5, offset=-1.0, name="scale")(x)',
             "backbone = keras.applications.MobileNetV2(",
@@ -156,11 +172,21 @@ def _layer_lines(bundle: ModelBundle) -> tuple[list[str], str]:
     return lines, PRESETS[preset]
 
 
+def _lite0_lines() -> list[str]:
+    """The plain-Keras EfficientNet-Lite0 code, without its lint line, and two blank lines."""
+    try:
+        text = LITE0_FRAGMENT.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CnnStudioError(f"cannot read {LITE0_FRAGMENT} ({exc}); reinstall") from exc
+    return [line for line in text.splitlines() if not line.startswith("# ruff:")] + ["", ""]
+
+
 def architecture_code(bundle: ModelBundle) -> str:
     """``build_network`` for the bundle's preset, input and augmentation, as Python source."""
     body, words = _layer_lines(bundle)
     name = f"cnnstudio_{bundle.preset.replace('-', '_')}"
-    lines = [
+    lines = _lite0_lines() if bundle.preset == PRETRAINED_PRESET else []
+    lines += [
         "SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 3 if COLOR else 1)",
         "",
         "",
@@ -335,7 +361,7 @@ def about_text(bundle: ModelBundle, model_name: str) -> str:
         f"{bundle.app_version}, saved {bundle.created}): the {bundle.preset} preset, "
         f"{len(bundle.class_names)} classes, {epochs} epochs in {len(runs)} run(s)."
     )
-    if bundle.preset == PRETRAINED_PRESET:
+    if is_pretrained(bundle.preset):
         text += (
             " The pretrained backbone's weights come from the file CNN Studio ships "
             "(PRETRAINED_WEIGHTS below, or --weights FILE)."

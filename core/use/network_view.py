@@ -25,6 +25,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from core.errors import CnnStudioError
+from core.nets.models import pretrained_preset_of
+from core.nets.presets import BACKBONE_NAMES, BACKBONE_WORDS_BY_PRESET
 from core.nets.runtime import keras, tf
 from core.use.explain import BLOCK_TAIL, CONVOLUTIONS
 from core.use.network_views import (
@@ -87,7 +89,9 @@ def _representatives(inner: list[keras.layers.Layer]) -> list[tuple[str, int, in
     if not convs:
         return []
     first, last = convs[0], convs[-1]
-    middle = [i for i in convs[1:-1] if inner[i].name.endswith("_expand")] or convs[1:-1]
+    # MobileNetV2 names its widening convolutions "block_3_expand", EfficientNet-Lite0
+    # "block3a_expand_conv".
+    middle = [i for i in convs[1:-1] if "_expand" in inner[i].name] or convs[1:-1]
     chosen: list[int] = []
     for depth in BACKBONE_DEPTHS if middle else ():
         i = middle[min(round(depth * (len(middle) - 1)), len(middle) - 1)]
@@ -149,7 +153,9 @@ class _Builder:
         images, switched_off = None, ""
         if first:
             weights = np.transpose(np.asarray(layer.kernel, np.float32), (3, 0, 1, 2))
-            ranked, switched_off = _switched_off_last(ranked, weights, self.max_maps, key)
+            ranked, switched_off = _switched_off_last(
+                ranked, weights, self.max_maps, key, str(words_in.get("network", ""))
+            )
             images = weights_image(weights[ranked[: self.max_maps]])
         order = ranked[: self.max_maps]
         self.channels = tuple(int(c) for c in order)
@@ -255,7 +261,7 @@ def _kind_in_words(layer: keras.layers.Layer) -> str:
 
 
 def _switched_off_last(
-    ranked: np.ndarray, weights: np.ndarray, max_maps: int, key: str
+    ranked: np.ndarray, weights: np.ndarray, max_maps: int, key: str, network: str = ""
 ) -> tuple[np.ndarray, str]:
     """``ranked`` (filter indices, most active first) with the switched-off filters moved
     last, and a sentence naming those of them among the first ``max_maps`` ("" when none is).
@@ -264,7 +270,7 @@ def _switched_off_last(
     layer's largest: it shows as plain mid grey and its map is flat (drawn black) whatever
     the image. The shipped MobileNetV2 α 0.35 has 5 such first filters of 16, and without a
     word they looked like a fault. ``key`` ("conv_first" or "backbone_first") says where the
-    weights came from, and so why.
+    weights came from, and so why (``network`` names the pretrained one).
     """
     largest = np.abs(weights).reshape(len(weights), -1).max(axis=1)
     off = largest <= DEAD_SHARE * largest.max()
@@ -281,7 +287,7 @@ def _switched_off_last(
         count=len(shown),
         filters=len(weights),
         have="have" if many else "has",
-        why=DEAD_WHY[key],
+        why=DEAD_WHY[key].format(network=network),
     )
 
 
@@ -302,6 +308,8 @@ def _nested(builder: _Builder, nested: keras.Model, x: tf.Tensor) -> tf.Tensor:
     )
     results = probe(x, training=False)
     blocks = max((_block_number(layer.name) or 0 for layer in inner), default=0)
+    preset = pretrained_preset_of(nested)
+    network, network_words = BACKBONE_NAMES[preset], BACKBONE_WORDS_BY_PRESET[preset]
     for place, ((role, start, end), value) in enumerate(zip(plan, results, strict=False)):
         activation = np.asarray(value, np.float32)
         layer = inner[start]
@@ -318,6 +326,8 @@ def _nested(builder: _Builder, nested: keras.Model, x: tf.Tensor) -> tf.Tensor:
             channels=channels,
             block=number,
             blocks=blocks or len(plan),
+            network=network,
+            network_words=network_words,
         )
     return results[-1]
 

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.nets.presets import BACKBONE_NAME, BACKBONE_WORDS
-
 #: The kinds of layer row the view shows.
 KINDS = ("input", "conv", "pool", "dense", "output", "other")
 
@@ -46,8 +44,8 @@ LAYER_WORDS: dict[str, str] = {
     "output": "The output layer weighs the numbers before it once more, one sum per class, "
     "and turns the sums into probabilities that add up to 100 %.",
     "backbone_first": "The first convolution of the pretrained network, "
-    + BACKBONE_WORDS
-    + ", which learnt to see from a million photos and is not changed by training here: its "
+    "{network_words}, which learnt to see from a million photos and is not changed by "
+    "training here: its "
     "{filters} {kernel}x{kernel} filters (below) look for edges and colour changes.",
     "backbone_block": "Block {block} of {blocks} of the pretrained network widens its input to "
     "{channels} feature maps; the deeper the block, the smaller the maps and the larger and "
@@ -65,12 +63,10 @@ LAYER_WORDS: dict[str, str] = {
 LAYER_TITLES: dict[str, str] = {
     "input": "Input: {size}x{size} pixels, {colour}",
     "conv": "Find patterns (convolution {number}): {filters} filters of {kernel}x{kernel}{after}",
-    "backbone_first": BACKBONE_NAME + ", first convolution: {filters} filters of "
+    "backbone_first": "{network}, first convolution: {filters} filters of {kernel}x{kernel}{after}",
+    "backbone_block": "{network}, block {block} of {blocks}: {filters} filters of "
     "{kernel}x{kernel}{after}",
-    "backbone_block": BACKBONE_NAME + ", block {block} of {blocks}: {filters} filters of "
-    "{kernel}x{kernel}{after}",
-    "backbone_last": BACKBONE_NAME + ", last convolution: {filters} filters of "
-    "{kernel}x{kernel}{after}",
+    "backbone_last": "{network}, last convolution: {filters} filters of {kernel}x{kernel}{after}",
     "pool": "Shrink the maps to {rows}x{columns} ({kind} pooling {pool}x{pool})",
     "flatten": "Lay out in one row (flatten): {values} numbers",
     "dense": "Weigh it all up (dense layer): {units} units",
@@ -81,7 +77,7 @@ LAYER_TITLES: dict[str, str] = {
 #: Why a first convolution's filters can be all 0, by where its weights come from.
 DEAD_WHY = {
     "conv_first": "they fell out of use while the network was trained",
-    "backbone_first": "they came that way in the ImageNet weights of " + BACKBONE_NAME + ", "
+    "backbone_first": "they came that way in the ImageNet weights of {network}, "
     "which CNN Studio ships unchanged",
 }
 

@@ -37,9 +37,9 @@ from core.nets.precision import native_bfloat16
 from core.nets.presets import (
     DEFAULT_PRESET,
     PRESETS,
-    PRETRAINED_PRESET,
     TITLES,
     WHEN,
+    is_pretrained,
     preset_warning,
 )
 from core.plain import TERMS
@@ -239,8 +239,8 @@ class TrainSettings(QScrollArea):
 
     def _enable_fine_tune(self, state: SessionState) -> None:
         """Fine-tuning exists only for the pretrained preset (new, or the model continued)."""
-        chosen = self.preset_combo.currentData() == PRETRAINED_PRESET
-        current = state.model is not None and state.model.preset == PRETRAINED_PRESET
+        chosen = is_pretrained(self.preset_combo.currentData() or "")
+        current = state.model is not None and is_pretrained(state.model.preset)
         self.fine_tune_check.setEnabled((chosen or current) and not state.training)
 
     def config(self, epochs: int | None = None) -> TrainConfig:
@@ -272,7 +272,7 @@ class TrainSettings(QScrollArea):
         preset = self.preset_combo.currentData()
         dataset = self.engine.state.dataset
         unsuited = dataset and preset_warning(preset, dataset.spec.size, dataset.spec.color)
-        if unsuited and preset == PRETRAINED_PRESET:  # what to change, in this window's words
+        if unsuited and is_pretrained(preset):  # what to change, in this window's words
             unsuited += " (on the Data tab: tick Keep colour and set the size to 32 px or more)"
         text = WHEN[preset]
         if unsuited:

@@ -527,7 +527,7 @@ def train_run(
     """One training run as the app runs it: (float32 model, epochs so far, optimizer state)."""
     train_x, train_y, val_x, val_y = data
     keras.utils.set_random_seed(run["seed"])
-    pretrained = PRESET == "photos-pretrained"
+    pretrained = PRESET in ("photos", "photos-pretrained")
     smoothing = run["label_smoothing"]
     if smoothing is None:
         smoothing = 0.0 if pretrained else 0.1
@@ -659,13 +659,15 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     weights = None
-    if PRESET == "photos-pretrained":
+    if PRESET in ("photos", "photos-pretrained"):
         weights = args.weights
         if not weights or not Path(weights).is_file():
             print(
                 f"error: the pretrained weights file {weights or '(not set)'} is missing. Copy "
-                "assets/pretrained/mobilenet_v2_0.35_imagenet_no_top.weights.h5 from CNN "
-                "Studio's installation and pass --weights FILE (or set PRETRAINED_WEIGHTS).",
+                "it from CNN Studio's installation (assets/pretrained/: "
+                "efficientnet_lite0_imagenet_no_top.npz for the photos preset, "
+                "mobilenet_v2_0.35_imagenet_no_top.weights.h5 for photos-pretrained) and pass "
+                "--weights FILE (or set PRETRAINED_WEIGHTS).",
                 file=sys.stderr,
             )
             return 1
