@@ -138,7 +138,17 @@ class Session:
         dataset stays current) or a :class:`CnnStudioError` naming what is wrong."""
         with self._doing("loading"):
             index = scan.scan_folder(folder, progress=progress, cancel=cancel)
-            advice, spec = choose_input(index, spec, preset, size=size, color=color, crop=crop)
+            advice, spec = choose_input(
+                index,
+                spec,
+                preset,
+                size=size,
+                color=color,
+                crop=crop,
+                progress=progress,
+                cancel=cancel,
+                use_cache=self._use_cache,
+            )
             dataset = _decode(index, spec, progress, cancel, self._use_cache)
             if self._history.follow(dataset.root):  # another folder: its own undo history
                 self._model_edits = 0

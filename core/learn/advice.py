@@ -25,6 +25,10 @@ from core.nets.presets import DEFAULT_PRESET, PRETRAINED_PRESET, PRETRAINED_SIZE
 SAMPLE_PER_CLASS = 12
 #: From this short side on (median), images count as photos.
 PHOTO_SIDE = 96
+#: Colour images from this short side up to PHOTO_SIDE have their network chosen by trial.
+TRIAL_MIN_SIDE = 16
+#: A folder with at least this share of small images and of large ones is a mix.
+MIXED_SHARE = 0.2
 #: The article's CNN trains well up to here (its dense layer grows with the input).
 ARTICLE_MAX_SIZE = 28
 #: The presets that are the article's CNN without extra pooling.
@@ -39,6 +43,7 @@ class DataProfile:
     width: int  # median
     height: int  # median
     color_share: float  # share of sampled images stored in colour
+    small_share: float = 0.0  # share of sampled images under PHOTO_SIDE on the short side
 
     @property
     def short_side(self) -> int:
@@ -47,6 +52,20 @@ class DataProfile:
     @property
     def color(self) -> bool:
         return self.color_share >= 0.5
+
+    @property
+    def unclear(self) -> bool:
+        """True where the folder's kind is not obvious from its headers, so the candidates are
+        tried on the images themselves (:mod:`core.learn.trial`): colour images under
+        :data:`PHOTO_SIDE` (small photos, or icons and drawings?), grayscale photos, or a mix
+        of small and large images. Grayscale small images (digits, letters, drawings) are
+        not: they get the article's CNN, as they always did."""
+        if not self.sampled:
+            return False
+        mixed = MIXED_SHARE <= self.small_share <= 1 - MIXED_SHARE
+        small_colour = self.color and TRIAL_MIN_SIDE <= self.short_side < PHOTO_SIDE
+        grey_photos = not self.color and self.short_side >= PHOTO_SIDE
+        return mixed or small_colour or grey_photos
 
 
 @dataclass(frozen=True)
@@ -76,7 +95,7 @@ def measure(index: DatasetIndex, per_class: int = SAMPLE_PER_CLASS) -> DataProfi
     """Read the headers of up to ``per_class`` files of each class (no pixels are decoded)."""
     widths: list[int] = []
     heights: list[int] = []
-    colored = 0
+    colored = small = 0
     for folder in index.classes:
         files = folder.files
         step = max(1, len(files) // per_class)
@@ -88,6 +107,7 @@ def measure(index: DatasetIndex, per_class: int = SAMPLE_PER_CLASS) -> DataProfi
                 widths.append(image.width)
                 heights.append(image.height)
                 colored += image.mode not in ("1", "L", "LA", "I", "I;16", "F")
+                small += min(image.width, image.height) < PHOTO_SIDE
     if not widths:
         return DataProfile(0, 0, 0, 0.0)
     return DataProfile(
@@ -95,19 +115,33 @@ def measure(index: DatasetIndex, per_class: int = SAMPLE_PER_CLASS) -> DataProfi
         width=int(statistics.median(widths)),
         height=int(statistics.median(heights)),
         color_share=colored / len(widths),
+        small_share=small / len(widths),
     )
 
 
 def advise(profile: DataProfile) -> Advice:
-    """Choose preset, input and training settings for data like ``profile``."""
+    """Choose preset, input and training settings for data like ``profile`` by rule (where
+    :attr:`DataProfile.unclear`, the session then tries both candidates, see
+    :mod:`core.learn.trial`)."""
+    if profile.sampled and profile.short_side >= PHOTO_SIDE:
+        return photo_advice(profile)
+    return small_image_advice(profile)
+
+
+def photo_advice(profile: DataProfile) -> Advice:
+    """The pretrained photos network at its own input, for data like ``profile``."""
+    kind = "colour photos" if profile.color else "photos (grayscale)"
+    return _pretrained(
+        f"{kind.capitalize()}, typically {profile.width}x{profile.height}: a network "
+        f"pretrained on photos, the centre square at {PRETRAINED_SIZE} px in colour; only its "
+        "head is trained."
+    )
+
+
+def small_image_advice(profile: DataProfile) -> Advice:
+    """The article's CNN at the images' own size (at most 28 px), for data like ``profile``."""
     defaults = TrainConfig()
     seen = f"{profile.width}x{profile.height}"
-    if profile.sampled and profile.short_side >= PHOTO_SIDE:
-        kind = "colour photos" if profile.color else "photos (grayscale)"
-        return _pretrained(
-            f"{kind.capitalize()}, typically {seen}: a network pretrained on photos, "
-            f"the centre square at {PRETRAINED_SIZE} px in colour; only its head is trained."
-        )
     size = ARTICLE_MAX_SIZE
     if profile.sampled:
         size = max(8, min(profile.short_side, ARTICLE_MAX_SIZE))
@@ -116,7 +150,7 @@ def advise(profile: DataProfile) -> Advice:
     seen_text = f", typically {seen}" if profile.sampled else ""
     return Advice(
         preset=DEFAULT_PRESET,
-        spec=InputSpec(size, color=color),
+        spec=InputSpec(size, color),
         epochs=defaults.epochs,
         batch_size=defaults.batch_size,
         patience=defaults.patience,
