@@ -305,14 +305,16 @@ NEARLY_ALL = 0.98
 
 def learning_curve_in_words(points: Sequence[Sequence[float]]) -> str | None:
     """One plain sentence on how much more photos would help, from a learning curve's
-    (images, accuracy) points, fewest images first: "Doubling the photos added 6 points; more
-    photos will likely help." (:func:`points_per_doubling`); None without a curve."""
+    (images, accuracy) points, fewest images first: "Each doubling of the photos added about 6
+    points; more photos will likely help." The gain is :func:`points_per_doubling`'s, read from
+    every point (one fit's luck moved the half-to-whole gain on the clothing photos anywhere
+    from 1 to 14 points across seeds); None without a curve."""
     gain = points_per_doubling(points)
     if gain is None:
         return None
     added = round(gain)
     if added >= 1:
-        said = f"Doubling the photos added {added} point{'s' if added != 1 else ''}"
+        said = f"Each doubling of the photos added about {added} point{'s' if added != 1 else ''}"
     elif gain > 0:
         said = "Doubling the photos added less than a point"
     else:

@@ -260,12 +260,14 @@ def section_learning_curve(bundle: ModelBundle) -> str:
         return ""
     gain = points_per_doubling(points)
     note = (
-        "The same head was trained afresh, with the same settings and seed, on a quarter, half, "
-        "three quarters and all of the training images (each class keeping its share) and "
-        "checked on the same validation images. "
+        "The model's last layer (the head on the pretrained network's features) was trained "
+        "afresh, with the same settings and seed, on a quarter, half, three quarters and all "
+        "of the training images (each class keeping its share, the smaller sets inside the "
+        "larger) and checked on the same validation images; so the last point can differ from "
+        "the model's own accuracy by a few points. "
         + (
-            f"The line that fits the points best rises {gain:.1f} points each time the "
-            "images double. "
+            f"The straight line that fits the points best against the logarithm of the "
+            f"images rises {gain:.1f} points each time the images double: the sentence above. "
             if gain is not None
             else ""
         )
