@@ -241,6 +241,9 @@ class Trainer:
             )
         except CurveStopped:
             return []
+        except tf.errors.ResourceExhaustedError:  # the model is fine: keep it, without a curve
+            result.warnings.append("out of memory while measuring the learning curve; left out")
+            return []
         return [point.to_list() for point in points]
 
     def _run_in_scope(
