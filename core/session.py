@@ -419,6 +419,7 @@ def model_view(m: ModelRecord) -> ModelView:
         warnings=tuple(m.warnings),
         calibration=m.calibration,
         best_epoch=m.runs[-1].get("best_epoch") if m.runs else None,
+        learning_curve=run.learning_curve_of(m.runs),
     )
 
 

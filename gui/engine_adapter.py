@@ -75,6 +75,8 @@ class Engine(QObject, TaskBook, DatasetRequests, TrainingRequests, ModelFileRequ
     training_started = Signal(int, int)  # total epochs, batches per epoch
     batch_ended = Signal(int, int, float)  # epoch, batch, loss (mean since the last signal)
     epoch_ended = Signal(int, dict, float)  # epoch, metrics, seconds
+    # After a pretrained head's run: its learning curve's fits (core.learn.learning_curve).
+    curve_progress = Signal(float, str)  # fraction done, what is being fitted
     training_finished = Signal(dict)  # core.session.TrainingSummary.to_dict()
     training_failed = Signal(str)
     training_cancelled = Signal()

@@ -41,7 +41,13 @@ from core.nets.presets import (
     preset_in_words,
     pretrained_input_problem,
 )
-from core.plain import accuracy_in_words, run_in_words, unseen_in_words
+from core.plain import (
+    accuracy_in_words,
+    learning_curve_figures,
+    learning_curve_in_words,
+    run_in_words,
+    unseen_in_words,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -220,6 +226,14 @@ class ConsoleObserver:
         ]
         err(f"Epoch {epoch + 1}/{self.total}: {', '.join(parts)} ({format_seconds(seconds)})")
 
+    def curve_progress(self, fraction: float, message: str) -> None:
+        """The learning curve's fits after a pretrained head's run (core.learn.learning_curve)."""
+        if fraction == 0:
+            self.bar = ProgressBar("learning curve ")
+        self.bar(fraction, message)
+        if fraction >= 1:
+            self.bar.close()
+
 
 def _install_interrupt(control: Any) -> None:
     """First Ctrl-C stops and keeps the model so far; a second one cancels."""
@@ -353,6 +367,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         fair = unseen_in_words(summary.evaluation.get("unseen"), digits=2)
         if fair:  # a given validation folder with copies of training images
             out(f"Validation images: {fair}")
+        if summary.learning_curve:  # a pretrained head: how more photos would help
+            out(f"Learning curve: {learning_curve_figures(summary.learning_curve)}")
+            out(str(learning_curve_in_words(summary.learning_curve)))
         if summary.test and layout is not None:
             folders: dict[str, str] = layout["folders"]  # type: ignore[assignment]
             _print_test(summary.test, folders["test"], len(dataset.class_names))

@@ -23,7 +23,11 @@ from core.progress import TrainingControl
 
 
 class TrainingObserver(Protocol):
-    """What a trainer reports. Every method runs on the training thread."""
+    """What a trainer reports. Every method runs on the training thread.
+
+    An observer may also have ``curve_progress(fraction, message)``: after a pretrained head's
+    run, the trainer reports its learning curve's fits there (:mod:`core.learn.learning_curve`).
+    """
 
     def run_started(self, total_epochs: int, batches_per_epoch: int) -> None: ...
 

@@ -13,6 +13,7 @@ creating a session) stays cheap.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -76,10 +77,19 @@ class TrainingSummary:
     #: gave the model back at the end of the run, because its validation loss was the lowest;
     #: None when the model kept the weights it ended with (a stopped run, no early stopping).
     best_epoch: int | None = None
+    #: How more photos would help: (training images, validation accuracy) of a fresh head
+    #: fitted on 25, 50, 75 and 100 % of them (:mod:`core.learn.learning_curve`); empty unless
+    #: the run trained a pretrained head alone.
+    learning_curve: tuple[tuple[int, float], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
             **({"test": self.test} if self.test else {}),
+            **(
+                {"learning_curve": [list(p) for p in self.learning_curve]}
+                if self.learning_curve
+                else {}
+            ),
             "outcome": self.outcome,
             "epochs": self.epochs,
             "best_epoch": self.best_epoch,
@@ -90,3 +100,10 @@ class TrainingSummary:
             "precision": self.precision,
             "devices": list(self.devices),
         }
+
+
+def learning_curve_of(runs: Sequence[dict[str, Any]]) -> tuple[tuple[int, float], ...]:
+    """The learning curve the latest of ``runs`` recorded, as (images, accuracy) pairs; empty
+    when it recorded none (another kind of run, or a file from before curves were kept)."""
+    points = runs[-1].get("learning_curve") if runs else None
+    return tuple((int(n), float(a)) for n, a in points or ())

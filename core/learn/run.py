@@ -21,7 +21,7 @@ from core.data.dataset import LoadedDataset
 from core.data.near_duplicates import to_hex
 from core.errors import CnnStudioError
 from core.learn.calibration import Calibration, uncalibrate
-from core.learn.record import FILES_HASH, ModelRecord, TrainingSummary
+from core.learn.record import FILES_HASH, ModelRecord, TrainingSummary, learning_curve_of
 from core.nets.presets import preset_warning
 
 if TYPE_CHECKING:
@@ -138,6 +138,8 @@ def _trained(
             "outcome": result.outcome,
             # Which epoch's weights the model holds, when early stopping went back to one.
             **({"best_epoch": result.best_epoch} if result.best_epoch is not None else {}),
+            # How more photos would help (a pretrained head's run only).
+            **({"learning_curve": result.learning_curve} if result.learning_curve else {}),
         }
     )
     return ModelRecord(
@@ -213,4 +215,5 @@ def summary_of(model: ModelRecord) -> TrainingSummary:
         devices=model.devices,
         test=dict(model.evaluation.get("test") or {}),
         best_epoch=model.runs[-1].get("best_epoch"),
+        learning_curve=learning_curve_of(model.runs),
     )

@@ -27,6 +27,7 @@ from core.errors import Cancelled, TrainingError
 from core.learn.batchnorm import Recalibration, batchnorm_layers, recalibrate
 from core.learn.config import FINE_TUNE_RATE, LABEL_SMOOTHING, TrainConfig
 from core.learn.features import FeatureCache
+from core.learn.learning_curve import CurveStopped, learning_curve
 from core.learn.monitor import Bridge, Diverged, NullObserver, StopRun, TrainingObserver
 from core.learn.optimizer import (
     OptimizerState,
@@ -46,7 +47,7 @@ from core.nets.models import (
 from core.nets.precision import KERAS_POLICY, native_bfloat16, resolve
 from core.nets.presets import DEFAULT_PRESET
 from core.nets.runtime import keras, tf
-from core.progress import TrainingControl
+from core.progress import TrainingControl, no_progress
 
 
 @dataclass
@@ -73,6 +74,9 @@ class TrainingResult:
     #: the end of the run, its validation loss being the lowest; None when the model has the
     #: weights it ended with (stopped by the user, early stopping off or never judging).
     best_epoch: int | None = None
+    #: A pretrained head's learning curve (:mod:`core.learn.learning_curve`): [images,
+    #: validation accuracy] at 25, 50, 75 and 100 % of the training images; empty for other runs.
+    learning_curve: list[list[int | float]] = field(default_factory=list)
 
     @property
     def epochs_done(self) -> int:
@@ -147,6 +151,8 @@ class Trainer:
         self.config = config
         self.observer = observer or NullObserver()
         self.control = control or TrainingControl()
+        #: What the learning curve needs from a head run: (features, train rows, val rows, head).
+        self._head: tuple[np.ndarray, np.ndarray, np.ndarray, keras.Model] | None = None
 
     def run(
         self,
@@ -208,7 +214,37 @@ class Trainer:
         if precision != "float32" or where.replicas > 1:
             # Outside the strategy: what the app keeps is an ordinary float32 model.
             result.model = rebuilt(result.model, spec)
+        result.learning_curve = self._learning_curve(result)
         return result
+
+    def _learning_curve(self, result: TrainingResult) -> list[list[int | float]]:
+        """The learning curve of a pretrained head run that was not stopped (empty for any
+        other run, or when the user stops while it is measured: the model is kept). Progress
+        goes to the observer's optional ``curve_progress(fraction, message)``."""
+        head = self._head
+        self._head = None
+        if head is None or result.outcome == "stopped":
+            return []
+        inputs, train_idx, val_idx, template = head
+        labels = self.dataset.labels
+        report = getattr(self.observer, "curve_progress", no_progress)
+        try:
+            points = learning_curve(
+                inputs[train_idx],
+                labels[train_idx],
+                inputs[val_idx],
+                labels[val_idx],
+                template,
+                self._fit_config(result.spec),
+                report,
+                self.control,
+            )
+        except CurveStopped:
+            return []
+        except tf.errors.ResourceExhaustedError:  # the model is fine: keep it, without a curve
+            result.warnings.append("out of memory while measuring the learning curve; left out")
+            return []
+        return [point.to_list() for point in points]
 
     def _run_in_scope(
         self,
@@ -327,6 +363,8 @@ class Trainer:
         if not all(np.isfinite(w).all() for w in model.get_weights()):
             raise TrainingError("training diverged (weights are not finite); nothing was kept")
         optimizer_after = OptimizerState.of(fit_model, config.optimizer)
+        if fit_model is not model:  # a pretrained head on features: its learning curve follows
+            self._head = (inputs, train_idx, val_idx, fit_model)
         return TrainingResult(
             model=model,
             spec=spec,

@@ -232,7 +232,7 @@ def _check_training(training: dict[str, Any]) -> None:
     epochs = len(training.get("history", []))
     for i, run in enumerate(_list(training.get("runs", []), "training.runs")):
         where = f"training.runs[{i}]"
-        _dict(run, where, {"config", "epochs", "outcome", "best_epoch"})
+        _dict(run, where, {"config", "epochs", "outcome", "best_epoch", "learning_curve"})
         if run.get("config") is not None:
             check_config(run["config"], f"{where}.config")
         _count(run.get("epochs", 0), f"{where}.epochs")
@@ -243,6 +243,27 @@ def _check_training(training: dict[str, Any]) -> None:
         best = run.get("best_epoch")
         if best is not None and not (_is_int(best) and 1 <= best <= epochs):
             raise reject(f"{where}.best_epoch", f"must be a whole number from 1 to {epochs}")
+        if "learning_curve" in run:  # files from before curves were measured have none
+            _check_learning_curve(run["learning_curve"], f"{where}.learning_curve")
+
+
+#: Points a stored learning curve may hold (the app stores four).
+MAX_CURVE_POINTS = 100
+
+
+def _check_learning_curve(curve: Any, where: str) -> None:
+    """A pretrained head's learning curve (core.learn.learning_curve): [images, accuracy]
+    pairs, images growing (whole numbers, 1 or more), accuracy from 0 to 1."""
+    points = _list(curve, where)
+    if not 1 <= len(points) <= MAX_CURVE_POINTS:
+        raise reject(where, f"must hold 1 to {MAX_CURVE_POINTS} points")
+    before = 0
+    for i, point in enumerate(points):
+        images, accuracy = _list(point, f"{where}[{i}]", 2)
+        if not _is_int(images) or images <= before:
+            raise reject(f"{where}[{i}][0]", "must be a whole number above the point before's")
+        _fraction(accuracy, f"{where}[{i}][1]")
+        before = images
 
 
 def _check_metrics(metrics: dict[str, Any], names: list[str]) -> None:

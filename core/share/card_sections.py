@@ -17,7 +17,12 @@ from typing import Any
 from core import __version__
 from core.modelfile.bundle import ModelBundle
 from core.nets.presets import PRESETS, TITLES, is_pretrained
-from core.plain import unseen_in_words
+from core.plain import (
+    learning_curve_figures,
+    learning_curve_in_words,
+    points_per_doubling,
+    unseen_in_words,
+)
 from core.share.card_facts import calibration_of, class_counts, dataset_fingerprint, part_lists
 from core.share.card_html import (
     MAX_LISTED,
@@ -33,6 +38,7 @@ from core.share.charts import (
     MAX_DRAWN_CLASSES,
     confusion_svg,
     largest_confusions,
+    learning_curve_svg,
     line_chart,
     reliability_svg,
 )
@@ -241,6 +247,37 @@ def section_curves(bundle: ModelBundle) -> str:
     )
     return (
         f'<h2>Training curves</h2><div class="figures">{loss}{accuracy}</div>'
+        f'<p class="note">{esc(note)}</p>'
+    )
+
+
+def section_learning_curve(bundle: ModelBundle) -> str:
+    """How much more photos would help: the learning curve a pretrained head's run recorded
+    (core.learn.learning_curve), its figures and one plain sentence; nothing for other runs."""
+    runs = bundle.training.get("runs") or []
+    points = (runs[-1].get("learning_curve") or []) if runs else []  # checked by the schema
+    if not points:
+        return ""
+    gain = points_per_doubling(points)
+    note = (
+        "The model's last layer (the head on the pretrained network's features) was trained "
+        "afresh, with the same settings and seed, on a quarter, half, three quarters and all "
+        "of the training images (each class keeping its share, the smaller sets inside the "
+        "larger) and checked on the same validation images; so the last point can differ from "
+        "the model's own accuracy by a few points. "
+        + (
+            f"The straight line that fits the points best against the logarithm of the "
+            f"images rises {gain:.1f} points each time the images double: the sentence above. "
+            if gain is not None
+            else ""
+        )
+        + "With few validation images a point or two is chance."
+    )
+    return (
+        "<h2>How much would more photos help?</h2>"
+        f"<p><b>{esc(learning_curve_in_words(points) or '')}</b></p>"
+        f'<div class="figures">{learning_curve_svg(points)}</div>'
+        f"<p>Validation accuracy: {esc(learning_curve_figures(points))}.</p>"
         f'<p class="note">{esc(note)}</p>'
     )
 

@@ -270,3 +270,72 @@ def reliability_svg(bins: Sequence[dict[str, float]]) -> str:
         'text-anchor="middle">share right</text></svg>'
     )
     return "".join(parts)
+
+
+def learning_curve_svg(points: Sequence[Sequence[float]]) -> str:
+    """A learning curve: validation accuracy (up) against the training images it learnt from
+    (across, from 0), one dot a point, each labelled with its accuracy and titled with both
+    figures. The accuracy axis spans the points' range, widened to whole tenths (so a gain of
+    a few points stays visible, and the tick labels say where the axis starts)."""
+    width, height = 460, 270
+    left, right, top, bottom = 58, 24, 34, 46
+    plot_w, plot_h = width - left - right, height - top - bottom
+    pairs = [(float(n), float(a)) for n, a in points]
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        'role="img" aria-label="learning curve">',
+        f'<text class="title" x="{left}" y="20">Accuracy by training images</text>',
+    ]
+    if not pairs:
+        parts.append(
+            f'<text class="note" x="{width / 2}" y="{height / 2}" text-anchor="middle">'
+            "not recorded</text></svg>"
+        )
+        return "".join(parts)
+    accuracies = [a for _, a in pairs]
+    y_min = max(0.0, math.floor(min(accuracies) * 10 - 0.5) / 10)
+    y_max = min(1.0, math.ceil(max(accuracies) * 10 + 0.5) / 10)
+    x_ticks = nice_ticks(0.0, max(n for n, _ in pairs))
+    x_max = x_ticks[-1]
+
+    def x_of(images: float) -> float:
+        return left + plot_w * images / x_max
+
+    def y_of(accuracy: float) -> float:
+        return top + plot_h * (1 - (accuracy - y_min) / (y_max - y_min))
+
+    for tick in nice_ticks(y_min, y_max):
+        if not y_min <= tick <= y_max:
+            continue
+        y = _num(y_of(tick))
+        parts.append(f'<line class="grid" x1="{left}" x2="{left + plot_w}" y1="{y}" y2="{y}"/>')
+        parts.append(
+            f'<text class="tick" x="{left - 6}" y="{y}" text-anchor="end" '
+            f'dominant-baseline="middle">{tick:.0%}</text>'
+        )
+    for tick in x_ticks:
+        parts.append(
+            f'<text class="tick" x="{_num(x_of(tick))}" y="{top + plot_h + 16}" '
+            f'text-anchor="middle">{_tick_text(tick)}</text>'
+        )
+    parts.append(
+        f'<text class="axis" x="{left + plot_w / 2}" y="{height - 8}" '
+        'text-anchor="middle">training images</text>'
+    )
+    parts.append(
+        f'<text class="axis" transform="translate(14 {top + plot_h / 2}) rotate(-90)" '
+        'text-anchor="middle">validation accuracy</text>'
+    )
+    parts.append(f'<rect class="frame" x="{left}" y="{top}" width="{plot_w}" height="{plot_h}"/>')
+    path = " ".join(f"{_num(x_of(n))},{_num(y_of(a))}" for n, a in pairs)
+    parts.append(f'<polyline class="line s0" points="{path}"/>')
+    for n, a in pairs:
+        x, y = _num(x_of(n)), _num(y_of(a))
+        parts.append(
+            f'<circle class="dot s0" cx="{x}" cy="{y}" r="3.5">'
+            f"<title>{a:.1%} with {int(n)} training images</title></circle>"
+            f'<text class="tick" x="{x}" y="{_num(y_of(a) - 8)}" text-anchor="middle">'
+            f"{a:.0%}</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)

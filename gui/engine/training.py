@@ -75,6 +75,11 @@ class SignalObserver:
         self._epoch, self._last_batch = -1, -1
         self.engine.epoch_ended.emit(epoch, dict(metrics), seconds)
 
+    def curve_progress(self, fraction: float, message: str) -> None:
+        """The learning curve's fits after a pretrained head's run (a few, seconds each)."""
+        self.flush()
+        self.engine.curve_progress.emit(fraction, message)
+
 
 class TrainingRequests:
     """Training and describing models (a mixin of :class:`gui.engine_adapter.Engine`)."""

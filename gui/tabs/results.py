@@ -6,8 +6,10 @@ A model trained on a train/valid/test folder also has scores on its test images;
 the top switches the page between the validation and the test images.
 
 Laid out so ten classes fit a 1024x640 window: the words on top, the matrix and the images of
-the chosen cell side by side, the buttons below. It shows the model it is given and reads the
-dataset's pictures from the latest session state (:meth:`ResultsPage.follow`). The chosen
+the chosen cell side by side, the buttons below. A pretrained head's model also has a "More
+photos?" tab: its learning curve and how much more photos would likely help. It shows the
+model it is given and reads the dataset's pictures from the latest session state
+(:meth:`ResultsPage.follow`). The chosen
 cell's images, with their heat maps and the fixes for their labels, are
 :class:`gui.tabs.results_mistakes.MistakesPanel`. GUI thread only.
 """
@@ -45,6 +47,7 @@ from gui.engine_adapter import Engine
 from gui.tabs.results_mistakes import MistakesPanel
 from gui.widgets.class_metrics import ClassMetricsTable
 from gui.widgets.confusion import ConfusionMatrix, ConfusionPanel
+from gui.widgets.learning_curve import LearningCurvePanel
 from gui.widgets.reliability import ConfidencePanel
 
 
@@ -107,6 +110,10 @@ class ResultsPage(QWidget):
         self.details.addTab(self.mistakes_panel, "Images")
         self.details.addTab(self.scores, "Per class")
         self.details.addTab(self._confidence_page(), "Confidence")
+        # How more photos would help: only for a pretrained head's run, which measures it.
+        self.curve_panel = LearningCurvePanel()
+        self.curve_tab = self.details.addTab(self.curve_panel, "More photos?")
+        self.details.setTabVisible(self.curve_tab, False)
         middle.addWidget(self.details, 1)
         layout.addLayout(middle, 1)
         buttons = QHBoxLayout()
@@ -138,6 +145,8 @@ class ResultsPage(QWidget):
         self.set_choice.blockSignals(blocked)
         self.set_choice.setVisible(has_test)
         self._show_confidence(model)
+        self.curve_panel.show_curve(model.learning_curve)
+        self.details.setTabVisible(self.curve_tab, bool(model.learning_curve))
         self._show_set()
 
     def _confidence_page(self) -> QWidget:

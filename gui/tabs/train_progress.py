@@ -52,6 +52,7 @@ class TrainingProgress(QWidget):
         engine.training_started.connect(self._on_training_started)
         engine.batch_ended.connect(self._on_batch_ended)
         engine.epoch_ended.connect(self._on_epoch_ended)
+        engine.curve_progress.connect(self._on_curve_progress)
         engine.training_finished.connect(self._on_training_finished)
         engine.training_failed.connect(self._on_training_failed)
         engine.training_cancelled.connect(self._on_training_cancelled)
@@ -127,6 +128,13 @@ class TrainingProgress(QWidget):
             parts.append(f"validation loss {metrics['val_loss']:.4f}")
             parts.append(f"validation accuracy {metrics.get('val_accuracy', 0):.1%}")
         self.status.setText(f"Epoch {epoch + 1} ({seconds:.1f} s): " + ", ".join(parts))
+
+    def _on_curve_progress(self, fraction: float, message: str) -> None:
+        """After a pretrained head's run: measuring how more photos would help (Stop ends it
+        and keeps the model; Cancel still discards the model)."""
+        self.progress.setValue(self.progress.maximum())
+        self.progress.setFormat(f"Measuring how more photos would help… {fraction:.0%}")
+        self.status.setText(f"Learning curve: {message}")
 
     def _on_training_finished(self, summary: dict) -> None:
         self.progress.setValue(self.progress.maximum())
