@@ -54,7 +54,7 @@ def test_twenty_frames_into_a_new_class_then_undo_and_redo(pets: Path) -> None:
     data = load_dataset(pets, InputSpec(size=16))
     # two batches of one capture session (as the dialog writes them): one undo step
     edit, data = history.apply(data, "add_captured", "shirt", pictures[:12], "session-1")
-    edit, data = history.apply(data, "add_captured", "shirt", pictures[12:], "session-1")
+    _edit, data = history.apply(data, "add_captured", "shirt", pictures[12:], "session-1")
     assert len(history.edits) == 1 and len(history.edits[0].copies) == 20
     assert data.class_names == ["cat", "dog", "shirt"]
     files = sorted((pets / "shirt").glob("*.jpg"))
@@ -65,14 +65,14 @@ def test_twenty_frames_into_a_new_class_then_undo_and_redo(pets: Path) -> None:
     assert fresh.class_names == data.class_names and sorted(fresh.paths) == sorted(data.paths)
     assert "Captured 20 picture(s) into shirt" in history.undo_description
 
-    reverted, data = history.undo(data)
+    _reverted, data = history.undo(data)
     assert not (pets / "shirt").exists()  # the class it made is gone again
     kept = sorted((pets / EXCLUDED / "shirt").glob("*.jpg"))
     assert sorted(f.read_bytes() for f in kept) == sorted(pictures)  # nothing captured lost
     assert data.class_names == ["cat", "dog"] and len(data.paths) == 6
     assert history.redo_description and "20" in history.redo_description
 
-    again, data = history.redo(data)
+    _again, data = history.redo(data)
     assert sorted(f.read_bytes() for f in (pets / "shirt").glob("*.jpg")) == sorted(pictures)
     assert not (pets / EXCLUDED).exists()
     assert data.class_names == ["cat", "dog", "shirt"] and int((data.labels == 2).sum()) == 20
