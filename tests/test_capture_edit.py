@@ -53,8 +53,8 @@ def test_twenty_frames_into_a_new_class_then_undo_and_redo(pets: Path) -> None:
     history.follow(pets)
     data = load_dataset(pets, InputSpec(size=16))
     # two batches of one capture session (as the dialog writes them): one undo step
-    edit, data = history.apply(data, "add_captured", "shirt", pictures[:12], "session-1")
-    _edit, data = history.apply(data, "add_captured", "shirt", pictures[12:], "session-1")
+    _, data = history.apply(data, "add_captured", "shirt", pictures[:12], "session-1")
+    _, data = history.apply(data, "add_captured", "shirt", pictures[12:], "session-1")
     assert len(history.edits) == 1 and len(history.edits[0].copies) == 20
     assert data.class_names == ["cat", "dog", "shirt"]
     files = sorted((pets / "shirt").glob("*.jpg"))
