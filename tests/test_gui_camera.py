@@ -199,3 +199,16 @@ def test_frames_are_dropped_not_queued_while_the_model_is_busy(qtbot, engine) ->
     assert engine._frame_waiting[0] is frames[-1] and engine.frames_dropped == 8
     engine._on_frame_done((("a", 1.0),), 0.01)  # the answer comes: the newest waiting is sent
     assert len(sent) == 2 and sent[1] is frames[-1] and engine._frame_waiting is None
+
+
+def test_camera_support_missing_is_said_not_raised(qtbot, monkeypatch) -> None:
+    """Qt Multimedia needs libpulse on Linux (a system library the build leaves to the user's
+    system): without it the camera says what is missing instead of failing."""
+    import sys
+
+    from gui.camera.frames import FAILED, list_cameras
+
+    monkeypatch.setitem(sys.modules, "gui.camera.qt_source", None)  # import fails
+    assert list_cameras() == []
+    source = open_source(CameraInfo("x", "Cam"))
+    assert source.state == FAILED and "Camera support could not be loaded" in source.message

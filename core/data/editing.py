@@ -78,7 +78,8 @@ class EditHistory:
 
     def apply(self, data: LoadedDataset, operation: str, *args: Any) -> tuple[Edit, LoadedDataset]:
         """Make the edit ``operation`` (one of :data:`EDIT_OPERATIONS`, ``args`` its arguments
-        after the root) in ``data``'s folder and push it: (the edit, the updated dataset).
+        after the root) in ``data``'s folder and push it: (the edit, the updated dataset). The
+        pictures of one capture session (the same ``group``) join one edit, which is returned.
 
         Raises :class:`~core.data.edit.EditError` with the disk and ``data`` unchanged,
         also when the edit would make the folder read as another kind of folder.
@@ -108,7 +109,7 @@ class EditHistory:
         del self.edits[:-MAX_UNDO]
         self.count += 1
         self._save(data.root)
-        return edit, updated
+        return self.edits[-1], updated  # a capture joined to its session: the whole step
 
     def undo(self, data: LoadedDataset) -> tuple[Edit, LoadedDataset]:
         """Reverse the latest edit, disk first, then ``data``: (what undoing did, the updated

@@ -95,23 +95,31 @@ def list_cameras() -> list[CameraInfo]:
     """The cameras the system offers now (imports Qt Multimedia on first use: GUI thread)."""
     if video_override():
         return [CameraInfo("video", f"Video file {Path(video_override() or '').name}")]
-    from gui.camera.qt_source import cameras
-
+    try:
+        from gui.camera.qt_source import cameras
+    except ImportError:  # said by open_source, which is asked next
+        return []
     return cameras()
 
 
 def open_source(camera: CameraInfo | None, parent: QObject | None = None) -> FrameSource:
     """A source for ``camera`` (None: no camera; a :class:`ManualSource` that says so), or
     the video file of ``CNN_STUDIO_CAMERA_VIDEO``. Not started yet."""
+    try:
+        from gui.camera.qt_source import CameraSource, VideoFileSource
+    except ImportError as exc:  # Qt Multimedia or a library it needs (libpulse) is missing
+        source = ManualSource("Camera support", parent)
+        source._set_state(
+            FAILED,
+            f"Camera support could not be loaded ({exc}). On Linux, Qt Multimedia needs the "
+            "PulseAudio client library (package libpulse0 or pulseaudio-libs).",
+        )
+        return source
     video = video_override()
     if video:
-        from gui.camera.qt_source import VideoFileSource
-
         return VideoFileSource(video, loop=True, parent=parent)
     if camera is None:
         source = ManualSource("No camera", parent)
         source._set_state(NO_CAMERA, "No camera was found. Plug one in, then choose it here.")
         return source
-    from gui.camera.qt_source import CameraSource
-
     return CameraSource(camera, parent)

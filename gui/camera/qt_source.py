@@ -26,6 +26,7 @@ from PySide6.QtMultimedia import (
 )
 from PySide6.QtWidgets import QApplication
 
+from gui.camera.convert import frame_to_rgb
 from gui.camera.frames import (
     BUSY,
     DENIED,
@@ -57,6 +58,9 @@ def frame_pixels(frame: QVideoFrame) -> np.ndarray | None:
     """A decoded frame as uint8 RGB pixels (a private copy), or None for an empty frame."""
     if not frame.isValid():
         return None
+    pixels = frame_to_rgb(frame)  # on the CPU: toImage() goes through the GPU driver
+    if pixels is not None:
+        return pixels
     image = frame.toImage()
     if image.isNull():
         return None

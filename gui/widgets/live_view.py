@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 class LiveView(QWidget):
     """Shows frames as they come (:meth:`show_frame`) or a message (:meth:`show_message`);
-    ``shown`` counts the frames painted, for the live benchmark."""
+    ``shown`` counts the frames painted (a repaint of the same frame does not count), for
+    the live benchmark."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -22,6 +23,7 @@ class LiveView(QWidget):
         self._image: QImage | None = None
         self._pixels: np.ndarray | None = None  # keeps the QImage's memory alive
         self._message = "The camera is off."
+        self._fresh = False  # a frame not painted yet
         self.setMinimumSize(320, 240)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAccessibleName("Camera preview")
@@ -35,6 +37,7 @@ class LiveView(QWidget):
             self._pixels.data, width, height, width * 3, QImage.Format.Format_RGB888
         )
         self._message = ""
+        self._fresh = True
         self.update()
 
     def show_message(self, message: str) -> None:
@@ -55,7 +58,9 @@ class LiveView(QWidget):
             target.moveCenter(self.rect().center())
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             painter.drawImage(target, self._image)
-            self.shown += 1
+            if self._fresh:  # frames painted, not repaints
+                self.shown += 1
+                self._fresh = False
         if self._message:
             painter.fillRect(self.rect(), QColor(0, 0, 0, 170 if self._image else 0))
             painter.setPen(QColor(235, 235, 235))
