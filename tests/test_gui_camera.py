@@ -212,3 +212,42 @@ def test_camera_support_missing_is_said_not_raised(qtbot, monkeypatch) -> None:
     assert list_cameras() == []
     source = open_source(CameraInfo("x", "Cam"))
     assert source.state == FAILED and "Camera support could not be loaded" in source.message
+
+
+def test_capture_from_the_data_tab_then_undo_and_redo_with_the_keys(
+    qtbot, engine, tmp_path
+) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    from gui.tabs.data import DataTab
+
+    data = make_dataset(tmp_path / "pets", {"cat": 3, "dog": 3})
+    tab = DataTab(engine)
+    qtbot.addWidget(tab)
+    tab.show()
+    qtbot.waitExposed(tab)
+    load(qtbot, engine, data)
+    qtbot.waitUntil(lambda: tab.classes.capture_button.isEnabled())
+    fake = ManualSource("Fake Cam")
+    tab.classes.camera_factory = lambda _camera: fake
+    tab.class_table.selectRow(1)  # dog
+    qtbot.mouseClick(tab.classes.capture_button, Qt.MouseButton.LeftButton)
+    dialog = tab.classes.capture_dialog
+    assert dialog.class_name() == "dog"
+    fake.push(np.zeros((48, 64, 3), np.uint8))
+    qtbot.keyClick(dialog, Qt.Key.Key_P)  # one picture: the next frame
+    fake.push(np.full((48, 64, 3), 200, np.uint8))
+    assert dialog.taken == 1
+    dialog.close()
+    qtbot.waitUntil(lambda: engine.state.dataset.counts[1] == 4, timeout=30_000)
+    qtbot.waitUntil(lambda: not engine.state.queued, timeout=30_000)
+    tab.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is tab)
+    qtbot.keyClick(tab.class_table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: engine.state.dataset.counts[1] == 3, timeout=30_000)
+    assert engine.state.dataset.redo
+    shift_ctrl = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(tab.class_table, Qt.Key.Key_Z, shift_ctrl)
+    qtbot.waitUntil(lambda: engine.state.dataset.counts[1] == 4, timeout=30_000)
+    assert len(list((data / "dog").glob("capture-*.jpg"))) == 1

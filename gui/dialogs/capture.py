@@ -16,7 +16,7 @@ import uuid
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -86,7 +86,6 @@ class CaptureDialog(QDialog):
         self.hold.released.connect(self.stop_recording)
         self.one = QPushButton("Take one picture (P)")
         self.one.clicked.connect(self.take_one)
-        QShortcut(QKeySequence("P"), self, self.take_one)
         self.counter = QLabel()
         self.counter.setAccessibleName("Pictures taken")
         self.note = QLabel()
@@ -144,9 +143,14 @@ class CaptureDialog(QDialog):
             self._one_wanted = True
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Space held records; P takes one picture (when the class box is not being typed
+        in: it has the focus only after a click)."""
         if event.key() == Qt.Key.Key_Space:
             if not event.isAutoRepeat():
                 self.start_recording()
+            return
+        if event.key() == Qt.Key.Key_P and not event.isAutoRepeat():
+            self.take_one()
             return
         super().keyPressEvent(event)
 
