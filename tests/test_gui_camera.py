@@ -251,3 +251,31 @@ def test_capture_from_the_data_tab_then_undo_and_redo_with_the_keys(
     qtbot.keyClick(tab.class_table, Qt.Key.Key_Z, shift_ctrl)
     qtbot.waitUntil(lambda: engine.state.dataset.counts[1] == 4, timeout=30_000)
     assert len(list((data / "dog").glob("capture-*.jpg"))) == 1
+
+
+def test_the_window_starts_without_the_camera_backend() -> None:
+    """Qt Multimedia (and FFmpeg) load when a camera is first opened, not with the window."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "from gui.app import build_window\n"
+        "from gui.settings import MemoryStore\n"
+        "app = QApplication([])\n"
+        "window, engine = build_window(MemoryStore())\n"
+        "window.show(); app.processEvents()\n"
+        "print('multimedia', 'PySide6.QtMultimedia' in sys.modules)\n"
+        "window.tabs.setCurrentWidget(window.classify_tab)\n"
+        "window.classify_tab.show_camera(True); app.processEvents()\n"
+        "print('multimedia', 'PySide6.QtMultimedia' in sys.modules)\n"
+        "window.classify_tab.show_camera(False); engine.shutdown()\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
+                            text=True, timeout=180, env=env)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[-3:-1] == ["multimedia False", "multimedia True"]
