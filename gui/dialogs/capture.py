@@ -15,7 +15,7 @@ import time
 import uuid
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QCloseEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -113,8 +113,12 @@ class CaptureDialog(QDialog):
         self._show_counter()
         self.feed.refresh()
         self.feed.start()
-        for button in (self.hold, self.one, self.class_box, self.rate):
-            button.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        # Space records and P takes a picture wherever the focus is (a focused check box would
+        # toggle on Space), except while a class name is typed (names may hold spaces).
+        typing = (self.class_box, self.class_box.lineEdit())
+        for child in self.findChildren(QWidget):
+            if child not in typing:
+                child.installEventFilter(self)
 
     # --- what the user does -------------------------------------------------------------------
 
@@ -141,6 +145,18 @@ class CaptureDialog(QDialog):
         """Take the next frame as one picture."""
         if self._can_capture():
             self._one_wanted = True
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """GUI thread: the record keys of the children (see __init__) come here."""
+        kinds = (QEvent.Type.KeyPress, QEvent.Type.KeyRelease)
+        keys = (Qt.Key.Key_Space, Qt.Key.Key_P)
+        if event.type() in kinds and isinstance(event, QKeyEvent) and event.key() in keys:
+            if event.type() == QEvent.Type.KeyPress:
+                self.keyPressEvent(event)
+            else:
+                self.keyReleaseEvent(event)
+            return True
+        return super().eventFilter(watched, event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Space held records; P takes one picture (when the class box is not being typed
