@@ -155,7 +155,7 @@ def test_the_real_camera_list_on_this_machine_opens_cleanly(qtbot) -> None:
     from gui.camera.qt_source import backend_check, cameras
 
     found = cameras()
-    assert "camera backend: Qt Multimedia" in backend_check()
+    assert "Qt Multimedia's FFmpeg backend loaded" in backend_check()
     source = open_source(found[0] if found else None)
     if not found:
         assert source.state == NO_CAMERA

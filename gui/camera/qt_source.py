@@ -228,4 +228,7 @@ def backend_check() -> str:
     if not decodes:
         raise RuntimeError("Qt Multimedia loaded no backend (no video format can be decoded)")
     found = cameras()
-    return f"camera backend: Qt Multimedia, {len(decodes)} formats, {len(found)} camera(s)"
+    return (
+        f"Qt Multimedia's FFmpeg backend loaded ({len(decodes)} file formats), "
+        f"{len(found)} camera(s) found"
+    )
