@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt
@@ -33,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from core.names import readable
 from gui.camera.feed import CameraFeed, SourceFactory
-from gui.camera.frames import DEAD
+from gui.camera.frames import DEAD, CameraInfo
 from gui.engine_adapter import Engine
 
 #: Seconds of held recording kept in memory at most before they are written.
@@ -41,7 +42,8 @@ FLUSH_SECONDS = 2.0
 
 
 class CaptureDialog(QDialog):
-    """Records pictures from the camera into the class named in ``class_box``."""
+    """Records pictures from the camera into the class named in ``class_box``.
+    ``source_factory`` and ``cameras`` replace the real camera and its list (tests)."""
 
     def __init__(
         self,
@@ -49,7 +51,7 @@ class CaptureDialog(QDialog):
         class_name: str | None = None,
         parent: QWidget | None = None,
         source_factory: SourceFactory | None = None,
-        cameras: object = None,
+        cameras: Callable[[], list[CameraInfo]] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Capture pictures into a class")
@@ -60,7 +62,7 @@ class CaptureDialog(QDialog):
         self.recording = False
         self._last_shot = 0.0
         self._one_wanted = False
-        self.feed = CameraFeed(self, source_factory, cameras)  # type: ignore[arg-type]
+        self.feed = CameraFeed(self, source_factory, cameras)
         self.feed.frame_arrived.connect(self._on_frame)
         self.feed.state_changed.connect(self._on_camera_state)
 

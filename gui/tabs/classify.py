@@ -15,6 +15,7 @@ engine's results (``classified``, ``explained``) and its state reach the tab the
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QHideEvent
@@ -32,12 +33,16 @@ from core.names import readable, short_name
 from core.state import SessionState
 from core.use.predictions import Prediction, write_csv
 from gui import style
+from gui.camera.feed import SourceFactory
 from gui.dialogs.pickers import choose_files, choose_save_path
 from gui.engine_adapter import Engine
 from gui.settings import MemoryStore, Preferences
 from gui.tabs.classify_table import ANSWER_COLUMN, ResultsTable
 from gui.widgets.heatmap_view import TOGGLE_TEXT, TOGGLE_TIP, HeatMaps, open_on_enter
 from gui.widgets.probability_bars import name_column_width
+
+if TYPE_CHECKING:
+    from gui.tabs.classify_live import LivePanel
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
 #: Key of the "Show where it looked" toggle.
@@ -60,8 +65,8 @@ class ClassifyTab(QWidget):
         self.preferences = preferences or Preferences(MemoryStore())
         self._model_generation = 0  # the model whose results are listed
         self.maps = HeatMaps(self)  # heat maps of this model's results, and the enlarged view
-        self.live: QWidget | None = None  # the camera mode (gui.tabs.classify_live), made on use
-        self.camera_factory: object = None  # tests: makes fake frame sources
+        self.live: LivePanel | None = None  # the camera mode, made on first use
+        self.camera_factory: SourceFactory | None = None  # tests: makes fake frame sources
         self._build()
         engine.classified.connect(self._on_classified)
         engine.explained.connect(self._on_explained)
@@ -161,7 +166,7 @@ class ClassifyTab(QWidget):
             self.layout().addWidget(self.live, 1)
         if self.live is not None:
             self.live.setVisible(shown)
-            self.live.start() if shown else self.live.stop()  # type: ignore[attr-defined]
+            self.live.start() if shown else self.live.stop()
         if self.camera_button.isChecked() != shown:
             self.camera_button.setChecked(shown)
         self._update()

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from core.names import readable
 from core.state import DatasetView
+from gui.camera.feed import SourceFactory
 from gui.engine_adapter import Engine
 from gui.tabs.data_actions import training_prefix
 
@@ -95,7 +96,7 @@ class ClassList(QWidget):
         )
         self.capture_button.clicked.connect(lambda: self.capture(self.chosen_class()))
         self.capture_button.setEnabled(False)
-        self.camera_factory: object = None  # tests: makes fake frame sources
+        self.camera_factory: SourceFactory | None = None  # tests: makes fake frame sources
         self.class_table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.class_table.customContextMenuRequested.connect(self._on_context_menu)
         class_buttons = QHBoxLayout()
@@ -175,7 +176,7 @@ class ClassList(QWidget):
         """Open the camera to take pictures into ``class_name`` (or a class named there)."""
         from gui.dialogs.capture import CaptureDialog
 
-        dialog = CaptureDialog(self.engine, class_name, self, self.camera_factory)  # type: ignore[arg-type]
+        dialog = CaptureDialog(self.engine, class_name, self, self.camera_factory)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         self.capture_dialog = dialog  # tests reach it here
