@@ -195,6 +195,15 @@ class Session:
         self._changed()
         return reverted
 
+    def redo_edit(self) -> Edit:
+        """Make the latest undone edit again (disk first, then the loaded dataset) and publish
+        the new state; returns the edit made again. Raises :class:`~core.data.edit.EditError`
+        when there is nothing to redo or its place is taken (nothing changed)."""
+        again, updated = self._history.redo(self._require_dataset())
+        self._show(updated)
+        self._changed()
+        return again
+
     # --- models -----------------------------------------------------------------------------
     def describe(
         self, preset: str, augment: bool, spec: InputSpec | None = None, classes: int = 0
@@ -319,6 +328,13 @@ class Session:
             predictions, failures = classifier.classify_paths(files, top_k, cancel=cancel)
             return predictions, [*skipped, *failures]
 
+    def classify_frame(self, pixels: np.ndarray, top_k: int | None = 5) -> Prediction:
+        """Classify one camera frame (uint8 RGB pixels, any size) with the current model,
+        through the model's own preprocessing (the same function as for files: the centre
+        square for photo models): the ranked answer. Does not mark the session busy: frames
+        come many a second and each takes milliseconds."""
+        return classifier_of(self._require_model()).classify(pixels, top_k)
+
     def evaluate_folder(
         self,
         folder: Path | str,
@@ -396,7 +412,10 @@ def dataset_view(
     """The frozen view front ends get of ``dataset`` (read with ``advice``), with what Undo
     would reverse and how many edits ``history`` counts."""
     return dataclasses.replace(
-        DatasetView.of(dataset, advice), undo=history.undo_description, edits=history.count
+        DatasetView.of(dataset, advice),
+        undo=history.undo_description,
+        edits=history.count,
+        redo=history.redo_description,
     )
 
 

@@ -65,6 +65,8 @@ class DatasetView:
     #: how many edits were made since the folder was loaded (core.data.edit).
     undo: str | None = None
     edits: int = 0
+    #: What Redo would make again (the latest undone capture, move, exclude or rename).
+    redo: str | None = None
     #: Groups of identical images (paths, the one to keep first), near-identical pairs (path,
     #: path, differing bits), files read although their names say another format (path,
     #: format found), and the notes that are neither problems nor warnings

@@ -48,6 +48,7 @@ from core.progress import TrainingControl
 from core.session import Session
 from core.state import SessionState
 from gui.engine.data import DatasetRequests
+from gui.engine.live import LiveRequests
 from gui.engine.model_files import ModelFileRequests
 from gui.engine.tasks import Task, TaskBook, Worker
 from gui.engine.training import TrainingRequests
@@ -56,7 +57,15 @@ from gui.engine.use import THUMBNAIL_SIZE, UseRequests, explanation_row
 __all__ = ["THUMBNAIL_SIZE", "Engine", "Task", "explanation_row"]
 
 
-class Engine(QObject, TaskBook, DatasetRequests, TrainingRequests, ModelFileRequests, UseRequests):
+class Engine(
+    QObject,
+    TaskBook,
+    DatasetRequests,
+    TrainingRequests,
+    ModelFileRequests,
+    UseRequests,
+    LiveRequests,
+):
     """Qt-facing adapter around :class:`core.session.Session`; see the module docstring.
 
     Its requests come from the mixins of :mod:`gui.engine`, one per use case; every signal is
@@ -107,12 +116,16 @@ class Engine(QObject, TaskBook, DatasetRequests, TrainingRequests, ModelFileRequ
     # requester, [explanation_row(...)] (NumPy arrays inside), [(path, reason)].
     explained = Signal(str, object, object)
     explanation_failed = Signal(str, str)  # requester, message
+    # A camera frame's answer: ((label, probability), … best first), seconds it took.
+    frame_classified = Signal(object, float)
+    frame_failed = Signal(str)  # why a frame could not be classified (no model…)
 
     # Worker -> GUI thread: results of superseding tasks travel with their task, so the GUI
     # thread can drop those of a task that was replaced in the meantime.
     _task_event = Signal(object, str, object)  # task, event name, payload
     _session_changed = Signal(object)  # SessionState from the worker
     _job_finished = Signal(str)  # kind
+    _frame_done = Signal(object, object)  # ranked pairs or None, seconds or the reason
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -127,6 +140,12 @@ class Engine(QObject, TaskBook, DatasetRequests, TrainingRequests, ModelFileRequ
         self._session_changed.connect(self._on_session_changed)
         self._task_event.connect(self._on_task_event)
         self._job_finished.connect(self._on_job_finished)
+        # Camera frames (gui.engine.live): one being classified, at most one waiting.
+        self._frame_busy = False
+        self._frame_waiting: tuple[object, int] | None = None
+        self.frames_classified = 0
+        self.frames_dropped = 0
+        self._frame_done.connect(self._on_frame_done)
 
     def _deliver(self, event: str, payload: object) -> None:
         """GUI thread: emit the public signal for a task's event (one still current: see

@@ -85,7 +85,7 @@ def _dispatch(args: list[str]) -> int:
     if "--self-test" in args:
         from core.cli.selftest import run
 
-        return run()
+        return run([("camera backend", _camera_backend)])
     first = next((arg for arg in args if arg not in VERBOSITY_OPTIONS), "")
     if first and _is_command_line(first):
         from core.cli.main import main as cli_main
@@ -96,6 +96,17 @@ def _dispatch(args: list[str]) -> int:
 
     restore_ctrl_c()
     return run_app(args)
+
+
+def _camera_backend() -> str:
+    """The self-test's camera step: Qt Multimedia and its FFmpeg plugin load (no camera
+    needed; without a display too)."""
+    from PySide6.QtCore import QCoreApplication
+
+    from gui.camera.qt_source import backend_check
+
+    _app = QCoreApplication.instance() or QCoreApplication([])
+    return backend_check()
 
 
 if __name__ == "__main__":

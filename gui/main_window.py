@@ -89,6 +89,7 @@ class MainWindow(QMainWindow):
         self.train_tab.save_requested.connect(self.files.save_model)
         self.train_tab.export_requested.connect(self.files.export_model)
         self.classify_tab.open_model_requested.connect(self.files.open_model)
+        self.classify_tab.retrain_requested.connect(self.start_training)
         engine.ready.connect(self._on_engine_ready)
         engine.state_changed.connect(self._on_state_changed)
         engine.dataset_loaded.connect(self._on_dataset_loaded)

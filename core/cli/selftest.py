@@ -12,7 +12,7 @@ import re
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -107,14 +107,16 @@ def check_pretrained() -> str:
     return " and ".join(loaded) + " loaded from the shipped files"
 
 
-def run() -> int:
-    """Run every step; print a report; 0 when all pass, else 1 naming the failed step."""
+def run(extra: Sequence[tuple[str, Callable[[], str]]] = ()) -> int:
+    """Run every step, then the front end's ``extra`` steps (the GUI's: the camera backend
+    loads); print a report; 0 when all pass, else 1 naming the failed step."""
     with tempfile.TemporaryDirectory(prefix="cnnstudio-selftest-") as tmp:
         steps: list[tuple[str, Callable[[], str]]] = [
             ("decode every supported format", check_formats),
             ("library versions", check_versions),
             ("pretrained backbone", check_pretrained),
             ("train, save, load, classify", lambda: check_training(Path(tmp))),
+            *extra,
         ]
         for name, step in steps:
             start = time.perf_counter()

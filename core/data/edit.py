@@ -50,7 +50,9 @@ EXCLUDED = "_excluded"
 class Edit:
     """One change made to a dataset folder, as plain data; :func:`undo` reverses it.
 
-    ``kind``: "move", "exclude", "create", "remove", "rename" or "copy". ``moves``: (from, to)
+    ``kind``: "move", "exclude", "create", "remove", "rename", "copy" or "capture"
+    (:mod:`core.data.capture`: ``copies`` then holds (SHA-256, new relative path) of each
+    picture written, and its undo record's ``moves`` where they went). ``moves``: (from, to)
     relative
     paths of files (or, for "rename", of the class folders: one pair per part of a split
     dataset). ``copies``: (outside file, new relative path) for "copy". ``folders``: folders
@@ -69,6 +71,9 @@ class Edit:
     #: True for the record :func:`undo` returns: it says what undoing did (files removed
     #: again for "copy", the class removed for "create"; moves list the way back).
     reverted: bool = False
+    #: The capture session a "capture" edit belongs to (:mod:`core.data.capture`): the undo
+    #: history joins the edits of one session into one step. Not kept in the journal.
+    group: str = ""
 
 
 # --- checks and names --------------------------------------------------------------------

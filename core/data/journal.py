@@ -31,7 +31,7 @@ from core.data.edit import Edit
 log = logging.getLogger(__name__)
 
 JOURNAL_VERSION = 1
-_KINDS = ("move", "exclude", "create", "remove", "rename", "copy")
+_KINDS = ("move", "exclude", "create", "remove", "rename", "copy", "capture")
 
 
 def journal_file(root: Path | str, data_dir: Path | None = None) -> Path:
@@ -156,7 +156,7 @@ def _undo_effect(edit: Edit) -> tuple[list[str], list[str]]:
         return [], list(edit.folders)
     if edit.kind == "remove":
         return list(edit.folders), []
-    return [], [relpath for _, relpath in edit.copies]  # "copy"
+    return [], [relpath for _, relpath in edit.copies]  # "copy", "capture"
 
 
 __all__ = ["journal_file", "load_journal", "save_journal"]

@@ -44,6 +44,13 @@ def apply_edit(data: LoadedDataset, edit: Edit) -> LoadedDataset:
             removed.update(copied)
         else:
             added.extend(copied)
+    elif edit.kind == "capture":  # core.data.capture: pictures written, or taken out again
+        if edit.reverted:
+            removed.update(source for source, _ in edit.moves)
+            names = [n for n in names if n not in edit.classes]
+        else:
+            added.extend(relpath for _, relpath in edit.copies)
+            names += [c for c in edit.classes if c not in names]
     elif edit.kind == "remove":
         if edit.reverted:
             names += [c for c in edit.classes if c not in names]

@@ -4,10 +4,11 @@
 tasks cancelled, their results dropped, the state published once per burst of changes). The
 requests, one module per use case, are mixins that :class:`~gui.engine_adapter.Engine` composes:
 :mod:`~gui.engine.data` (loading and editing the dataset), :mod:`~gui.engine.training`,
-:mod:`~gui.engine.model_files` (save, open, export, report) and :mod:`~gui.engine.use`
-(evaluate, look inside, classify, explain). Their public methods are called on the GUI thread
-and return at once; the jobs they queue run on the worker thread and reach the GUI through the
-Engine's signals.
+:mod:`~gui.engine.model_files` (save, open, export, report), :mod:`~gui.engine.use`
+(evaluate, look inside, classify, explain) and :mod:`~gui.engine.live` (camera frames:
+classified with frames dropped, never queued; captured pictures filed into a class). Their
+public methods are called on the GUI thread and return at once; the jobs they queue run on the
+worker thread and reach the GUI through the Engine's signals.
 
 Only :mod:`gui.engine_adapter` creates the session (and imports the runtime); these modules use
 it through the Engine they are mixed into (``self._session``), so importing them pulls in no

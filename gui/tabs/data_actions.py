@@ -36,6 +36,8 @@ from gui.engine_adapter import Engine
 MOVE_KEY = "M"
 EXCLUDE_KEY = QKeySequence.StandardKey.Delete
 UNDO_KEY = QKeySequence.StandardKey.Undo
+#: Redo: Ctrl+Shift+Z (Linux, macOS) and Ctrl+Y (Windows) both work.
+REDO_KEY, REDO_KEY_WINDOWS = "Ctrl+Shift+Z", "Ctrl+Y"
 #: The largest side of "Show larger".
 PREVIEW_PX = 512
 
@@ -150,6 +152,8 @@ class ImageActions(QObject):
                 (MOVE_KEY, "Move the image to another class", self._on_move_key, view),
                 (EXCLUDE_KEY, "Exclude the image from training", self.exclude_current, view),
                 (UNDO_KEY, "Undo the last change to the files", self.undo, undo_scope or view),
+                (REDO_KEY, "Redo the change undone last", self.redo, undo_scope or view),
+                (REDO_KEY_WINDOWS, "Redo the change undone last", self.redo, undo_scope or view),
             ):
                 shortcut = QShortcut(QKeySequence(key), scope)
                 shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -191,6 +195,10 @@ class ImageActions(QObject):
         )
         undo.triggered.connect(self.undo)
         undo.setEnabled(bool(undo_text))
+        redo_text = dataset.redo if dataset is not None else None
+        if redo_text:
+            redo = menu.addAction(f"Redo: {short_name(redo_text, 70)}\t{_key(REDO_KEY)}")
+            redo.triggered.connect(self.redo)
         return menu
 
     def move_menu(self, parent: QWidget | None = None) -> QMenu:
@@ -269,6 +277,12 @@ class ImageActions(QObject):
         dataset = self._dataset()
         if dataset is not None and dataset.undo:
             self.engine.undo_edit()
+
+    def redo(self) -> None:
+        """Make the change undone last again (a capture, a move, an exclude or a rename)."""
+        dataset = self._dataset()
+        if dataset is not None and dataset.redo:
+            self.engine.redo_edit()
 
     def open_file(self) -> None:
         """Open the chosen image's file in the system's viewer."""

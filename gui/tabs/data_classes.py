@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QFileInfo, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QFileInfo, QObject, QPoint, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QInputDialog,
     QLabel,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from core.names import readable
 from core.state import DatasetView
+from gui.camera.feed import SourceFactory
 from gui.engine_adapter import Engine
 from gui.tabs.data_actions import training_prefix
 
@@ -88,7 +90,17 @@ class ClassList(QWidget):
             "(move or exclude its images first)"
         )
         self.remove_class_button.clicked.connect(self.remove_class)
+        self.capture_button = QPushButton("Capture…")
+        self.capture_button.setToolTip(
+            "Take pictures with the camera into the chosen class, or into a new one"
+        )
+        self.capture_button.clicked.connect(lambda: self.capture(self.chosen_class()))
+        self.capture_button.setEnabled(False)
+        self.camera_factory: SourceFactory | None = None  # tests: makes fake frame sources
+        self.class_table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.class_table.customContextMenuRequested.connect(self._on_context_menu)
         class_buttons = QHBoxLayout()
+        class_buttons.addWidget(self.capture_button)
         class_buttons.addWidget(self.new_class_button)
         class_buttons.addWidget(self.rename_class_button)
         class_buttons.addWidget(self.remove_class_button)
@@ -107,6 +119,7 @@ class ClassList(QWidget):
         table is left as it was when there is no dataset (the tab hides it then)."""
         self.new_class_button.setEnabled(dataset is not None)
         self.rename_class_button.setEnabled(dataset is not None)
+        self.capture_button.setEnabled(dataset is not None)
         if dataset is None:
             return
         counts = dict(zip(dataset.class_names, dataset.counts, strict=True))
@@ -158,6 +171,27 @@ class ClassList(QWidget):
         return added.pop() if len(added) == 1 else None
 
     # --- changing the folder (the engine does the work) ---------------------------------------
+
+    def capture(self, class_name: str | None) -> None:
+        """Open the camera to take pictures into ``class_name`` (or a class named there)."""
+        from gui.dialogs.capture import CaptureDialog
+
+        dialog = CaptureDialog(self.engine, class_name, self, self.camera_factory)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        self.capture_dialog = dialog  # tests reach it here
+
+    def _on_context_menu(self, position: QPoint) -> None:
+        """The class list's menu: capture pictures into the class under the pointer."""
+        if self._dataset() is None:
+            return
+        row = self.class_table.rowAt(position.y())
+        names = list(self._dataset().class_names)  # type: ignore[union-attr]
+        name = names[row] if 0 <= row < len(names) else None
+        menu = QMenu(self)
+        label = f"Capture pictures into {readable(name)}…" if name else "Capture pictures…"
+        menu.addAction(label, lambda: self.capture(name))
+        menu.exec(self.class_table.viewport().mapToGlobal(position))
 
     def new_class(self) -> None:
         """Ask for a name, then create that class's (empty) folder."""

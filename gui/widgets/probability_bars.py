@@ -46,6 +46,13 @@ class ProbabilityBars(QWidget):
         self.setAccessibleDescription(", ".join(f"{n} {p:.1%}" for n, p in self.labels))
         self.setToolTip("\n".join(f"{n}: {p:.1%}" for n, p in self.labels))
 
+    def set_labels(self, labels: list[tuple[str, float]]) -> None:
+        """Show ``labels`` instead (the live camera's answers, many a second)."""
+        self.labels = [(readable(name), p) for name, p in labels]
+        self.setMinimumHeight(ROW * len(labels) + 4)
+        self.setToolTip("\n".join(f"{n}: {p:.1%}" for n, p in self.labels))
+        self.update()
+
     def paintEvent(self, event: QPaintEvent) -> None:
         theme = style.current()
         painter = QPainter(self)
