@@ -125,7 +125,7 @@ def test_classify_script_imports_only_pillow_numpy_and_the_runtimes():
             imported |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
             imported.add((node.module or "").split(".")[0])
-    runtimes = {"keras", "tensorflow", "onnxruntime", "ai_edge_litert"}
+    runtimes = {"keras", "tensorflow", "onnxruntime", "onnx", "ai_edge_litert"}
     standard = {"__future__", "io", "json", "sys", "collections", "pathlib", "warnings"}
     assert imported <= standard | runtimes | {"numpy", "PIL"}
     assert {"numpy", "PIL"} <= imported
@@ -181,7 +181,11 @@ def test_a_missing_runtime_is_named_with_how_to_install_it(monkeypatch):
     import core.share.formats as formats
 
     monkeypatch.setattr(formats, "_installed", lambda package: package.module != "onnxruntime")
-    assert "pip install onnxruntime" in install_hint("onnx")
+    assert install_hint("onnx") == ""  # onnx's own reference runtime runs it (slowly)
+    monkeypatch.setattr(
+        formats, "_installed", lambda package: package.module not in ("onnxruntime", "onnx")
+    )
+    assert "pip install onnx onnxruntime" in install_hint("onnx")
     assert formats.missing_packages("tflite") == []
     assert install_hint("keras") == ""
 
@@ -317,6 +321,33 @@ def test_every_format_round_trips_in_a_fresh_process_on_held_out_files(
         assert (target / "model_int8.tflite").stat().st_size < 0.4 * sum(
             w.nbytes for w in colour_session._model.keras_model.get_weights()
         )
+
+
+def test_an_onnx_export_runs_without_onnx_runtime(colour_session, check_folder, tmp_path):
+    """The packaged app carries no ONNX Runtime: the export's script then runs the model with
+    the onnx package's reference runtime, with the same answers."""
+    target = tmp_path / "export"
+    colour_session.export("onnx", target, check_dir=check_folder)
+    blocked = tmp_path / "blocked" / "onnxruntime"
+    blocked.mkdir(parents=True)
+    (blocked / "__init__.py").write_text("raise ImportError('no ONNX Runtime here')\n")
+    files = sorted(p for p in check_folder.rglob("*") if p.is_file())[:6]
+    env = {**clean_env(), "PYTHONPATH": str(blocked.parent)}
+    done = subprocess.run(
+        [sys.executable, str(target / "classify.py"), *map(str, files)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    predictions, _ = colour_session.classify(files, top_k=1)
+    for line, app in zip(done.stdout.splitlines(), predictions, strict=True):
+        match = LINE.match(line)
+        assert match, line
+        assert match["label"] == app.labels[0][0]
+        assert float(match["prob"]) == pytest.approx(app.labels[0][1], abs=2e-6)
 
 
 def test_an_export_that_disagrees_with_the_app_is_not_kept(colour_session, tmp_path, monkeypatch):

@@ -52,13 +52,15 @@ def test_a_format_without_its_packages_is_disabled_with_the_install_line(
 ):
     import core.share.formats as formats
 
-    monkeypatch.setattr(formats, "_installed", lambda package: package.module != "onnxruntime")
+    monkeypatch.setattr(
+        formats, "_installed", lambda package: package.module not in ("onnxruntime", "onnx")
+    )
     dialog = ExportDialog("shapes", tmp_path)
     qtbot.addWidget(dialog)
     assert not dialog.buttons_by_format["onnx"].isEnabled()
     assert dialog.chosen_format() == "keras"  # the first one that can be exported
     texts = [label.text() for label in dialog.findChildren(QLabel)]
-    assert any("pip install onnxruntime" in text for text in texts)
+    assert any("pip install onnx onnxruntime" in text for text in texts)
 
 
 def test_the_dialog_says_what_the_folder_will_become(qtbot, tmp_path):

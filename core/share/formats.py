@@ -94,8 +94,9 @@ FORMATS: dict[str, ExportFormat] = {
             "ONNX (.onnx)",
             "for ONNX Runtime in C#, C++, Java, JavaScript or Python, without TensorFlow",
             "model.onnx",
-            "ONNX Runtime (pip install onnxruntime)",
-            (ONNXRUNTIME,),
+            "ONNX Runtime (pip install onnxruntime), or the onnx package's slower reference "
+            "runtime",
+            (ONNXRUNTIME, ONNX),
             "onnxruntime",
             converters=(ONNX, TF2ONNX),
         ),

@@ -142,12 +142,27 @@ def load_model(settings: dict, folder: Path = HERE) -> Model:
     if kind in ("tflite", "tflite-int8"):
         return _tflite(path)
     if kind == "onnx":
-        import onnxruntime
-
-        session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
-        name = session.get_inputs()[0].name
-        return lambda batch: session.run(None, {name: batch})[0]
+        return _onnx(path)
     raise SystemExit(f"unknown model format {kind!r} in preprocessing.json")
+
+
+def _onnx(path: str) -> Model:
+    """An ONNX model run by ONNX Runtime, else by the onnx package's reference runtime (plain
+    NumPy: the same answers, many times slower; the packaged CNN Studio checks its ONNX exports
+    with it, as it does not carry ONNX Runtime)."""
+    try:
+        import onnxruntime
+    except ImportError:
+        import onnx
+        from onnx.reference import ReferenceEvaluator
+
+        graph = onnx.load(path)
+        evaluator = ReferenceEvaluator(graph)
+        source = graph.graph.input[0].name
+        return lambda batch: np.asarray(evaluator.run(None, {source: batch})[0])
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    return lambda batch: session.run(None, {name: batch})[0]
 
 
 def _tflite(path: str) -> Model:
