@@ -9,3 +9,13 @@ through the same FFmpeg decoding and the same conversion code); it is imported o
 camera is first opened (:func:`gui.camera.frames.open_source`), so the window's start never
 waits for it. Everything here runs on the GUI thread.
 """
+
+from PySide6.QtCore import QLoggingCategory
+
+# Qt Multimedia reports each optional library it looks for and does not find (PipeWire, VA-API)
+# and the FFmpeg version it uses, on stderr, every time it loads: noise in a terminal and in the
+# self-test. Its warnings that matter (a camera error) are other categories and stay on.
+# QT_LOGGING_RULES, where a user sets it, still wins over these rules.
+QLoggingCategory.setFilterRules(
+    "qt.multimedia.symbolsresolver.warning=false\nqt.multimedia.ffmpeg.info=false"
+)
