@@ -109,7 +109,8 @@ def test_settings_in_forms_are_named_by_their_labels(full_window):
 def test_presets_have_plain_names_and_say_when_to_choose_them(full_window):
     combo = full_window.train_tab.preset_combo
     shown = [combo.itemText(i) for i in range(combo.count())]
-    assert "Photos (pretrained, fast to train)" in shown
+    assert "Photos (pretrained, most accurate)" in shown
+    assert "Photos, smallest and fastest (pretrained)" in shown
     assert not any(text in ("article", "deeper-bn", "article-dropout") for text in shown)
     assert all(combo.itemData(i, Qt.ItemDataRole.ToolTipRole) for i in range(combo.count()))
     assert combo.currentData() == "article"  # the id still reaches the engine

@@ -65,6 +65,7 @@ def test_a_saved_model_passes_every_check(meta):
         (("class_names", 0), "a\x00b", "class_names[0]"),
         (("created",), "x" * 5000, "created"),
         (("architecture", "preset"), "photos-pretrained", "does not suit the architecture"),
+        (("architecture", "backbone"), "efficientnet_lite0_imagenet", "architecture.backbone"),
     ],
 )
 def test_a_crafted_field_is_refused_naming_it(saved_model, tmp_path, meta, path, value, message):
@@ -74,6 +75,26 @@ def test_a_crafted_field_is_refused_naming_it(saved_model, tmp_path, meta, path,
     members = edited_meta(saved_model, lambda m: m.update(changed(m, path, value)))
     with pytest.raises(ModelFileError, match=r"meta\.json"):
         read_bundle(write_zip(tmp_path / "crafted.cnnmodel", members))
+
+
+def test_a_file_names_its_pretrained_backbone_and_older_files_need_not():
+    """Model files name the backbone a pretrained preset is built on; files made before
+    EfficientNet-Lite0 (MobileNetV2's photos-pretrained, no backbone named) still pass."""
+    from core.data.images import InputSpec
+    from core.modelfile.bundle import ModelBundle
+
+    for preset, backbone in (
+        ("photos", "efficientnet_lite0_imagenet"),
+        ("photos-pretrained", "mobilenet_v2_0.35_imagenet"),
+    ):
+        written = ModelBundle(preset, InputSpec(32, True), ["a", "b"], False, weights=[])
+        assert written.metadata()["architecture"] == {
+            "preset": preset,
+            "augment": False,
+            "backbone": backbone,
+        }
+    plain = ModelBundle("article", InputSpec(28), ["a", "b"], False, weights=[])
+    assert "backbone" not in plain.metadata()["architecture"]
 
 
 def test_continuing_a_model_with_crafted_settings_is_a_clean_error(

@@ -113,3 +113,25 @@ def test_features_are_computed_once(tmp_path):
     assert calls == [[0, 1, 2], [2]]  # only the new image 'd' is computed again
     assert np.array_equal(second[0], first[2]) and np.array_equal(second[1], first[0])
     assert second[2].tolist() == [2.0] * 4
+
+
+def test_an_efficientnet_lite0_model_continues_and_exports(tmp_path):
+    """The photos preset's model goes through what every model does: Continue (head and
+    fine-tuning), save and reopen, an export checked in a fresh process."""
+    root = colour_photos(tmp_path / "photos", per_class=10)
+    session = Session(use_cache=False)
+    session.load_dataset(root, InputSpec(64, color=True))
+    session.train(TrainConfig(epochs=10, batch_size=8, patience=10, seed=0), "photos")
+    before = session.state().model
+    summary = session.continue_training(
+        TrainConfig(epochs=1, batch_size=8, seed=0, fine_tune=True, early_stopping=False)
+    )
+    model = session.state().model
+    assert model.preset == "photos" and summary.evaluation["accuracy"] >= 0.5
+    assert len(model.history) == len(before.history) + 1
+    path = session.save(tmp_path / "lite0.cnnmodel")
+    reopened = Session(use_cache=False)
+    reopened.open(path)
+    assert reopened.state().model.preset == "photos"
+    report = reopened.export("keras", tmp_path / "export", check_dir=root)
+    assert report.passed and report.agreeing == report.checked > 0

@@ -16,14 +16,12 @@ import math
 from collections.abc import Sequence
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QPainter, QPaintEvent, QPen, QResizeEvent
-from PySide6.QtWidgets import QBoxLayout, QFrame, QLabel, QScrollArea, QSizePolicy, QWidget
+from PySide6.QtGui import QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from core.plain import TERMS, learning_curve_figures, learning_curve_in_words
 from gui import style
-
-#: Below this width (pixels) the panel puts its words above the chart, not beside it.
-SIDE_BY_SIDE_WIDTH = 420
+from gui.widgets.beside_words import ChartBesideWords
 
 
 class LearningCurveChart(QWidget):
@@ -134,26 +132,14 @@ class LearningCurveChart(QWidget):
         painter.restore()
 
 
-class LearningCurvePanel(QScrollArea):
-    """The chart (:attr:`chart`) beside its words (:attr:`words`) when at least
-    :data:`SIDE_BY_SIDE_WIDTH` wide, else the words above; scrolls when even that does not fit.
-    GUI thread only."""
+class LearningCurvePanel(ChartBesideWords):
+    """The chart (:attr:`chart`) beside its words (:attr:`words`), or above them where the
+    page is narrow (:class:`~gui.widgets.beside_words.ChartBesideWords`). GUI thread only."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.chart = LearningCurveChart()
-        self.words = QLabel()
-        self.words.setWordWrap(True)
-        self.words.setAlignment(Qt.AlignmentFlag.AlignTop)
-        self.words.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
-        inner = QWidget()
-        self.box = QBoxLayout(QBoxLayout.Direction.LeftToRight, inner)
-        self.box.addWidget(self.chart, 1)
-        self.box.addWidget(self.words, 1)
-        self.setWidget(inner)
-        self.setWidgetResizable(True)
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        chart = LearningCurveChart()
+        super().__init__(chart, parent)
+        self.chart = chart
 
     def show_curve(self, points: Sequence[tuple[int, float]]) -> None:
         """Show ``points`` (a model's learning curve; none: the panel says there is none)."""
@@ -173,11 +159,3 @@ class LearningCurvePanel(QScrollArea):
             f"{html.escape(learning_curve_figures(points))}. A fresh start can land a few points "
             "from the model's own accuracy above, so the sentence follows the trend of all four."
         )
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        wide = event.size().width() >= SIDE_BY_SIDE_WIDTH
-        direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.BottomToTop
-        if self.box.direction() != direction:
-            self.box.setDirection(direction)
-            self.box.setStretch(1, 1 if wide else 0)
-        super().resizeEvent(event)

@@ -14,14 +14,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QPainter, QPaintEvent, QPen, QResizeEvent
-from PySide6.QtWidgets import QBoxLayout, QFrame, QLabel, QScrollArea, QSizePolicy, QWidget
+from PySide6.QtGui import QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from core.learn.calibration import ReliabilityBin
 from gui import style
-
-#: Below this width (pixels) the Confidence panel puts its words above the diagram, not beside.
-SIDE_BY_SIDE_WIDTH = 420
+from gui.widgets.beside_words import ChartBesideWords
 
 
 class ReliabilityDiagram(QWidget):
@@ -131,40 +129,13 @@ class ReliabilityDiagram(QWidget):
             painter.drawText(plot, Qt.AlignmentFlag.AlignCenter, "no validation images")
 
 
-class ConfidencePanel(QScrollArea):
+class ConfidencePanel(ChartBesideWords):
     """The Results page's Confidence tab: the words (:attr:`words`, set by the page) beside the
-    diagram (:attr:`diagram`) when the panel is at least :data:`SIDE_BY_SIDE_WIDTH` wide, else
-    above it, so ten classes' matrix at 1024x640 leaves a narrow column that still reads; it
-    scrolls when even that does not fit, rather than drawing one over the other. GUI thread
-    only."""
+    diagram (:attr:`diagram`), or above it where the page is narrow, so ten classes' matrix at
+    1024x640 leaves a narrow column that still reads
+    (:class:`~gui.widgets.beside_words.ChartBesideWords`). GUI thread only."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.diagram = ReliabilityDiagram()
-        self.words = QLabel()
-        self.words.setWordWrap(True)
-        self.words.setAlignment(Qt.AlignmentFlag.AlignTop)
-        self.words.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
-        inner = QWidget()
-        self.box = QBoxLayout(QBoxLayout.Direction.LeftToRight, inner)
-        self.box.addWidget(self.diagram, 1)
-        self.box.addWidget(self.words, 1)
-        self.setWidget(inner)
-        self.setWidgetResizable(True)
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-
-    @property
-    def side_by_side(self) -> bool:
-        """Whether the words are beside the diagram (else above it)."""
-        return self.box.direction() == QBoxLayout.Direction.LeftToRight
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        # Bottom to top: the words (the second item) above the diagram.
-        wide = event.size().width() >= SIDE_BY_SIDE_WIDTH
-        direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.BottomToTop
-        if self.box.direction() != direction:
-            self.box.setDirection(direction)
-            # Stacked, the words take only the height they need and the diagram the rest.
-            self.box.setStretch(1, 1 if wide else 0)
-        super().resizeEvent(event)
+        diagram = ReliabilityDiagram()
+        super().__init__(diagram, parent)
+        self.diagram = diagram

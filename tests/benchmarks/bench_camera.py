@@ -125,6 +125,7 @@ def main() -> None:
         data, video = make_data(Path(tmp))
         for preset, spec in (
             ("article", InputSpec(28)),
+            ("photos", InputSpec(224, color=True, crop=True)),  # EfficientNet-Lite0
             ("photos-pretrained", InputSpec(224, color=True, crop=True)),
         ):
             rows.append(measure(app, preset, spec, data, video, args.seconds))
