@@ -58,7 +58,101 @@ if TYPE_CHECKING:
 Listener = Callable[[SessionState], None]
 
 
-class Session:
+class _ModelUses:
+    """The use cases that read the current model (and the loaded dataset) without changing
+    either: scoring, classifying, evaluating, explaining, looking inside. Part of
+    :class:`Session` (its base class), apart from the state it owns; same threading rules."""
+
+    _use_cache: bool
+
+    def _require_model(self) -> ModelRecord:  # Session's
+        raise NotImplementedError
+
+    def _require_dataset(self) -> LoadedDataset:  # Session's
+        raise NotImplementedError
+
+    def _doing(self, activity: str) -> contextlib.AbstractContextManager[None]:  # Session's
+        raise NotImplementedError
+
+    def surprises(self, batch_size: int = 256) -> tuple[np.ndarray, list[dict[str, Any]]]:
+        """How surprised the current model is by each loaded image's label, its loss, and
+        what it answered: :func:`core.use.scoring.image_surprises` (one pass of the network,
+        in batches; the engine thread in the GUI)."""
+        model, data = self._require_model(), self._require_dataset()
+        with self._doing("scoring"):
+            return scoring.image_surprises(model, data, batch_size)
+
+    def classify(
+        self,
+        targets: Iterable[Path | str],
+        top_k: int | None = 3,
+        cancel: CancelToken | None = None,
+    ) -> tuple[list[Prediction], list[tuple[str, str]]]:
+        """Classify image files and folders of them: (predictions, [(path, reason)])."""
+        classifier = classifier_of(self._require_model())
+        with self._doing("classifying"):
+            files, skipped = scan.image_files([Path(t) for t in targets])
+            predictions, failures = classifier.classify_paths(files, top_k, cancel=cancel)
+            return predictions, [*skipped, *failures]
+
+    def classify_frame(self, pixels: np.ndarray, top_k: int | None = 5) -> Prediction:
+        """Classify one camera frame (uint8 RGB pixels, any size) with the current model,
+        through the model's own preprocessing (the same function as for files: the centre
+        square for photo models): the ranked answer. Does not mark the session busy: frames
+        come many a second and each takes milliseconds."""
+        return classifier_of(self._require_model()).classify(pixels, top_k)
+
+    def evaluate_folder(
+        self,
+        folder: Path | str,
+        progress: ProgressCallback = no_progress,
+        cancel: CancelToken | None = None,
+    ) -> Evaluation:
+        """Score the current model on a labelled folder (its classes must be the model's).
+        ``seen_in_training`` of the result counts the images the model was trained on (exact
+        copies, and near copies where its file records their perceptual hashes), ``unseen``
+        scores the others: the fair figure beside the whole one. A train/valid/test folder is
+        scored on all its images (choose its test folder to score only those)."""
+        model = self._require_model()
+        classifier = classifier_of(model)
+        with self._doing("evaluating"):
+            data = _decode(folder, model.spec.input, progress, cancel, self._use_cache)
+            return scoring.score_folder(classifier, model, data, folder)
+
+    def explain(
+        self,
+        targets: Iterable[Path | str | np.ndarray],
+        cancel: CancelToken | None = None,
+        batch_size: int = 32,
+    ) -> tuple[list[Explanation], list[tuple[str, str]]]:
+        """Where the current model looked (Grad-CAM, :mod:`core.use.explain`) for its top answer
+        on image files, folders of them, or pixel arrays (named ``<image N>``, N their place in
+        ``targets``), decoded as classification decodes them: ``(explanations, [(path,
+        reason)])`` for the files that could not be used."""
+        model = self._require_model()
+        explainer = explainer_of(model)
+        with self._doing("explaining"):
+            return looking.explain_targets(explainer, model, targets, cancel, batch_size)
+
+    def network_view(
+        self, image: Path | str | np.ndarray, max_maps: int = 16, name: str | None = None
+    ) -> NetworkView:
+        """What each layer of the current model computes for one image (a file, or pixels,
+        resized to the model's input as classification does): the feature maps, filters, units
+        and probabilities of :mod:`core.use.network_view`; ``name`` names the image in the
+        result (default: its path, or "the image")."""
+        model = self._require_model()
+        with self._doing("looking inside"):
+            return looking.network_view_of(model, image, max_maps, name)
+
+    def layer_table(self) -> str:
+        """The current model's layers in plain words, as printable text."""
+        from core.nets.models import describe_text
+
+        return describe_text(self._require_model().keras_model)
+
+
+class Session(_ModelUses):
     """The application model (as napari's Qt-free ``ViewerModel`` is): owns the current
     dataset and model, the undo history of the dataset's edits and what it is busy doing, and
     publishes them after every change; the one door for both front ends. Each use case's body
@@ -301,88 +395,6 @@ class Session:
         model = self._require_model()
         with self._doing("reporting"):
             return write_report(bundle_of(model), folder, model.saved_path)
-
-    # --- using a model ----------------------------------------------------------------------
-    def losses(self, batch_size: int = 256) -> np.ndarray:
-        """Each loaded image's loss, float32 in dataset order (see :meth:`surprises`)."""
-        return self.surprises(batch_size)[0]
-
-    def surprises(self, batch_size: int = 256) -> tuple[np.ndarray, list[dict[str, Any]]]:
-        """How surprised the current model is by each loaded image's label, its loss, and
-        what it answered: :func:`core.use.scoring.image_surprises` (one pass of the network,
-        in batches; the engine thread in the GUI)."""
-        model, data = self._require_model(), self._require_dataset()
-        with self._doing("scoring"):
-            return scoring.image_surprises(model, data, batch_size)
-
-    def classify(
-        self,
-        targets: Iterable[Path | str],
-        top_k: int | None = 3,
-        cancel: CancelToken | None = None,
-    ) -> tuple[list[Prediction], list[tuple[str, str]]]:
-        """Classify image files and folders of them: (predictions, [(path, reason)])."""
-        classifier = classifier_of(self._require_model())
-        with self._doing("classifying"):
-            files, skipped = scan.image_files([Path(t) for t in targets])
-            predictions, failures = classifier.classify_paths(files, top_k, cancel=cancel)
-            return predictions, [*skipped, *failures]
-
-    def classify_frame(self, pixels: np.ndarray, top_k: int | None = 5) -> Prediction:
-        """Classify one camera frame (uint8 RGB pixels, any size) with the current model,
-        through the model's own preprocessing (the same function as for files: the centre
-        square for photo models): the ranked answer. Does not mark the session busy: frames
-        come many a second and each takes milliseconds."""
-        return classifier_of(self._require_model()).classify(pixels, top_k)
-
-    def evaluate_folder(
-        self,
-        folder: Path | str,
-        progress: ProgressCallback = no_progress,
-        cancel: CancelToken | None = None,
-    ) -> Evaluation:
-        """Score the current model on a labelled folder (its classes must be the model's).
-        ``seen_in_training`` of the result counts the images the model was trained on (exact
-        copies, and near copies where its file records their perceptual hashes), ``unseen``
-        scores the others: the fair figure beside the whole one. A train/valid/test folder is
-        scored on all its images (choose its test folder to score only those)."""
-        model = self._require_model()
-        classifier = classifier_of(model)
-        with self._doing("evaluating"):
-            data = _decode(folder, model.spec.input, progress, cancel, self._use_cache)
-            return scoring.score_folder(classifier, model, data, folder)
-
-    def explain(
-        self,
-        targets: Iterable[Path | str | np.ndarray],
-        cancel: CancelToken | None = None,
-        batch_size: int = 32,
-    ) -> tuple[list[Explanation], list[tuple[str, str]]]:
-        """Where the current model looked (Grad-CAM, :mod:`core.use.explain`) for its top answer
-        on image files, folders of them, or pixel arrays (named ``<image N>``, N their place in
-        ``targets``), decoded as classification decodes them: ``(explanations, [(path,
-        reason)])`` for the files that could not be used."""
-        model = self._require_model()
-        explainer = explainer_of(model)
-        with self._doing("explaining"):
-            return looking.explain_targets(explainer, model, targets, cancel, batch_size)
-
-    def network_view(
-        self, image: Path | str | np.ndarray, max_maps: int = 16, name: str | None = None
-    ) -> NetworkView:
-        """What each layer of the current model computes for one image (a file, or pixels,
-        resized to the model's input as classification does): the feature maps, filters, units
-        and probabilities of :mod:`core.use.network_view`; ``name`` names the image in the
-        result (default: its path, or "the image")."""
-        model = self._require_model()
-        with self._doing("looking inside"):
-            return looking.network_view_of(model, image, max_maps, name)
-
-    def layer_table(self) -> str:
-        """The current model's layers in plain words, as printable text."""
-        from core.nets.models import describe_text
-
-        return describe_text(self._require_model().keras_model)
 
 
 def _decode(

@@ -14,18 +14,16 @@ engine's results (``classified``, ``explained``) and its state reach the tab the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QHideEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
     QSlider,
     QVBoxLayout,
-    QWidget,
 )
 
 from core.learn.calibration import cost_at, cost_in_words
@@ -33,27 +31,22 @@ from core.names import readable, short_name
 from core.state import SessionState
 from core.use.predictions import Prediction, write_csv
 from gui import style
-from gui.camera.feed import SourceFactory
 from gui.dialogs.pickers import choose_files, choose_save_path
 from gui.engine_adapter import Engine
 from gui.settings import MemoryStore, Preferences
+from gui.tabs.classify_camera import CameraMode
 from gui.tabs.classify_table import ANSWER_COLUMN, ResultsTable
 from gui.widgets.heatmap_view import TOGGLE_TEXT, TOGGLE_TIP, HeatMaps, open_on_enter
 from gui.widgets.probability_bars import name_column_width
 
-if TYPE_CHECKING:
-    from gui.tabs.classify_live import LivePanel
-
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
 #: Key of the "Show where it looked" toggle.
 WHERE_KEY = "Ctrl+G"
-#: Key of the camera mode's toggle.
-CAMERA_KEY = "Ctrl+K"
 #: Who asks the engine for this tab's explanations (see Engine.explain).
 REQUESTER = "classify"
 
 
-class ClassifyTab(QWidget):
+class ClassifyTab(CameraMode):
     """Shows predictions. ``open_model_requested`` asks the window to pick a model file."""
 
     open_model_requested = Signal()
@@ -65,8 +58,6 @@ class ClassifyTab(QWidget):
         self.preferences = preferences or Preferences(MemoryStore())
         self._model_generation = 0  # the model whose results are listed
         self.maps = HeatMaps(self)  # heat maps of this model's results, and the enlarged view
-        self.live: LivePanel | None = None  # the camera mode, made on first use
-        self.camera_factory: SourceFactory | None = None  # tests: makes fake frame sources
         self._build()
         engine.classified.connect(self._on_classified)
         engine.explained.connect(self._on_explained)
@@ -95,14 +86,7 @@ class ClassifyTab(QWidget):
         self.where_button.setShortcut(WHERE_KEY)
         self.where_button.setToolTip(f"{TOGGLE_TIP} ({WHERE_KEY})")
         self.where_button.toggled.connect(self._on_where_toggled)
-        self.camera_button = QPushButton(style.icon("classify"), "Camera")
-        self.camera_button.setCheckable(True)
-        self.camera_button.setShortcut(CAMERA_KEY)
-        self.camera_button.setToolTip(
-            f"Classify what the camera sees, live ({CAMERA_KEY}); add wrongly answered "
-            "frames to the right class"
-        )
-        self.camera_button.toggled.connect(self.show_camera)
+        self._camera_button()
         top = QHBoxLayout()
         top.addWidget(self.model_label, 1)
         for button in (
@@ -153,29 +137,8 @@ class ClassifyTab(QWidget):
         layout.addWidget(self.hint, 1)
         layout.addWidget(self.table, 1)
 
-    def show_camera(self, shown: bool) -> None:
-        """Switch to the camera mode (made, and Qt Multimedia imported, on first use) or back
-        to the image list; the camera is released when the mode is left."""
-        if shown and self.live is None:
-            from gui.tabs.classify_live import LivePanel
-
-            self.live = LivePanel(
-                self.engine, lambda: self.min_confidence, self, self.camera_factory
-            )
-            self.live.retrain_requested.connect(self.retrain_requested)
-            self.layout().addWidget(self.live, 1)
-        if self.live is not None:
-            self.live.setVisible(shown)
-            self.live.start() if shown else self.live.stop()
-        if self.camera_button.isChecked() != shown:
-            self.camera_button.setChecked(shown)
-        self._update()
-
-    def hideEvent(self, event: QHideEvent) -> None:
-        """Leaving the tab turns the camera off (GUI thread)."""
-        if self.camera_button.isChecked():
-            self.show_camera(False)
-        super().hideEvent(event)
+    def _live_threshold(self) -> Callable[[], float]:
+        return lambda: self.min_confidence
 
     @property
     def predictions(self) -> list[dict]:
