@@ -258,7 +258,8 @@ def _layer_words(layer: keras.layers.Layer) -> str:
     if kind == "Dropout":
         return f"Dropout {config['rate']:.0%}"
     if kind == "Rescaling":
-        low = config.get("offset", 0.0)
+        # EfficientNet-Lite0's (x - 127) / 128 starts at -0.9921875: said to two decimals.
+        low = round(float(config.get("offset", 0.0)), 2)
         return f"Scale pixels to {low:g}..1"
     if kind == "Functional" and layer.name == "backbone":
         words = BACKBONE_WORDS_BY_PRESET.get(pretrained_preset_of(layer), "The pretrained network")
