@@ -431,7 +431,7 @@ def test_losses_rank_a_wrong_label_first(trained_session, saved_model, tmp_path:
     import shutil
 
     data = trained_session.dataset
-    losses = trained_session.losses()
+    losses = trained_session.surprises()[0]
     assert losses.shape == (len(data),) and losses.dtype == np.float32
     assert np.all(np.isfinite(losses)) and np.all(losses >= 0)
     # The same pictures with one of them filed under another class.
@@ -442,7 +442,7 @@ def test_losses_rank_a_wrong_label_first(trained_session, saved_model, tmp_path:
     session = Session(use_cache=False)
     session.load_dataset(copy, data.spec)
     session.open(saved_model)  # the same model
-    ranked = np.argsort(-session.losses())
+    ranked = np.argsort(-session.surprises()[0])
     assert session.dataset.paths[ranked[0]] == "vertical/horizontal_000.png"
     # Retrain is offered for edits the model has not seen, not for the ones before it.
     assert not session.state().edited_since_model
