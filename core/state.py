@@ -20,6 +20,7 @@ import numpy as np
 from core.data.dataset import LoadedDataset
 from core.data.images import InputSpec
 from core.data.layout import dataset_name
+from core.data.pixels import DiskPixels, Pixels
 from core.learn.advice import Advice
 from core.learn.calibration import Calibration
 from core.modelfile.bundle import SUFFIX
@@ -34,8 +35,11 @@ def next_generation() -> int:
     return next(_generations)
 
 
-def read_only(array: np.ndarray) -> np.ndarray:
-    """A view of ``array`` that cannot be written through."""
+def read_only(array: Pixels) -> Pixels:
+    """A view of ``array`` that cannot be written through (pixels kept in a file have no way
+    to be written through: they are answered as they are)."""
+    if isinstance(array, DiskPixels):
+        return array
     view = array.view()
     view.flags.writeable = False
     return view
@@ -50,7 +54,7 @@ class DatasetView:
     spec: InputSpec
     class_names: tuple[str, ...]
     counts: tuple[int, ...]
-    images: np.ndarray  # read-only (N, size, size, channels) uint8: what the model sees
+    images: Pixels  # read-only (N, size, size, channels) uint8: what the model sees
     labels: np.ndarray  # read-only (N,) class indices
     paths: tuple[str, ...]  # relative to root
     skipped: tuple[tuple[str, str], ...]  # (path, reason)

@@ -26,6 +26,14 @@ def isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     return home
 
 
+@pytest.fixture(autouse=True)
+def pixels_on_disk_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``CNN_STUDIO_TEST_PIXELS_ON_DISK=1``, every dataset keeps its pixels in a file, as
+    a large one does (:mod:`core.data.pixels`): the whole suite then runs the on-disk path."""
+    if os.environ.get("CNN_STUDIO_TEST_PIXELS_ON_DISK") == "1":
+        monkeypatch.setattr("core.data.pixels.IN_MEMORY_BYTES", 0)
+
+
 def shared_path(*parts: str) -> Path:
     """A path in ../shared/data; skips the test when absent, fails under REQUIRE_SHARED_DATA=1."""
     path = SHARED_DATA.joinpath(*parts)

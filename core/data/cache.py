@@ -10,7 +10,9 @@ the scan.
 
 The file is an uncompressed ``.npz`` written to a temporary name and renamed (a crash never
 leaves half a cache), read with ``allow_pickle=False``; one that cannot be read, or whose arrays
-do not fit together, is ignored whole, never trusted in part.
+do not fit together, is ignored whole, never trusted in part. The pixels of a folder too large
+to hold in memory (:data:`core.data.pixels.IN_MEMORY_BYTES`) are a raw file of rows beside the
+index instead, read by row; they are cached only when they fit in the cache's size limit.
 
 The cache never grows without bound: after each write, the least recently used files (dataset
 and feature caches alike; a read counts as a use) are removed until the whole cache folder is
@@ -24,6 +26,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +36,8 @@ import platformdirs
 
 from core.atomic import atomic_path
 from core.data.images import InputSpec
+from core.data.pixels import DiskPixels, PixelFile, Pixels, in_chunks
+from core.errors import SaveError
 
 CACHE_VERSION = 2
 #: The whole cache folder (decoded images and backbone features) is kept under this size.
@@ -67,7 +72,7 @@ class CachedFolder:
     rows: np.ndarray
     reasons: dict[int, str]
     hashes: list[str]
-    pixels: np.ndarray
+    pixels: Pixels
     formats: dict[int, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -124,11 +129,16 @@ class DatasetCache:
         return self.folder / (hashlib.sha1(key).hexdigest() + ".npz")
 
     def read(self, root: Path, spec: InputSpec) -> CachedFolder:
-        """The cache for ``root`` at ``spec``; empty when there is none or it is not usable."""
+        """The cache for ``root`` at ``spec``; empty when there is none or it is not usable.
+
+        The pixels of a large folder are not read here: they stay in their file, read by row
+        as the load copies them (:class:`~core.data.pixels.DiskPixels`)."""
         path = self.path_for(root, spec)
         try:
             with np.load(path, allow_pickle=False) as archive:
                 arrays = {name: archive[name] for name in archive.files}
+            if "pixel_file" in arrays:
+                arrays["pixels"] = self._pixel_file(path, _text(arrays["pixel_file"]), spec)
             cached = _unpack(arrays, spec)
         except (OSError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile):
             return CachedFolder.empty(spec)
@@ -136,15 +146,37 @@ class DatasetCache:
             return CachedFolder.empty(spec)
         with contextlib.suppress(OSError):
             os.utime(path)  # used now: the last to be evicted
+            if "pixel_file" in arrays:
+                os.utime(path.with_name(_text(arrays["pixel_file"])))
         return cached
+
+    def _pixel_file(self, index: Path, name: str, spec: InputSpec) -> DiskPixels:
+        """The pixel file ``name`` beside ``index``, opened for reading by row."""
+        if not re.fullmatch(r"[0-9a-f]{40}-[0-9a-f]{16}\.pixels", name):
+            raise ValueError("not a pixel file of this cache")
+        path = index.with_name(name)
+        row_bytes = int(np.prod(spec.shape))
+        size = path.stat().st_size
+        if size % row_bytes:
+            raise ValueError("the pixel file does not hold whole images")
+        return DiskPixels(PixelFile(path, size // row_bytes, spec.shape, create=False))
 
     def write(self, root: Path, spec: InputSpec, cached: CachedFolder) -> None:
         """Replace the cache for ``root`` and ``spec`` atomically, then keep the cache folder
-        under its size limit; failures are ignored (a missing cache only costs time)."""
+        under its size limit; failures are ignored (a missing cache only costs time).
+
+        Pixels held in memory go into the index file, as they always did. Those of a large
+        folder (a :class:`~core.data.pixels.DiskPixels`) go to a file of their own beside it,
+        named in the index (a fresh name each time, so a reader never sees an index paired
+        with another write's pixels): the load's own file is adopted when it holds exactly
+        the cached rows, else the rows are copied a chunk at a time. Pixels that would not
+        fit in the cache's size limit are not cached at all (the index of an earlier write
+        goes too, so it is never paired with missing pixels)."""
         path = self.path_for(root, spec)
         hashes = pack_hashes([h if len(h) == HASH_LEN else _NO_HASH for h in cached.hashes])
         if hashes is None:
             return  # not sha1 digests: nothing this cache can hold
+        previous = _pixel_file_name(path)
         arrays = {
             "spec": _blob(spec.key()),
             "paths": _blob("\0".join(cached.paths)),
@@ -154,15 +186,57 @@ class DatasetCache:
             "hashes": hashes,
             "reasons": _blob(json.dumps({str(k): v for k, v in cached.reasons.items()})),
             "formats": _blob(json.dumps({str(k): v for k, v in cached.formats.items()})),
-            "pixels": cached.pixels,
         }
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
+            if isinstance(cached.pixels, DiskPixels):
+                if cached.pixels.nbytes > self.limit:
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()
+                    _remove_pixel_file(path, previous)
+                    return
+                name = f"{path.stem}-{os.urandom(8).hex()}.pixels"
+                _store_pixels(cached.pixels, path.with_name(name))
+                arrays["pixel_file"] = _blob(name)
+            else:
+                arrays["pixels"] = cached.pixels
             with atomic_path(path, durable=False) as tmp, tmp.open("wb") as handle:
                 np.savez(handle, **arrays)
-        except OSError:
+        except (OSError, SaveError):
             return
+        _remove_pixel_file(path, previous)
         evict(self.evict_root, self.limit, keep=path)
+
+
+def _pixel_file_name(index: Path) -> str | None:
+    """The pixel file an existing index names (None for none, or for an unreadable index)."""
+    with (
+        contextlib.suppress(OSError, ValueError, KeyError, zipfile.BadZipFile),
+        np.load(index, allow_pickle=False) as archive,
+    ):
+        if "pixel_file" in archive.files:
+            return _text(archive["pixel_file"])
+    return None
+
+
+def _remove_pixel_file(index: Path, name: str | None) -> None:
+    """Remove the pixel file ``name`` of an index that no longer names it."""
+    if name and "/" not in name and "\\" not in name and _pixel_file_name(index) != name:
+        with contextlib.suppress(OSError):
+            index.with_name(name).unlink()
+
+
+def _store_pixels(pixels: DiskPixels, target: Path) -> None:
+    """Put every image of ``pixels`` into the file ``target``: the load's own file when it
+    holds exactly these rows (renamed, no copy), else a copy made a chunk at a time."""
+    source = pixels.source
+    whole = not len(pixels.extra) and np.array_equal(pixels.rows, np.arange(source.rows))
+    if whole and source.path.parent == target.parent and source.path.name.startswith(".pixels-"):
+        source.keep(target)
+        return
+    with atomic_path(target, durable=False) as tmp, tmp.open("wb") as handle:
+        for _, part in in_chunks(pixels):
+            handle.write(memoryview(np.ascontiguousarray(part)).cast("B"))
 
 
 def _unpack(arrays: dict[str, np.ndarray], spec: InputSpec) -> CachedFolder | None:
@@ -170,7 +244,7 @@ def _unpack(arrays: dict[str, np.ndarray], spec: InputSpec) -> CachedFolder | No
     if _text(arrays["spec"]) != spec.key():
         return None
     pixels = arrays["pixels"]
-    if pixels.dtype != np.uint8 or pixels.shape[1:] != spec.shape:
+    if pixels.dtype != np.uint8 or tuple(pixels.shape[1:]) != spec.shape:
         return None
     text = _text(arrays["paths"])
     paths = text.split("\0") if text else []

@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from core.data.cache import DatasetCache
+from core.data.cache import CachedFolder, DatasetCache
 from core.data.decoding import Decoded, collector_paused, decode_all, refresh_cache, take_hits
 from core.data.findings import class_and_part, duplicate_warnings, exact_groups, misnamed_note
 from core.data.images import InputSpec
@@ -33,6 +33,7 @@ from core.data.near_duplicates import (
     near_pairs,
     phash,
 )
+from core.data.pixels import Pixels, PixelSink, chunk_rows, take
 from core.data.scan import DatasetIndex, FileEntry, Skipped, assess, scan_folder
 from core.data.split import stratified_split
 from core.errors import DatasetError
@@ -44,13 +45,15 @@ class LoadedDataset:
     """Decoded images of a dataset folder, ready for training or evaluation.
 
     ``images`` has shape (N, size, size, channels) and dtype uint8 (60,000 28x28 images take
-    47 MB); ``labels`` index into ``class_names``; ``paths`` are relative to ``root``.
+    47 MB), in memory or, for a large dataset, in a file read by row (:mod:`core.data.pixels`:
+    read whole-dataset passes a chunk at a time and take subsets with its ``take``);
+    ``labels`` index into ``class_names``; ``paths`` are relative to ``root``.
     """
 
     root: Path
     spec: InputSpec
     class_names: list[str]
-    images: np.ndarray
+    images: Pixels
     labels: np.ndarray
     paths: list[str]
     hashes: list[str]
@@ -189,6 +192,10 @@ def load_dataset(
     pool; ``progress(fraction, message)`` is called on the calling thread as chunks finish, and
     ``cancel`` is checked between chunks. With ``cache`` given, unchanged files come from the
     cache and the cache is refreshed afterwards.
+
+    Each image is decoded once and goes straight to its row of a :class:`PixelSink` (in memory
+    for a small dataset, a file for a large one, :mod:`core.data.pixels`), hashed for the
+    near-duplicate check on the way, so a load of any size holds only the chunks in flight.
     """
     spec = spec or InputSpec()
     with collector_paused():
@@ -196,23 +203,49 @@ def load_dataset(
         entries = [(label, f) for label, c in enumerate(index.classes) for f in c.files]
         total = len(entries)
         results: list[Decoded | None] = [None] * total
-        cached_pixels = np.zeros((0, *spec.shape), np.uint8)
-        rows = np.full(total, -1, dtype=np.int64)  # row in cached_pixels, for cache hits
+        cached = CachedFolder.empty(spec)
+        rows = np.full(total, -1, dtype=np.int64)  # row in cached.pixels, for cache hits
         if cache is not None:
             cached = cache.read(index.root, spec)
             take_hits(cached, entries, results, rows)
-            cached_pixels = cached.pixels
     report = Throttle(progress)
     todo = [i for i, r in enumerate(results) if r is None]
     done = total - len(todo)
     report(done / max(total, 1), f"{done} of {total} images from cache")
-    if todo:
-        decode_all(index, spec, entries, todo, results, report, cancel, workers)
+    if not todo:  # nothing changed: the cached pixels serve as they are
+        good = np.array([i for i, r in enumerate(results) if r and not r[1]], np.int64)
+        with collector_paused():
+            images = _rows_of(cached.pixels, rows[good])
+            return _assemble(index, spec, entries, results, images, None)
+    sink = PixelSink(total, spec.shape, cache.folder if cache is not None else None)
+    phashes = np.zeros(total, np.uint64)
+
+    def keep(where: list[int], pixels: list[np.ndarray] | np.ndarray) -> None:
+        batch = np.stack(pixels) if isinstance(pixels, list) else pixels
+        for i, image in zip(where, batch, strict=True):
+            sink.put(i, image)
+        phashes[where] = phash(batch)
+
+    hits = np.flatnonzero(rows >= 0)
+    for start in range(0, len(hits), chunk_rows(int(np.prod(spec.shape)))):
+        part = hits[start : start + chunk_rows(int(np.prod(spec.shape)))]
+        keep(part.tolist(), cached.pixels[rows[part]])
+    del cached  # the cache's pixels are copied: its file and arrays may go
+    decode_all(index, spec, entries, todo, results, report, cancel, workers, keep)
+    good = np.array([i for i, r in enumerate(results) if r is not None and not r[1]], np.int64)
     with collector_paused():
-        loaded = _assemble(index, spec, entries, results, rows, cached_pixels)
-    if cache is not None and todo:
-        refresh_cache(cache, index, spec, entries, results, (loaded.paths, loaded.images))
+        images = sink.finish(good)
+        loaded = _assemble(index, spec, entries, results, images, phashes[good])
+    if cache is not None:
+        refresh_cache(cache, index, spec, entries, results, sink.rows_of_entries(good))
     return loaded
+
+
+def _rows_of(images: Pixels, rows: np.ndarray) -> Pixels:
+    """``images`` at ``rows``: the array itself when they are all of it, in order."""
+    if len(rows) == len(images) and np.array_equal(rows, np.arange(len(rows))):
+        return images
+    return take(images, rows)
 
 
 def _assemble(
@@ -220,22 +253,11 @@ def _assemble(
     spec: InputSpec,
     entries: list[tuple[int, FileEntry]],
     results: list[Decoded | None],
-    rows: np.ndarray,
-    cached_pixels: np.ndarray,
+    images: Pixels,
+    phashes: np.ndarray | None,
 ) -> LoadedDataset:
-    good = [
-        i for i, r in enumerate(results) if r is not None and (rows[i] >= 0 or r[0] is not None)
-    ]
+    good = [i for i, r in enumerate(results) if r is not None and not r[1]]
     good_array = np.asarray(good, dtype=np.int64)
-    cache_rows = rows[good_array] if good else np.zeros(0, np.int64)
-    from_cache = cache_rows >= 0
-    if from_cache.all() and np.array_equal(cache_rows, np.arange(len(cached_pixels))):
-        images = cached_pixels  # nothing changed: the cache already holds this exact array
-    else:
-        images = np.empty((len(good), *spec.shape), dtype=np.uint8)
-        images[from_cache] = cached_pixels[cache_rows[from_cache]]
-        for position in np.flatnonzero(~from_cache):
-            images[position] = results[good[position]][0]  # type: ignore[index]
     entry_labels = np.fromiter((label for label, _ in entries), np.int32, len(entries))
     labels = entry_labels[good_array] if good else np.zeros(0, np.int32)
     paths = [entries[i][1].relpath for i in good]
@@ -247,7 +269,7 @@ def _assemble(
         if result is not None and result[1]:
             skipped.append(Skipped(entries[i][1].relpath, result[1]))
     names, layout = index.class_names, index.layout
-    found = data_notes(index.root, names, images, labels, paths, hashes, layout, misnamed)
+    found = data_notes(index.root, names, images, labels, paths, hashes, layout, misnamed, phashes)
     return LoadedDataset(
         index.root,
         spec,
@@ -278,7 +300,7 @@ class Findings(NamedTuple):
 def data_notes(
     root: Path,
     names: list[str],
-    images: np.ndarray,
+    images: Pixels,
     labels: np.ndarray,
     paths: list[str],
     hashes: list[str],

@@ -14,11 +14,13 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import itertools
 import multiprocessing
 import os
 import threading
-from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
@@ -27,6 +29,7 @@ import numpy as np
 from core.data.cache import CachedFolder, DatasetCache
 from core.data.findings import name_disagrees
 from core.data.images import InputSpec, load_input, read_file, sniff_format
+from core.data.pixels import Pixels
 from core.data.scan import DatasetIndex, FileEntry
 from core.errors import ImageError
 from core.progress import CancelToken, ProgressCallback
@@ -169,8 +172,13 @@ def decode_all(
     report: ProgressCallback,
     cancel: CancelToken | None,
     workers: int | None,
+    keep: Callable[[list[int], list[np.ndarray]], None],
 ) -> None:
-    """Decode the ``todo`` entries into ``results``, inline or on a pool (see :func:`_plan`)."""
+    """Decode the ``todo`` entries into ``results``, inline or on a pool (see :func:`_plan`).
+
+    The pixels of each chunk go to ``keep(entries, pixels)`` as the chunk arrives (the
+    entries that decoded, and their images), and ``results`` keeps everything else about each
+    file but not its pixels: a load holds at most the chunks in flight, never every image."""
     root = str(index.root)
     total = len(entries)
     done = total - len(todo)
@@ -181,8 +189,11 @@ def decode_all(
         nonlocal done
         if cancel is not None:
             cancel.raise_if_cancelled()
+        kept = [(i, r[0]) for i, r in zip(chunk, chunk_results, strict=True) if r[0] is not None]
+        if kept:
+            keep([i for i, _ in kept], [pixels for _, pixels in kept])
         for i, result in zip(chunk, chunk_results, strict=True):
-            results[i] = result
+            results[i] = (None, *result[1:])
         done += len(chunk)
         report(done / total, f"Decoded {done} of {total} images")
 
@@ -198,20 +209,43 @@ def decode_all(
         for chunk in chunks:
             collect(chunk, _decode_chunk(root, relpaths(chunk), spec))
         return
-    futures = [pool.submit(_decode_chunk, root, relpaths(chunk), spec) for chunk in chunks]
+    # A window of chunks is in flight, each let go once collected: decoded pixels never pile
+    # up in finished futures, whatever the number of files.
+    window = 4 * (workers or _cpu_count())
+    pending: deque[tuple[list[int], Future[list[Decoded]]]] = deque()
+    ahead = iter(chunks)
     try:
-        for chunk, future in zip(chunks, futures, strict=True):
+        for chunk in itertools.islice(ahead, window):
+            pending.append((chunk, pool.submit(_decode_chunk, root, relpaths(chunk), spec)))
+        while pending:
+            chunk, future = pending.popleft()
             try:
                 chunk_results = future.result()
             except BrokenProcessPool:
                 _discard_pool()  # a worker died (killed, out of memory): carry on inline
                 chunk_results = _decode_chunk(root, relpaths(chunk), spec)
+            del future
             collect(chunk, chunk_results)
+            following = next(ahead, None)
+            if following is not None:
+                submitted = _submit(pool, root, relpaths(following), spec)
+                pending.append((following, submitted))
     finally:
-        for future in futures:
+        for _, future in pending:
             future.cancel()
         if isinstance(pool, ThreadPoolExecutor):
             pool.shutdown(wait=True)
+
+
+def _submit(pool: Executor, root: str, relpaths: list[str], spec: InputSpec) -> Future:
+    """Hand one chunk to ``pool``; a process pool found broken decodes it here instead."""
+    try:
+        return pool.submit(_decode_chunk, root, relpaths, spec)
+    except (BrokenProcessPool, RuntimeError):
+        _discard_pool()
+        done: Future[list[Decoded]] = Future()
+        done.set_result(_decode_chunk(root, relpaths, spec))
+        return done
 
 
 def refresh_cache(
@@ -220,23 +254,25 @@ def refresh_cache(
     spec: InputSpec,
     entries: list[tuple[int, FileEntry]],
     results: list[Decoded | None],
-    loaded: tuple[list[str], np.ndarray],
+    pixels: tuple[Pixels, np.ndarray],
 ) -> None:
     """Rewrite the cache from a finished load (only called when something was decoded):
-    ``loaded`` is the dataset's (paths, images)."""
-    loaded_paths, images = loaded
-    row_of = {path: row for row, path in enumerate(loaded_paths)}
-    done = [(entry, result) for (_, entry), result in zip(entries, results, strict=True) if result]
-    paths = [entry.relpath for entry, _ in done]
-    rows = np.fromiter((row_of.get(p, -1) for p in paths), np.int64, len(paths))
+    ``pixels`` is (images, the row in them of every entry, -1 for a skipped one)."""
+    images, row_of_entry = pixels
+    done = [
+        (k, entry, result)
+        for k, ((_, entry), result) in enumerate(zip(entries, results, strict=True))
+        if result
+    ]
+    rows = np.fromiter((row_of_entry[k] for k, _, _ in done), np.int64, len(done))
     cached = CachedFolder(
-        paths=paths,
-        sizes=np.fromiter((entry.size for entry, _ in done), np.int64, len(done)),
-        mtimes=np.fromiter((entry.mtime_ns for entry, _ in done), np.int64, len(done)),
+        paths=[entry.relpath for _, entry, _ in done],
+        sizes=np.fromiter((entry.size for _, entry, _ in done), np.int64, len(done)),
+        mtimes=np.fromiter((entry.mtime_ns for _, entry, _ in done), np.int64, len(done)),
         rows=rows,
-        reasons={i: result[1] for i, (_, result) in enumerate(done) if rows[i] < 0},
-        hashes=[result[2] for _, result in done],
+        reasons={i: result[1] for i, (_, _, result) in enumerate(done) if rows[i] < 0},
+        hashes=[result[2] for _, _, result in done],
         pixels=images,
-        formats={i: result[3] for i, (_, result) in enumerate(done) if result[3]},
+        formats={i: result[3] for i, (_, _, result) in enumerate(done) if result[3]},
     )
     cache.write(index.root, spec, cached)

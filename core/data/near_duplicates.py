@@ -52,13 +52,16 @@ def _dct_matrix(size: int, frequencies: int) -> np.ndarray:
     return np.cos(np.pi * (2 * x + 1) * u / (2 * size)).astype(np.float32)
 
 
-def phash(images: np.ndarray, chunk: int = 4096) -> np.ndarray:
+def phash(images: np.ndarray, chunk: int | None = None) -> np.ndarray:
     """64-bit perceptual hashes (uint64, one per image) of (N, H, W[, C]) uint8 images.
 
     The 8x8 lowest frequencies of the gray image's DCT, less the constant row and column
     (9x9 computed), each bit saying whether a coefficient is above their median; an image
     larger than 32 px is first averaged down to 32x32. One matrix product per chunk: the
-    separable DCT is folded into a single (H*W, 81) matrix.
+    separable DCT is folded into a single (H*W, 81) matrix. A chunk is 4,096 small images, or
+    as many large ones as fit in about 16 MB of pixels (its float32 sums take four times that),
+    so hashing photos does not need gigabytes; ``images`` is only ever sliced, so the rows of a
+    dataset kept on disk (:mod:`core.data.pixels`) are read a chunk at a time.
     """
     if images.ndim == 3:
         images = images[..., None]
@@ -68,6 +71,7 @@ def phash(images: np.ndarray, chunk: int = 4096) -> np.ndarray:
     basis = np.kron(_dct_matrix(small[0], 9) @ down_h, _dct_matrix(small[1], 9) @ down_w)
     basis = basis.reshape(81, height, width)[_KEEP].reshape(64, height * width).T / channels
     weights = 1 << np.arange(63, -1, -1, dtype=np.uint64)
+    chunk = chunk or min(4096, max(1, (16 << 20) // (height * width * channels)))
     out = np.empty(n, np.uint64)
     for start in range(0, n, chunk):
         part = images[start : start + chunk]

@@ -20,6 +20,7 @@ from core.data.dataset import LoadedDataset, data_notes
 from core.data.decoding import decode_one
 from core.data.edit import EXCLUDED, Edit, EditError
 from core.data.near_duplicates import phash
+from core.data.pixels import DiskPixels, take
 from core.data.scan import Skipped, junk_reason
 
 
@@ -105,14 +106,15 @@ def _rebuild(
         hashes.append(digest)
         if found_as:
             misnamed.append((relpath, found_as))
-    if keep.all() and not new_pixels:
-        images = data.images
-    else:
-        images = np.concatenate(
-            [data.images[keep], np.stack(new_pixels).astype(np.uint8)]
-            if new_pixels
-            else [data.images[keep]]
-        )
+    images = data.images
+    if not keep.all():
+        images = take(images, np.flatnonzero(keep))
+    if new_pixels:
+        added_pixels = np.stack(new_pixels).astype(np.uint8)
+        if isinstance(images, DiskPixels):  # the file stays as it is: the new ones in memory
+            images = images.plus(added_pixels)
+        else:
+            images = np.concatenate([images, added_pixels])
     index = {name: k for k, name in enumerate(names)}
     depth = 0 if data.layout is None else 1  # train/cat/1.png: the class is the second part
     try:

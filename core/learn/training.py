@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.data.dataset import LoadedDataset, require_trainable
+from core.data.pixels import DiskPixels, Pixels, take
 from core.errors import Cancelled, TrainingError
 from core.learn.batchnorm import Recalibration, batchnorm_layers, recalibrate
 from core.learn.config import FINE_TUNE_RATE, LABEL_SMOOTHING, TrainConfig
@@ -102,7 +103,7 @@ FINE_TUNE_LAYERS = 20
 
 
 def make_dataset(
-    images: np.ndarray,
+    images: Pixels,
     labels: np.ndarray,
     batch_size: int,
     shuffle: bool,
@@ -113,19 +114,35 @@ def make_dataset(
     """A tf.data pipeline over uint8 images: shuffle indices each epoch, gather, cast, prefetch;
     ``passes`` epochs in one pipeline (for ``fit`` with a step count per epoch).
 
-    The pixels stay uint8 in memory (a quarter of float32's size); the cast to float and the
-    one-hot labels are made in the graph, batch by batch. Scaling to 0..1 happens inside the
-    model.
+    The pixels stay uint8 (a quarter of float32's size); the cast to float and the one-hot
+    labels are made in the graph, batch by batch. Scaling to 0..1 happens inside the model.
+    Images in memory become one constant the graph gathers from; images kept in a file
+    (:class:`~core.data.pixels.DiskPixels`, a large dataset) are read a batch at a time as the
+    pipeline asks for them, so a run over any number of photos holds a few batches, never the
+    dataset.
     """
-    x = tf.constant(images)
     y = tf.constant(labels.astype(np.int32))
     indices = tf.data.Dataset.range(len(labels))
     if shuffle:
         indices = indices.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
     batches = indices.batch(batch_size)
+    if isinstance(images, DiskPixels):
+        shape = images.shape[1:]
+
+        def read(idx: np.ndarray) -> np.ndarray:
+            return images[idx]
+
+        def pixels_of(idx: tf.Tensor) -> tf.Tensor:
+            batch = tf.numpy_function(read, [idx], tf.uint8, stateful=False)
+            return tf.ensure_shape(batch, [None, *shape])
+    else:
+        x = tf.constant(images)
+
+        def pixels_of(idx: tf.Tensor) -> tf.Tensor:
+            return tf.gather(x, idx)
 
     def gather(idx: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        return tf.cast(tf.gather(x, idx), tf.float32), tf.one_hot(tf.gather(y, idx), num_classes)
+        return tf.cast(pixels_of(idx), tf.float32), tf.one_hot(tf.gather(y, idx), num_classes)
 
     # The training pipeline holds every pass of the run, fitted with a step count per epoch,
     # so Keras keeps one iterator for the whole run: a new iterator each epoch stalled the
@@ -289,7 +306,7 @@ class Trainer:
             warnings.append("the saved optimizer state did not fit; it starts afresh")
         n = spec.num_classes
         train_ds = make_dataset(
-            inputs[train_idx],
+            take(inputs, train_idx),
             data.labels[train_idx],
             batch_size,
             True,
@@ -305,13 +322,15 @@ class Trainer:
             checked = val_idx[: len(val_idx) - len(val_idx) % len(devices)]
             val_batch -= val_batch % len(devices)
         if len(checked):
-            val_ds = make_dataset(inputs[checked], data.labels[checked], val_batch, False, 0, n)
+            val_ds = make_dataset(
+                take(inputs, checked), data.labels[checked], val_batch, False, 0, n
+            )
         total = len(earlier) + config.epochs
         bridge = Bridge(self.observer, self.control, total, batches, n)
         callbacks: list[keras.callbacks.Callback] = [bridge]
         calibrate = bool(batchnorm_layers(fit_model))
         if calibrate and val_ds is not None:
-            callbacks.append(Recalibration(fit_model, inputs[train_idx], config.seed))
+            callbacks.append(Recalibration(fit_model, take(inputs, train_idx), config.seed))
         early = None
         if config.early_stopping:
             patience, warmup_epochs = early_stopping_epochs(
@@ -359,7 +378,7 @@ class Trainer:
         restored = early is not None and early.best_weights is not None and outcome != "stopped"
         best_epoch = early.best_epoch + 1 if restored else None
         if calibrate and (val_ds is None or outcome == "stopped"):
-            recalibrate(fit_model, inputs[train_idx], config.seed)  # weights since validation
+            recalibrate(fit_model, take(inputs, train_idx), config.seed)  # since validation
         if not all(np.isfinite(w).all() for w in model.get_weights()):
             raise TrainingError("training diverged (weights are not finite); nothing was kept")
         optimizer_after = OptimizerState.of(fit_model, config.optimizer)
@@ -389,7 +408,7 @@ class Trainer:
             return dataclasses.replace(config, learning_rate=rate)
         return config
 
-    def _what_to_fit(self, spec: ModelSpec, model: keras.Model) -> tuple[np.ndarray, keras.Model]:
+    def _what_to_fit(self, spec: ModelSpec, model: keras.Model) -> tuple[Pixels, keras.Model]:
         """(inputs, model to fit). The pretrained preset without fine-tuning fits its head on
         cached backbone features; with fine-tuning, the top of the backbone is unfrozen."""
         data = self.dataset
@@ -405,6 +424,6 @@ class Trainer:
         cache = FeatureCache(str(spec.backbone_id), spec.input.size)
 
         def compute(rows: np.ndarray) -> np.ndarray:
-            return extract_features(extractor, data.images[rows])
+            return extract_features(extractor, take(data.images, rows))
 
         return cache.features(data.hashes, compute), head_model(model)

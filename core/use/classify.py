@@ -66,11 +66,12 @@ def evaluate_validation(
     apart too: ``"unseen"`` (:func:`core.use.evaluate.unseen_score`) then says how the others did,
     present only when there were such copies (a given test folder may hold them).
     """
+    from core.use.by_features import dataset_probabilities
+
     if not val_paths:
         return {}
     rows = dataset_rows(dataset, val_paths)
-    classifier = Classifier(model, dataset.class_names, dataset.spec)
-    probs = classifier.probabilities_in_batches(dataset.images[rows])
+    probs = dataset_probabilities(model, dataset, rows)
     return score_held_out(dataset, val_paths, probs, train_paths).to_dict(with_mistakes=True)
 
 

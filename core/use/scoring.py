@@ -23,6 +23,7 @@ from core.errors import CnnStudioError
 from core.learn.calibration import Calibration, calibrate
 from core.learn.record import FILES_HASH, ModelRecord
 from core.learn.run import RunScores
+from core.use.by_features import dataset_probabilities
 from core.use.evaluate import Evaluation, chance_warning, evaluate_predictions, unseen_score
 
 if TYPE_CHECKING:
@@ -63,16 +64,15 @@ def calibrate_and_score(
     The network runs over the validation images once; the calibrated probabilities are its
     own under the folded temperature, computed from those in NumPy.
     """
-    from core.use.classify import Classifier, dataset_rows, score_held_out
+    from core.use.classify import dataset_rows, score_held_out
 
     if not val_paths:
         note = "not calibrated: no validation images were held out to fit it on"
         _log.info(note)
         return Calibration(note=note), {}
     rows = dataset_rows(data, val_paths)
-    classifier = Classifier(model, data.class_names, data.spec)
     calibration, probabilities = calibrate(
-        model, classifier.probabilities_in_batches(data.images[rows]), data.labels[rows]
+        model, dataset_probabilities(model, data, rows), data.labels[rows]
     )
     if calibration.note:
         _log.info(calibration.note)
@@ -97,7 +97,7 @@ def score_folder(
             f"classes not known to the model: {', '.join(unknown)} (it knows {', '.join(names)})"
         )
     labels = np.array([names.index(data.class_names[k]) for k in data.labels])
-    probs = classifier.probabilities_in_batches(data.images)
+    probs = dataset_probabilities(model.keras_model, data, np.arange(len(data)), classifier)
     evaluation = evaluate_predictions(labels, probs, names, data.paths)
     copies = copies_of_training(model.files, data)
     if copies is not None:
@@ -149,7 +149,10 @@ def image_surprises(
     from core.use.model_record import classifier_of
 
     require_same_input(model, data)
-    probabilities = classifier_of(model).probabilities_in_batches(data.images, batch_size)
+    rows = np.arange(len(data))
+    probabilities = dataset_probabilities(
+        model.keras_model, data, rows, classifier_of(model), batch_size
+    )
     columns = _label_columns(model.class_names, data)
     losses = _losses(probabilities, columns)
     predicted = probabilities.argmax(axis=1) if len(data) else np.zeros(0, np.int64)
