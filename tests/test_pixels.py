@@ -24,7 +24,7 @@ from tests.test_pretrained import colour_photos
 
 @pytest.fixture
 def on_disk(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every dataset keeps its pixels in a file, as one over 256 MB does."""
+    """Every dataset keeps its pixels in a file, as one over 128 MB does."""
     monkeypatch.setattr("core.data.pixels.IN_MEMORY_BYTES", 0)
 
 

@@ -1,11 +1,12 @@
 """A dataset's decoded pixels in memory or on disk, read a few rows at a time.
 
-A dataset of 28 px digits is small (60,000 images take 47 MB) and lives in memory as one uint8
-array, as it always did. Photos decoded at 224x224x3 take 150 KB each: 30,000 of them would
-take 4.5 GB, more than a laptop has to spare. Above :data:`IN_MEMORY_BYTES` the pixels go to a
-file instead (:class:`PixelSink` writes each decoded image to its row as it arrives, so a
-load never holds more than a chunk), and :class:`DiskPixels` reads rows back on demand: the
-thumbnail grid one row at a time, feature extraction, scoring and training a batch at a time.
+A dataset of 28 px digits is small (100,000 images take 78 MB) and lives in memory as one
+uint8 array, as it always did. Photos decoded at 224x224x3 take 150 KB each: 30,000 of them
+would take 4.5 GB, more than a laptop has to spare. Above :data:`IN_MEMORY_BYTES` (about 850
+such photos) the pixels go to a file instead (:class:`PixelSink` writes each decoded image to
+its row as it arrives, so a load never holds more than a chunk), and :class:`DiskPixels` reads
+rows back on demand: the thumbnail grid one row at a time, feature extraction, scoring and
+training a batch at a time.
 
 :class:`DiskPixels` answers ``len``, ``shape``, ``dtype`` and numpy-style indexing (an int gives
 one image, a slice or an index array gives an ndarray of those rows), so code that reads a batch
@@ -35,7 +36,7 @@ from typing import Any
 import numpy as np
 
 #: Decoded pixels up to this size stay in memory; larger datasets are kept in a file.
-IN_MEMORY_BYTES = 256 * 1024**2
+IN_MEMORY_BYTES = 128 * 1024**2
 #: Whole-dataset passes (hashing, copying) read this many bytes of rows at a time.
 CHUNK_BYTES = 32 * 1024**2
 

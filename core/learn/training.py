@@ -154,6 +154,18 @@ def make_dataset(
     return batches.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
+#: A validation batch's float32 input is at most about this many bytes (a 224 px photo's takes
+#: 0.6 MB, and the backbone's activations for it many times more); small images keep 256.
+VALIDATION_BATCH_BYTES = 20 * 1024**2
+
+
+def validation_batch(batch_size: int, shape: tuple[int, ...]) -> int:
+    """Images per validation batch: 256 small images, fewer large ones (never fewer than a
+    training batch), so checking 224 px photos does not take gigabytes of activations."""
+    image_bytes = 4 * int(np.prod(shape[1:]))
+    return max(batch_size, min(256, VALIDATION_BATCH_BYTES // max(image_bytes, 1)))
+
+
 class Trainer:
     """Trains a new model on a dataset, or continues training an existing one."""
 
@@ -314,7 +326,7 @@ class Trainer:
             n,
             passes=config.epochs,
         )
-        val_ds, val_batch, checked = None, max(batch_size, 256), val_idx
+        val_ds, val_batch, checked = None, validation_batch(batch_size, inputs.shape), val_idx
         if multi:
             # MirroredStrategy cannot split a validation batch unevenly between replicas, so
             # the few images (fewer than the replicas) that would make it uneven are left out

@@ -12,8 +12,8 @@ fresh ``XDG_CACHE_HOME`` and ``XDG_DATA_HOME`` per run so that no decoded image 
 feature cached by an earlier run hides the cost:
 
 - ``python -m core train FOLDER --out M --json``: no preset given, so the app chooses the
-  pretrained photos preset (MobileNetV2 features computed once, then the head). Its epochs are
-  the app's own (60, patience 8) unless ``--epochs`` caps them: the head trains on cached
+  pretrained photos preset (EfficientNet-Lite0 features computed once, then the head). Its
+  epochs are the app's own (60, patience 8) unless ``--epochs`` caps them: the head trains on cached
   features and costs seconds, so the cap hardly changes the time. The validation accuracy comes
   from the ``--json`` summary.
 - ``python -m core predict M FOLDER --csv FILE`` with that model, on the same folder.
