@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from core.nets.models import ModelSpec
     from core.share.card import ReportFiles
     from core.share.check import ExportReport
+    from core.use.classify import ClassifiedBatch
     from core.use.evaluate import Evaluation
     from core.use.heatmap import Explanation
     from core.use.network_views import NetworkView
@@ -88,12 +89,44 @@ class _ModelUses:
         top_k: int | None = 3,
         cancel: CancelToken | None = None,
     ) -> tuple[list[Prediction], list[tuple[str, str]]]:
-        """Classify image files and folders of them: (predictions, [(path, reason)])."""
+        """Classify image files and folders of them: (predictions, [(path, reason)]), all at
+        once (the lists grow with the files; :meth:`iter_classify` streams them)."""
+        predictions: list[Prediction] = []
+        failures: list[tuple[str, str]] = []
+        for step in self.iter_classify(targets, top_k, cancel):
+            predictions += step.predictions
+            failures += step.failures
+        return predictions, failures
+
+    def iter_classify(
+        self,
+        targets: Iterable[Path | str],
+        top_k: int | None = 3,
+        cancel: CancelToken | None = None,
+        progress: ProgressCallback = no_progress,
+    ) -> Iterator[ClassifiedBatch]:
+        """Classify image files and folders of them as a stream: one
+        :class:`~core.use.classify.ClassifiedBatch` per batch, as soon as it is done, so
+        memory does not grow with the files (:meth:`Classifier.iter_classify_paths`). The
+        first step also carries the entries the folder scan left out; ``progress`` gets the
+        share of files handled after each step.
+
+        The session is busy ("classifying") until the stream is used up or closed: consume it
+        on the thread that runs TensorFlow, and close it (``contextlib.closing``) when leaving
+        early. A cancelled run raises :class:`~core.errors.Cancelled`.
+        """
+        from core.use.classify import ClassifiedBatch
+
         classifier = classifier_of(self._require_model())
         with self._doing("classifying"):
             files, skipped = scan.image_files([Path(t) for t in targets])
-            predictions, failures = classifier.classify_paths(files, top_k, cancel=cancel)
-            return predictions, [*skipped, *failures]
+            if skipped:
+                yield ClassifiedBatch([], skipped)
+            done = 0
+            for step in classifier.iter_classify_paths(files, top_k, cancel=cancel):
+                done += step.files
+                progress(done / len(files), f"{done} of {len(files)} images")
+                yield step
 
     def classify_frame(self, pixels: np.ndarray, top_k: int | None = 5) -> Prediction:
         """Classify one camera frame (uint8 RGB pixels, any size) with the current model,
