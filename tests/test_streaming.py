@@ -1,8 +1,11 @@
-"""Classifying many files as a stream (issue 26): batches bounded by bytes, and results that
-come before the last file is read."""
+"""Classifying many files as a stream (issue 26): batches bounded by bytes, results that come
+before the last file is read, and ``predict --csv`` that writes as it goes, leaving no
+half-written file behind."""
 
 from __future__ import annotations
 
+import csv
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,12 +13,15 @@ import numpy as np
 import pytest
 
 import core.use.classify as classify_module
+from core.cli.console import JsonArray
+from core.cli.main import main
 from core.data.images import InputSpec
 from core.data.scan import image_files
 from core.errors import Cancelled
 from core.progress import CancelToken
 from core.session import Session
 from core.use.classify import Classifier, batch_for
+from core.use.predictions import write_csv
 from tests.conftest import shared_path
 
 
@@ -178,3 +184,68 @@ def test_a_cancelled_stream_stops_before_the_next_file(saved_model, pattern_dir,
     with pytest.raises(Cancelled):
         next(stream)
     assert session.state().activity is None
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_predict_csv_writes_the_rows_the_whole_list_wrote(
+    saved_model, small_batches, tmp_path, capsys
+):
+    files = photos(30)
+    out = tmp_path / "out.csv"
+    code = main(["predict", str(saved_model), *map(str, files), "--csv", str(out), "-q"])
+    assert code == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 30 and printed[0].startswith(f"{files[0]}: ")
+    # The old way: every prediction in one list (256 a batch), then the file at the end.
+    predictions, _ = Classifier.from_file(saved_model).classify_paths(files, 3, batch_size=256)
+    whole = read_rows(write_csv(predictions, tmp_path / "whole.csv", top_k=3))
+    streamed = read_rows(out)
+    assert [(r["path"], r["label"], r["top_k"]) for r in streamed] == [
+        (r["path"], r["label"], r["top_k"]) for r in whole
+    ]
+    for mine, theirs in zip(streamed, whole, strict=True):
+        assert float(mine["probability"]) == pytest.approx(float(theirs["probability"]), abs=1e-5)
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, Cancelled])
+def test_predict_csv_leaves_no_file_when_stopped_halfway(
+    saved_model, pattern_dir, small_batches, tmp_path, monkeypatch, stop
+):
+    out = tmp_path / "results" / "out.csv"
+    out.parent.mkdir()
+    out.write_text("path,label\nearlier,results\n")
+    batches: list[int] = []
+    real = Classifier.probabilities
+
+    def stopping(self, batch):
+        if batches:  # the second batch: the first one's rows are in the temporary file
+            (partial,) = [p for p in out.parent.iterdir() if p.name.endswith(".tmp")]
+            assert len(read_rows(partial)) == batches[0]
+            raise stop()
+        batches.append(len(batch))
+        return real(self, batch)
+
+    monkeypatch.setattr(Classifier, "probabilities", stopping)
+    code = main(["predict", str(saved_model), str(pattern_dir), "--csv", str(out), "-q"])
+    assert code in (1, 130)
+    assert batches == [8]
+    assert out.read_text() == "path,label\nearlier,results\n"  # untouched
+    assert [p.name for p in out.parent.iterdir()] == ["out.csv"]
+
+
+@pytest.mark.parametrize("indent", [None, 2])
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_a_json_array_printed_piece_by_piece_is_the_whole_dump(indent, count, capsys):
+    items = [
+        {"path": f"odd\u2028name {n}.jpg", "predictions": [{"label": "é", "p": 0.5}]}
+        for n in range(count)
+    ]
+    printed = JsonArray(indent)
+    for item in items:
+        printed.add(item)
+    printed.close()
+    assert capsys.readouterr().out == json.dumps(items, indent=indent, ensure_ascii=False) + "\n"

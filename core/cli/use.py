@@ -7,14 +7,19 @@ command runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.atomic import check_target
 from core.cli.common import add_threads_argument
-from core.cli.console import ProgressBar, err, note, out, table
+from core.cli.console import JsonArray, ProgressBar, err, note, out, table
 from core.errors import CnnStudioError
 from core.plain import accuracy_in_words, confidence_in_words, unseen_in_words
+
+if TYPE_CHECKING:
+    from core.use.predictions import Prediction
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -134,8 +139,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    """Classify the targets as a stream: each batch's rows go to the CSV (flushed), stdout and
+    stderr as soon as it is done, so memory stays the same however many images there are; the
+    CSV replaces ``--csv`` only when every image was handled (never half-written)."""
     from core.session import Session
-    from core.use.predictions import UNSURE, check_csv_target, write_csv
+    from core.use.predictions import check_csv_target, csv_rows
 
     if args.top_k < 1:
         args.parser.error("--top-k must be at least 1")
@@ -146,21 +154,49 @@ def cmd_predict(args: argparse.Namespace) -> int:
     missing = [str(t) for t in args.targets if not t.exists()]
     if missing:
         raise CnnStudioError(f"not found: {', '.join(missing)}")
-    predictions, failures = session.classify(args.targets, args.top_k)
-    for path, reason in failures:
-        err(f"Skipped {path}: {reason}")
-    least = args.min_confidence
-    if args.csv:
-        write_csv(predictions, args.csv, args.top_k, least)
-    if args.json:
-        report = [{**p.to_dict(), "answer": p.answer(least)} for p in predictions]
-        out(json.dumps(report, indent=2, ensure_ascii=False))
-    else:
-        for p in predictions:
-            ranking = ", ".join(f"{n} {v:.1%}" for n, v in p.labels)
-            unsure = f"{UNSURE} (under {least:.0%}): " if p.top[1] < least else ""
-            out(f"{p.path}: {unsure}{ranking}")
-    return 1 if failures and not predictions else 0
+    bar = ProgressBar(
+        "Classifying ", enabled=None if any(t.is_dir() for t in args.targets) else False
+    )
+    printed = JsonArray(indent=2) if args.json else None
+    classified = failed = 0
+    with contextlib.ExitStack() as stack:
+        rows = (
+            stack.enter_context(csv_rows(args.csv, args.top_k, args.min_confidence))
+            if args.csv
+            else None
+        )
+        steps = stack.enter_context(
+            contextlib.closing(session.iter_classify(args.targets, args.top_k, progress=bar))
+        )
+        for step in steps:
+            if rows is not None:
+                rows.write(step.predictions)
+            with bar.hidden():
+                for path, reason in step.failures:
+                    err(f"Skipped {path}: {reason}")
+                _print_predictions(step.predictions, args.min_confidence, printed)
+            classified += len(step.predictions)
+            failed += len(step.failures)
+    bar.close()
+    if printed is not None:
+        printed.close()
+    return 1 if failed and not classified else 0
+
+
+def _print_predictions(
+    predictions: list[Prediction], least: float, printed: JsonArray | None
+) -> None:
+    """Print ``predictions`` on stdout: as elements of the ``--json`` array ``printed``, or as
+    lines of text (``unsure`` marked below ``least``)."""
+    from core.use.predictions import UNSURE
+
+    for p in predictions:
+        if printed is not None:
+            printed.add({**p.to_dict(), "answer": p.answer(least)})
+            continue
+        ranking = ", ".join(f"{n} {v:.1%}" for n, v in p.labels)
+        unsure = f"{UNSURE} (under {least:.0%}): " if p.top[1] < least else ""
+        out(f"{p.path}: {unsure}{ranking}")
 
 
 #: Where ``explain`` writes its overlays without ``--out`` (in the current folder).
