@@ -161,11 +161,28 @@ class _ModelUses:
         """Where the current model looked (Grad-CAM, :mod:`core.use.explain`) for its top answer
         on image files, folders of them, or pixel arrays (named ``<image N>``, N their place in
         ``targets``), decoded as classification decodes them: ``(explanations, [(path,
-        reason)])`` for the files that could not be used."""
+        reason)])`` for the files that could not be used. All at once (each explanation holds
+        its image and map): :meth:`iter_explain` streams them."""
+        explanations: list[Explanation] = []
+        failures: list[tuple[str, str]] = []
+        for done, failed in self.iter_explain(targets, cancel, batch_size):
+            explanations += done
+            failures += failed
+        return explanations, failures
+
+    def iter_explain(
+        self,
+        targets: Iterable[Path | str | np.ndarray],
+        cancel: CancelToken | None = None,
+        batch_size: int = 32,
+    ) -> Iterator[tuple[list[Explanation], list[tuple[str, str]]]]:
+        """:meth:`explain` as a stream: ``(explanations, failures)`` for each batch as soon as
+        it is explained (:func:`core.use.looking.iter_explain_targets`), so memory does not
+        grow with the files. Busy ("explaining") until the stream is used up or closed."""
         model = self._require_model()
         explainer = explainer_of(model)
         with self._doing("explaining"):
-            return looking.explain_targets(explainer, model, targets, cancel, batch_size)
+            yield from looking.iter_explain_targets(explainer, model, targets, cancel, batch_size)
 
     def network_view(
         self, image: Path | str | np.ndarray, max_maps: int = 16, name: str | None = None

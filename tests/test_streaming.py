@@ -1,6 +1,6 @@
 """Classifying many files as a stream (issue 26): batches bounded by bytes, results that come
-before the last file is read, and ``predict --csv`` that writes as it goes, leaving no
-half-written file behind."""
+before the last file is read, and ``predict --csv``/``explain`` that write as they go, leaving
+no half-written file behind."""
 
 from __future__ import annotations
 
@@ -249,3 +249,17 @@ def test_a_json_array_printed_piece_by_piece_is_the_whole_dump(indent, count, ca
         printed.add(item)
     printed.close()
     assert capsys.readouterr().out == json.dumps(items, indent=indent, ensure_ascii=False) + "\n"
+
+
+def test_explain_streams_a_folder_in_batches(saved_model, pattern_dir, tmp_path, capsys):
+    session = Session(use_cache=False)
+    session.open(saved_model)
+    steps = list(session.iter_explain([pattern_dir / "blob"], batch_size=10))
+    assert [len(done) for done, _ in steps] == [10, 10, 4]
+    whole, failures = session.explain([pattern_dir / "blob"])
+    assert not failures
+    assert [e.path for done, _ in steps for e in done] == [e.path for e in whole]
+    code = main(["explain", str(saved_model), str(pattern_dir / "blob"), "--out", str(tmp_path)])
+    assert code == 0
+    assert len(list(tmp_path.glob("*-heatmap.png"))) == 24
+    assert len(capsys.readouterr().out.splitlines()) == 24

@@ -270,34 +270,58 @@ def _overlay_name(source: str, taken: set[str], sources: set[Path], folder: Path
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    """Explain the targets as a stream: each batch's overlays are written (and its lines, or
+    its ``--json`` elements, printed) as soon as it is explained, so memory holds one batch of
+    images and maps however many files there are."""
     from PIL import Image
 
     from core.atomic import atomic_path
+    from core.data.scan import image_files
     from core.session import Session
     from core.use.heatmap import enlarge, overlay
 
     folder = _overlay_folder(args.out)
     session = Session()
     session.open(args.model)
-    explanations, failures = session.explain(args.targets)
-    for path, reason in failures:
+    files, skipped = image_files(args.targets)
+    for path, reason in skipped:
         err(f"Skipped {path}: {reason}")
-    sources = {Path(e.path).resolve() for e in explanations}
+    sources = {f.resolve() for f in files}  # an overlay never replaces one of them
     taken: set[str] = set()
-    for explanation in explanations:
-        assert explanation.image is not None
-        picture = overlay(enlarge(explanation.image, EXPLAIN_MIN_SIDE), explanation.heatmap)
-        target = _overlay_name(explanation.path, taken, sources, folder)
-        with atomic_path(target) as tmp:
-            Image.fromarray(picture, "RGB").save(tmp, format="PNG")
-        if not args.json:
-            row, col = explanation.peak
-            out(
-                f"{explanation.path}: {explanation.label} {explanation.probability:.1%}, "
-                f"looked most at row {row}, column {col} -> {target}"
-            )
-    if args.json:
-        out(json.dumps([e.to_dict() for e in explanations], ensure_ascii=False))
-    elif explanations:
-        note(f"Wrote {len(explanations)} overlay(s) to {folder}")
-    return 1 if failures or not explanations else 0
+    bar = ProgressBar(
+        "Explaining ", enabled=None if any(t.is_dir() for t in args.targets) else False
+    )
+    printed = JsonArray() if args.json else None
+    done = written = failed = 0
+    with contextlib.closing(session.iter_explain(files)) as steps:
+        for explanations, failures in steps:
+            done += len(explanations) + len(failures)
+            failed += len(failures)
+            bar(done / len(files), f"{done} of {len(files)} images")
+            with bar.hidden():
+                for path, reason in failures:
+                    err(f"Skipped {path}: {reason}")
+                for explanation in explanations:
+                    assert explanation.image is not None
+                    picture = overlay(
+                        enlarge(explanation.image, EXPLAIN_MIN_SIDE), explanation.heatmap
+                    )
+                    target = _overlay_name(explanation.path, taken, sources, folder)
+                    with atomic_path(target) as tmp:
+                        Image.fromarray(picture, "RGB").save(tmp, format="PNG")
+                    written += 1
+                    if printed is not None:
+                        printed.add(explanation.to_dict())
+                    else:
+                        row, col = explanation.peak
+                        out(
+                            f"{explanation.path}: {explanation.label} "
+                            f"{explanation.probability:.1%}, looked most at row {row}, "
+                            f"column {col} -> {target}"
+                        )
+    bar.close()
+    if printed is not None:
+        printed.close()
+    elif written:
+        note(f"Wrote {written} overlay(s) to {folder}")
+    return 1 if skipped or failed or not written else 0
