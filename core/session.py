@@ -91,12 +91,9 @@ class _ModelUses:
     ) -> tuple[list[Prediction], list[tuple[str, str]]]:
         """Classify image files and folders of them: (predictions, [(path, reason)]), all at
         once (the lists grow with the files; :meth:`iter_classify` streams them)."""
-        predictions: list[Prediction] = []
-        failures: list[tuple[str, str]] = []
-        for step in self.iter_classify(targets, top_k, cancel):
-            predictions += step.predictions
-            failures += step.failures
-        return predictions, failures
+        from core.use.classify import gathered
+
+        return gathered(self.iter_classify(targets, top_k, cancel))
 
     def iter_classify(
         self,
@@ -105,16 +102,12 @@ class _ModelUses:
         cancel: CancelToken | None = None,
         progress: ProgressCallback = no_progress,
     ) -> Iterator[ClassifiedBatch]:
-        """Classify image files and folders of them as a stream: one
-        :class:`~core.use.classify.ClassifiedBatch` per batch, as soon as it is done, so
-        memory does not grow with the files (:meth:`Classifier.iter_classify_paths`). The
-        first step also carries the entries the folder scan left out; ``progress`` gets the
-        share of files handled after each step.
-
-        The session is busy ("classifying") until the stream is used up or closed: consume it
-        on the thread that runs TensorFlow, and close it (``contextlib.closing``) when leaving
-        early. A cancelled run raises :class:`~core.errors.Cancelled`.
-        """
+        """Classify image files and folders of them as a stream: a
+        :class:`~core.use.classify.ClassifiedBatch` per batch as soon as it is done (first the
+        entries the scan left out, if any), so memory does not grow with the files; ``progress``
+        gets the share of files handled. Busy ("classifying") until the stream is used up or
+        closed (``contextlib.closing`` when leaving early); consume it on the thread that runs
+        TensorFlow. A cancelled run raises :class:`~core.errors.Cancelled`."""
         from core.use.classify import ClassifiedBatch
 
         classifier = classifier_of(self._require_model())
@@ -163,12 +156,10 @@ class _ModelUses:
         ``targets``), decoded as classification decodes them: ``(explanations, [(path,
         reason)])`` for the files that could not be used. All at once (each explanation holds
         its image and map): :meth:`iter_explain` streams them."""
-        explanations: list[Explanation] = []
-        failures: list[tuple[str, str]] = []
-        for done, failed in self.iter_explain(targets, cancel, batch_size):
-            explanations += done
-            failures += failed
-        return explanations, failures
+        model = self._require_model()
+        explainer = explainer_of(model)
+        with self._doing("explaining"):
+            return looking.explain_targets(explainer, model, targets, cancel, batch_size)
 
     def iter_explain(
         self,

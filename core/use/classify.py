@@ -65,6 +65,19 @@ class ClassifiedBatch:
         return len(self.predictions) + len(self.failures)
 
 
+def gathered(
+    steps: Iterable[ClassifiedBatch],
+) -> tuple[list[Prediction], list[tuple[str, str]]]:
+    """Every prediction and failure of a streaming classification, in one list each (for
+    callers that want them all at once: the lists grow with the files)."""
+    predictions: list[Prediction] = []
+    failures: list[tuple[str, str]] = []
+    for step in steps:
+        predictions += step.predictions
+        failures += step.failures
+    return predictions, failures
+
+
 def spec_of(bundle: ModelBundle) -> ModelSpec:
     return ModelSpec(bundle.preset, bundle.input, len(bundle.class_names), bundle.augment)
 
@@ -200,12 +213,7 @@ class Classifier:
         ``cancel`` is checked before every file; a cancelled run raises
         :class:`~core.errors.Cancelled`.
         """
-        predictions: list[Prediction] = []
-        failures: list[tuple[str, str]] = []
-        for step in self.iter_classify_paths(paths, top_k, batch_size, cancel):
-            predictions += step.predictions
-            failures += step.failures
-        return predictions, failures
+        return gathered(self.iter_classify_paths(paths, top_k, batch_size, cancel))
 
     def iter_classify_paths(
         self,
@@ -262,6 +270,7 @@ __all__ = [
     "Prediction",
     "batch_for",
     "evaluate_validation",
+    "gathered",
     "model_from_bundle",
     "optimizer_state_of",
 ]
