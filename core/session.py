@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from core.nets.models import ModelSpec
     from core.share.card import ReportFiles
     from core.share.check import ExportReport
+    from core.use.classify import ClassifiedBatch
     from core.use.evaluate import Evaluation
     from core.use.heatmap import Explanation
     from core.use.network_views import NetworkView
@@ -88,12 +89,37 @@ class _ModelUses:
         top_k: int | None = 3,
         cancel: CancelToken | None = None,
     ) -> tuple[list[Prediction], list[tuple[str, str]]]:
-        """Classify image files and folders of them: (predictions, [(path, reason)])."""
+        """Classify image files and folders of them: (predictions, [(path, reason)]), all at
+        once (the lists grow with the files; :meth:`iter_classify` streams them)."""
+        from core.use.classify import gathered
+
+        return gathered(self.iter_classify(targets, top_k, cancel))
+
+    def iter_classify(
+        self,
+        targets: Iterable[Path | str],
+        top_k: int | None = 3,
+        cancel: CancelToken | None = None,
+        progress: ProgressCallback = no_progress,
+    ) -> Iterator[ClassifiedBatch]:
+        """Classify image files and folders of them as a stream: a
+        :class:`~core.use.classify.ClassifiedBatch` per batch as soon as it is done (first the
+        entries the scan left out, if any), so memory does not grow with the files; ``progress``
+        gets the share of files handled. Busy ("classifying") until the stream is used up or
+        closed (``contextlib.closing`` when leaving early); consume it on the thread that runs
+        TensorFlow. A cancelled run raises :class:`~core.errors.Cancelled`."""
+        from core.use.classify import ClassifiedBatch
+
         classifier = classifier_of(self._require_model())
         with self._doing("classifying"):
             files, skipped = scan.image_files([Path(t) for t in targets])
-            predictions, failures = classifier.classify_paths(files, top_k, cancel=cancel)
-            return predictions, [*skipped, *failures]
+            if skipped:
+                yield ClassifiedBatch([], skipped)
+            done = 0
+            for step in classifier.iter_classify_paths(files, top_k, cancel=cancel):
+                done += step.files
+                progress(done / len(files), f"{done} of {len(files)} images")
+                yield step
 
     def classify_frame(self, pixels: np.ndarray, top_k: int | None = 5) -> Prediction:
         """Classify one camera frame (uint8 RGB pixels, any size) with the current model,
@@ -128,11 +154,26 @@ class _ModelUses:
         """Where the current model looked (Grad-CAM, :mod:`core.use.explain`) for its top answer
         on image files, folders of them, or pixel arrays (named ``<image N>``, N their place in
         ``targets``), decoded as classification decodes them: ``(explanations, [(path,
-        reason)])`` for the files that could not be used."""
+        reason)])`` for the files that could not be used. All at once (each explanation holds
+        its image and map): :meth:`iter_explain` streams them."""
         model = self._require_model()
         explainer = explainer_of(model)
         with self._doing("explaining"):
             return looking.explain_targets(explainer, model, targets, cancel, batch_size)
+
+    def iter_explain(
+        self,
+        targets: Iterable[Path | str | np.ndarray],
+        cancel: CancelToken | None = None,
+        batch_size: int = 32,
+    ) -> Iterator[tuple[list[Explanation], list[tuple[str, str]]]]:
+        """:meth:`explain` as a stream: ``(explanations, failures)`` for each batch as soon as
+        it is explained (:func:`core.use.looking.iter_explain_targets`), so memory does not
+        grow with the files. Busy ("explaining") until the stream is used up or closed."""
+        model = self._require_model()
+        explainer = explainer_of(model)
+        with self._doing("explaining"):
+            yield from looking.iter_explain_targets(explainer, model, targets, cancel, batch_size)
 
     def network_view(
         self, image: Path | str | np.ndarray, max_maps: int = 16, name: str | None = None

@@ -100,7 +100,9 @@ class Engine(
     # per path (core.use.scoring.image_surprises: the arguments of core.plain.surprise_in_words)
     surprises_computed = Signal(int, object, object)
     # Python objects, not Qt lists: Qt would drop the escaped bytes of names that are not UTF-8.
+    # One chunk of a classification's results, as it comes (a folder sends many).
     classified = Signal(object, object)  # [Prediction.to_dict() + "thumbnail"], [(path, reason)]
+    classify_progress = Signal(float, str)  # share of the request's files done, "N of M images"
     # Evaluating the current model on a labelled folder (Model → Evaluate on a folder…).
     evaluation_progress = Signal(float, str)
     # Evaluation.to_dict(with_mistakes=True) + "folder", "images", "seen_in_training",
@@ -160,6 +162,8 @@ class Engine(
             self.dataset_cancelled.emit()
         elif event == "classified":
             self.classified.emit(*payload)  # type: ignore[misc]
+        elif event == "classify-progress":
+            self.classify_progress.emit(*payload)  # type: ignore[misc]
         elif event == "described":
             self.model_described.emit(*payload)  # type: ignore[misc]
         elif event == "eval-progress":

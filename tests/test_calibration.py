@@ -495,9 +495,9 @@ def test_the_classify_tab_slider_marks_unsure_answers_and_says_what_it_costs(qtb
         "At 70%: answers 83% of the validation images, 97% of those right."
     )
     assert not tab.table.isColumnHidden(ANSWER_COLUMN)
-    answers = [tab.table.item(r, ANSWER_COLUMN).text() for r in range(2)]
+    answers = [tab.table.text(r, ANSWER_COLUMN) for r in range(2)]
     assert answers == ["cat", UNSURE]
-    assert "dog at 55%" in tab.table.item(1, ANSWER_COLUMN).toolTip()
+    assert "dog at 55%" in tab.table.tool_tip(1, ANSWER_COLUMN)
     assert preferences.min_confidence() == 70  # remembered
     tab.write_csv(tmp_path / "out.csv")
     rows = list(csv.DictReader((tmp_path / "out.csv").open(encoding="utf-8")))

@@ -55,7 +55,8 @@ def rows_with_thumbnails(files: list[str]) -> list[dict]:
 
 
 def thumbnail_image(tab: ClassifyTab, row: int) -> QImage:
-    return tab.table.cellWidget(row, 0).pixmap().toImage()
+    """The preview the table paints in ``row``'s first cell now."""
+    return tab.table.results.pixmap(row).toImage()
 
 
 def cell_centre(table, row: int, column: int):

@@ -289,10 +289,9 @@ def test_probability_bars_start_at_the_same_x_in_every_row(qtbot, full_window, p
         {"path": files[1], "predictions": [{"label": long_name, "probability": 0.6}]},
     ]
     tab._on_classified(rows, [])
-    bars = [tab.table.cellWidget(r, 2) for r in range(tab.table.rowCount())]
-    assert len(bars) == 2 and bars[0].name_width == bars[1].name_width
-    needed = bars[0].fontMetrics().horizontalAdvance("vertical")  # the model's longest class
-    assert bars[0].name_width >= needed  # ... fits, though row 0 names only "blob"
+    assert tab.table.rowCount() == 2  # every row's bars start name_width pixels in
+    needed = tab.table.fontMetrics().horizontalAdvance("vertical")  # the model's longest class
+    assert tab.table.results.name_width >= needed  # ... fits, though row 0 names only "blob"
 
 
 def test_the_matrix_cells_can_be_chosen_with_the_keyboard(qtbot, full_window):

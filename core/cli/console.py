@@ -6,11 +6,13 @@ that and stays silent instead of crashing.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import sys
 import time
-from collections.abc import Sequence
-from typing import TextIO
+from collections.abc import Iterator, Sequence
+from typing import Any, TextIO
 
 from core.names import display_width, one_line, readable
 
@@ -27,20 +29,49 @@ def _stream(name: str) -> TextIO | None:
     return getattr(sys, name, None)
 
 
-def _print(text: str, stream: TextIO | None) -> None:
+def _print(text: str, stream: TextIO | None, end: str = "\n") -> None:
     if stream is None:
         return
     text = readable(text)
     try:
-        print(text, file=stream, flush=True)
+        print(text, file=stream, end=end, flush=True)
     except UnicodeEncodeError:  # a terminal or file in a legacy encoding
         encoding = stream.encoding or "ascii"
-        print(text.encode(encoding, "replace").decode(encoding), file=stream, flush=True)
+        print(text.encode(encoding, "replace").decode(encoding), file=stream, end=end, flush=True)
 
 
-def out(text: str = "") -> None:
-    """Print a line on stdout, if there is one (names that are not UTF-8 shown readably)."""
-    _print(text, _stream("stdout"))
+def out(text: str = "", end: str = "\n") -> None:
+    """Print a line on stdout, if there is one (names that are not UTF-8 shown readably);
+    ``end=""`` prints part of a line (a long result written as it comes)."""
+    _print(text, _stream("stdout"), end)
+
+
+class JsonArray:
+    """Prints a JSON array on stdout one element at a time, exactly as ``json.dumps(list,
+    indent=indent, ensure_ascii=False)`` prints it whole, so a long list of results is never
+    held (each element is printed when the next arrives or at :meth:`close`). Main thread."""
+
+    def __init__(self, indent: int | None = None) -> None:
+        self._indent = indent
+        self._count = 0
+
+    def add(self, item: Any) -> None:
+        """Print ``item`` as the array's next element."""
+        text = json.dumps(item, indent=self._indent, ensure_ascii=False)
+        if self._indent is None:
+            out(("[" if not self._count else ", ") + text, end="")
+        else:  # json's own layout: each line of an element indented once more
+            pad = " " * self._indent
+            lines = "\n".join(pad + line for line in text.split("\n"))
+            out(("[\n" if not self._count else ",\n") + lines, end="")
+        self._count += 1
+
+    def close(self) -> None:
+        """End the array (``[]`` when it has no element) and its line."""
+        if not self._count:
+            out("[]")
+        else:
+            out("\n]" if self._indent is not None else "]")
 
 
 def err(text: str) -> None:
@@ -162,10 +193,13 @@ class ProgressBar:
         self.start = time.monotonic()
         self._last_draw = 0.0
         self._drawn = False
+        self._last: tuple[float, str] | None = None  # the latest report, to draw it again
+        self._drawn_chars = 0
 
     def __call__(self, fraction: float, message: str) -> None:
         if not self.enabled:
             return
+        self._last = (fraction, message)
         now = time.monotonic()
         if now - self._last_draw < 0.1 and fraction < 1.0:
             return
@@ -179,9 +213,28 @@ class ProgressBar:
         line = f"\r{self.label}[{bar}] {fraction * 100:5.1f}%{eta} {message}"
         stream = _stream("stderr")
         if stream is not None:
-            stream.write(readable(line[:160]).ljust(100))
+            text = readable(line[:160]).ljust(100)
+            stream.write(text)
             stream.flush()
             self._drawn = True
+            self._drawn_chars = len(text) - 1  # without the "\r"
+
+    @contextlib.contextmanager
+    def hidden(self) -> Iterator[None]:
+        """Erase the bar while the block prints lines (results as they come), then draw it
+        again below them."""
+        stream = _stream("stderr")
+        shown = False
+        if stream is not None and self._drawn:
+            stream.write("\r" + " " * self._drawn_chars + "\r")
+            stream.flush()
+            self._drawn, shown = False, True
+        try:
+            yield
+        finally:
+            if shown and self._last is not None:
+                self._last_draw = 0.0
+                self(*self._last)
 
     def close(self) -> None:
         """End the bar's line so following output starts on a fresh line."""

@@ -7,14 +7,19 @@ command runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.atomic import check_target
 from core.cli.common import add_threads_argument
-from core.cli.console import ProgressBar, err, note, out, table
+from core.cli.console import JsonArray, ProgressBar, err, note, out, table
 from core.errors import CnnStudioError
 from core.plain import accuracy_in_words, confidence_in_words, unseen_in_words
+
+if TYPE_CHECKING:
+    from core.use.predictions import Prediction
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -134,8 +139,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    """Classify the targets as a stream: each batch's rows go to the CSV (flushed), stdout and
+    stderr as soon as it is done, so memory stays the same however many images there are; the
+    CSV replaces ``--csv`` only when every image was handled (never half-written)."""
     from core.session import Session
-    from core.use.predictions import UNSURE, check_csv_target, write_csv
+    from core.use.predictions import check_csv_target, csv_rows
 
     if args.top_k < 1:
         args.parser.error("--top-k must be at least 1")
@@ -146,21 +154,49 @@ def cmd_predict(args: argparse.Namespace) -> int:
     missing = [str(t) for t in args.targets if not t.exists()]
     if missing:
         raise CnnStudioError(f"not found: {', '.join(missing)}")
-    predictions, failures = session.classify(args.targets, args.top_k)
-    for path, reason in failures:
-        err(f"Skipped {path}: {reason}")
-    least = args.min_confidence
-    if args.csv:
-        write_csv(predictions, args.csv, args.top_k, least)
-    if args.json:
-        report = [{**p.to_dict(), "answer": p.answer(least)} for p in predictions]
-        out(json.dumps(report, indent=2, ensure_ascii=False))
-    else:
-        for p in predictions:
-            ranking = ", ".join(f"{n} {v:.1%}" for n, v in p.labels)
-            unsure = f"{UNSURE} (under {least:.0%}): " if p.top[1] < least else ""
-            out(f"{p.path}: {unsure}{ranking}")
-    return 1 if failures and not predictions else 0
+    bar = ProgressBar(
+        "Classifying ", enabled=None if any(t.is_dir() for t in args.targets) else False
+    )
+    printed = JsonArray(indent=2) if args.json else None
+    classified = failed = 0
+    with contextlib.ExitStack() as stack:
+        rows = (
+            stack.enter_context(csv_rows(args.csv, args.top_k, args.min_confidence))
+            if args.csv
+            else None
+        )
+        steps = stack.enter_context(
+            contextlib.closing(session.iter_classify(args.targets, args.top_k, progress=bar))
+        )
+        for step in steps:
+            if rows is not None:
+                rows.write(step.predictions)
+            with bar.hidden():
+                for path, reason in step.failures:
+                    err(f"Skipped {path}: {reason}")
+                _print_predictions(step.predictions, args.min_confidence, printed)
+            classified += len(step.predictions)
+            failed += len(step.failures)
+    bar.close()
+    if printed is not None:
+        printed.close()
+    return 1 if failed and not classified else 0
+
+
+def _print_predictions(
+    predictions: list[Prediction], least: float, printed: JsonArray | None
+) -> None:
+    """Print ``predictions`` on stdout: as elements of the ``--json`` array ``printed``, or as
+    lines of text (``unsure`` marked below ``least``)."""
+    from core.use.predictions import UNSURE
+
+    for p in predictions:
+        if printed is not None:
+            printed.add({**p.to_dict(), "answer": p.answer(least)})
+            continue
+        ranking = ", ".join(f"{n} {v:.1%}" for n, v in p.labels)
+        unsure = f"{UNSURE} (under {least:.0%}): " if p.top[1] < least else ""
+        out(f"{p.path}: {unsure}{ranking}")
 
 
 #: Where ``explain`` writes its overlays without ``--out`` (in the current folder).
@@ -234,34 +270,58 @@ def _overlay_name(source: str, taken: set[str], sources: set[Path], folder: Path
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    """Explain the targets as a stream: each batch's overlays are written (and its lines, or
+    its ``--json`` elements, printed) as soon as it is explained, so memory holds one batch of
+    images and maps however many files there are."""
     from PIL import Image
 
     from core.atomic import atomic_path
+    from core.data.scan import image_files
     from core.session import Session
     from core.use.heatmap import enlarge, overlay
 
     folder = _overlay_folder(args.out)
     session = Session()
     session.open(args.model)
-    explanations, failures = session.explain(args.targets)
-    for path, reason in failures:
+    files, skipped = image_files(args.targets)
+    for path, reason in skipped:
         err(f"Skipped {path}: {reason}")
-    sources = {Path(e.path).resolve() for e in explanations}
+    sources = {f.resolve() for f in files}  # an overlay never replaces one of them
     taken: set[str] = set()
-    for explanation in explanations:
-        assert explanation.image is not None
-        picture = overlay(enlarge(explanation.image, EXPLAIN_MIN_SIDE), explanation.heatmap)
-        target = _overlay_name(explanation.path, taken, sources, folder)
-        with atomic_path(target) as tmp:
-            Image.fromarray(picture, "RGB").save(tmp, format="PNG")
-        if not args.json:
-            row, col = explanation.peak
-            out(
-                f"{explanation.path}: {explanation.label} {explanation.probability:.1%}, "
-                f"looked most at row {row}, column {col} -> {target}"
-            )
-    if args.json:
-        out(json.dumps([e.to_dict() for e in explanations], ensure_ascii=False))
-    elif explanations:
-        note(f"Wrote {len(explanations)} overlay(s) to {folder}")
-    return 1 if failures or not explanations else 0
+    bar = ProgressBar(
+        "Explaining ", enabled=None if any(t.is_dir() for t in args.targets) else False
+    )
+    printed = JsonArray() if args.json else None
+    done = written = failed = 0
+    with contextlib.closing(session.iter_explain(files)) as steps:
+        for explanations, failures in steps:
+            done += len(explanations) + len(failures)
+            failed += len(failures)
+            bar(done / len(files), f"{done} of {len(files)} images")
+            with bar.hidden():
+                for path, reason in failures:
+                    err(f"Skipped {path}: {reason}")
+                for explanation in explanations:
+                    assert explanation.image is not None
+                    picture = overlay(
+                        enlarge(explanation.image, EXPLAIN_MIN_SIDE), explanation.heatmap
+                    )
+                    target = _overlay_name(explanation.path, taken, sources, folder)
+                    with atomic_path(target) as tmp:
+                        Image.fromarray(picture, "RGB").save(tmp, format="PNG")
+                    written += 1
+                    if printed is not None:
+                        printed.add(explanation.to_dict())
+                    else:
+                        row, col = explanation.peak
+                        out(
+                            f"{explanation.path}: {explanation.label} "
+                            f"{explanation.probability:.1%}, looked most at row {row}, "
+                            f"column {col} -> {target}"
+                        )
+    bar.close()
+    if printed is not None:
+        printed.close()
+    elif written:
+        note(f"Wrote {written} overlay(s) to {folder}")
+    return 1 if skipped or failed or not written else 0

@@ -9,7 +9,7 @@ in the GUI); importing the module imports no TensorFlow.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,20 +37,37 @@ def explain_targets(
     """Grad-CAM maps by ``explainer`` (``model``'s) for its top answer on each image file,
     folder of them or pixel array in ``targets`` (an array named ``<image N>``, N its place
     in ``targets``), ``batch_size`` at a time: ``(explanations, [(path, reason)])`` for the
-    files that could not be used."""
-    class_names, spec = model.class_names, model.spec.input
+    files that could not be used. All at once: :func:`iter_explain_targets` streams them."""
     explanations: list[Explanation] = []
+    failures: list[tuple[str, str]] = []
+    for done, failed in iter_explain_targets(explainer, model, targets, cancel, batch_size):
+        explanations += done
+        failures += failed
+    return explanations, failures
+
+
+def iter_explain_targets(
+    explainer: Explainer,
+    model: ModelRecord,
+    targets: Iterable[Path | str | np.ndarray],
+    cancel: CancelToken | None = None,
+    batch_size: int = 32,
+) -> Iterator[tuple[list[Explanation], list[tuple[str, str]]]]:
+    """:func:`explain_targets` as a stream: ``(explanations, failures)`` for each batch of
+    ``batch_size`` images as soon as it is explained (failures since the previous step), so
+    only one batch of images and maps is held, however many files the folders hold."""
+    class_names, spec = model.class_names, model.spec.input
     failures: list[tuple[str, str]] = []
     pending: list[tuple[str, np.ndarray]] = []
 
-    def flush() -> None:
+    def explained() -> list[Explanation]:
         if not pending:
-            return
+            return []
         maps, probs, chosen = explainer.explain(np.stack([p for _, p in pending]))
-        for (name, pixels), heat, row, k in zip(pending, maps, probs, chosen, strict=True):
-            label = class_names[int(k)]
-            explanations.append(Explanation(name, label, float(row[k]), heat, peak(heat), pixels))
-        pending.clear()
+        return [
+            Explanation(name, class_names[int(k)], float(row[k]), heat, peak(heat), pixels)
+            for (name, pixels), heat, row, k in zip(pending, maps, probs, chosen, strict=True)
+        ]
 
     for n, target in enumerate(targets):
         if isinstance(target, np.ndarray):
@@ -68,9 +85,10 @@ def explain_targets(
             except ImageError as exc:
                 failures.append((name, exc.reason))
             if len(pending) >= batch_size:
-                flush()
-    flush()
-    return explanations, failures
+                yield explained(), failures
+                pending, failures = [], []
+    if pending or failures:
+        yield explained(), failures
 
 
 def network_view_of(

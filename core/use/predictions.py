@@ -1,12 +1,18 @@
-"""Classification results as plain data, and writing them to CSV (no TensorFlow needed)."""
+"""Classification results as plain data, and writing them to CSV (no TensorFlow needed).
+
+A CSV is written as the results come (:func:`csv_rows`): to a temporary file beside the target,
+flushed after every batch, and renamed over the target only when the run ends well, so memory
+does not grow with the rows and a crash or a cancel never leaves a half-written file.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import csv
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from core.atomic import atomic_path
 from core.errors import SaveError
@@ -72,33 +78,68 @@ def check_csv_target(path: Path) -> Path:
     return path
 
 
-def write_csv(
-    predictions: Sequence[Prediction],
-    path: Path | str,
-    top_k: int = 3,
-    min_confidence: float = 0.0,
-) -> Path:
-    """Write path, top label, probability and the top-k ranking to a CSV file (atomically).
+#: :func:`write_csv` flushes its rows to the temporary file this often.
+FLUSH_ROWS = 256
 
-    With a ``min_confidence`` (0..1) the file gains an ``answer`` column: the top label, or
-    ``unsure`` when its probability is below it (see :meth:`Prediction.answer`); without one
-    the columns stay those of earlier versions. Names and paths are written for people and
-    spreadsheets (:func:`spreadsheet_text`).
-    """
-    path = Path(path)
-    answers = min_confidence > 0
-    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["path", "label", "probability", "top_k", *(["answer"] if answers else [])])
+
+class CsvRows:
+    """The rows of a results CSV, written to ``handle`` (its header at once): path, top label,
+    probability, the top-k ranking and, with a ``min_confidence`` (0..1), the answer (the top
+    label or ``unsure``, see :meth:`Prediction.answer`; without one the columns stay those of
+    earlier versions). Names and paths are written for people and spreadsheets
+    (:func:`spreadsheet_text`). ``count`` says how many rows were written."""
+
+    def __init__(self, handle: TextIO, top_k: int = 3, min_confidence: float = 0.0) -> None:
+        self._handle = handle
+        self._writer = csv.writer(handle)
+        self._top_k = top_k
+        self._min_confidence = min_confidence
+        self.count = 0
+        answer = ["answer"] if min_confidence > 0 else []
+        self._writer.writerow(["path", "label", "probability", "top_k", *answer])
+
+    def write(self, predictions: Iterable[Prediction]) -> None:
+        """Write a row for each of ``predictions`` (a batch) and flush them to the file."""
         for p in predictions:
-            ranking = "; ".join(f"{n}={v:.4f}" for n, v in p.labels[:top_k])
+            ranking = "; ".join(f"{n}={v:.4f}" for n, v in p.labels[: self._top_k])
             row = [
                 spreadsheet_text(p.path),
                 spreadsheet_text(p.top[0]),
                 f"{p.top[1]:.6f}",
                 spreadsheet_text(ranking),
             ]
-            if answers:
-                row.append(spreadsheet_text(p.answer(min_confidence)))
-            writer.writerow(row)
+            if self._min_confidence > 0:
+                row.append(spreadsheet_text(p.answer(self._min_confidence)))
+            self._writer.writerow(row)
+            self.count += 1
+        self._handle.flush()
+
+
+@contextlib.contextmanager
+def csv_rows(path: Path | str, top_k: int = 3, min_confidence: float = 0.0) -> Iterator[CsvRows]:
+    """A :class:`CsvRows` writing to a temporary file beside ``path``, renamed over ``path``
+    when the ``with`` block ends without an exception and deleted when it does not (a failure,
+    a cancel, Ctrl-C: :func:`core.atomic.atomic_path`), so ``path`` is never half-written."""
+    with atomic_path(Path(path)) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
+        yield CsvRows(handle, top_k, min_confidence)
+
+
+def write_csv(
+    predictions: Iterable[Prediction],
+    path: Path | str,
+    top_k: int = 3,
+    min_confidence: float = 0.0,
+) -> Path:
+    """Write path, top label, probability and the top-k ranking to a CSV file (atomically),
+    as :class:`CsvRows` does; ``predictions`` may be a stream (a generator), written as it
+    comes and flushed every :data:`FLUSH_ROWS` rows, never held whole."""
+    path = Path(path)
+    with csv_rows(path, top_k, min_confidence) as rows:
+        batch: list[Prediction] = []
+        for prediction in predictions:
+            batch.append(prediction)
+            if len(batch) >= FLUSH_ROWS:
+                rows.write(batch)
+                batch.clear()
+        rows.write(batch)
     return path

@@ -11,6 +11,7 @@ explanations the previous one of the same requester; classifications queue behin
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -99,10 +100,13 @@ class UseRequests:
     # --- classification ---------------------------------------------------------------------
 
     def classify(self, paths: list[str], top_k: int = 3) -> None:
-        """Classify files and folders (expanded off the GUI thread) with the current model.
+        """Classify files and folders (expanded off the GUI thread) with the current model,
+        as a stream: ``classified`` carries each batch's rows as soon as it is done (with its
+        previews, made on the worker) and ``classify_progress`` how far the request got, so a
+        folder of thousands of photos fills the table as it goes and memory holds one batch.
 
         Queues behind earlier classifications (and any training in progress, since the engine
-        has one thread); :meth:`cancel_classifying` drops them all.
+        has one thread); :meth:`cancel_classifying` drops them all, and what they still send.
         """
         task = Task("classifying")
         self._classifying.add(task)
@@ -110,19 +114,26 @@ class UseRequests:
         def job() -> None:
             from core.data.images import thumbnail
 
+            def progress(fraction: float, message: str) -> None:
+                self._task_event.emit(task, "classify-progress", (fraction, message))
+
             try:
                 task.token.raise_if_cancelled()
-                predictions, failures = self._session.classify(paths, top_k, task.token)
-                # Previews are decoded here too: on the GUI thread a phone photo took ~12 ms.
-                rows = []
-                for p in predictions:
-                    task.token.raise_if_cancelled()
-                    rows.append({**p.to_dict(), "thumbnail": thumbnail(p.path, THUMBNAIL_SIZE)})
+                steps = self._session.iter_classify(paths, top_k, task.token, progress)
+                with contextlib.closing(steps):
+                    for step in steps:
+                        # Previews are decoded here too: on the GUI thread a phone photo took
+                        # ~12 ms.
+                        rows = []
+                        for p in step.predictions:
+                            task.token.raise_if_cancelled()
+                            preview = thumbnail(p.path, THUMBNAIL_SIZE)
+                            rows.append({**p.to_dict(), "thumbnail": preview})
+                        self._task_event.emit(task, "classified", (rows, step.failures))
             except Cancelled:
                 return
             finally:
                 self._task_event.emit(task, "done", None)
-            self._task_event.emit(task, "classified", (rows, failures))
 
         self._submit("classifying", "Classifying", job)
 

@@ -8,8 +8,11 @@ it an image's answer is "unsure", and a line says what that costs on the model's
 images (how many it still answers, and how many of those it gets right). The probabilities
 are calibrated (:mod:`core.learn.calibration`), so "at least 80 % sure" means what it says.
 
-The rows are drawn by :class:`gui.tabs.classify_table.ResultsTable`. GUI thread only: the
-engine's results (``classified``, ``explained``) and its state reach the tab there.
+The rows are drawn by :class:`gui.tabs.classify_table.ResultsTable`. A dropped folder's rows
+arrive in chunks as they are classified (``classified``, once a batch), with a progress bar and
+a Cancel button (:class:`gui.tabs.classify_table.ClassifyProgress`) shown while the engine has
+classifications queued. GUI thread only: the engine's results (``classified``,
+``classify_progress``, ``explained``) and its state reach the tab there.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from gui.dialogs.pickers import choose_files, choose_save_path
 from gui.engine_adapter import Engine
 from gui.settings import MemoryStore, Preferences
 from gui.tabs.classify_camera import CameraMode
-from gui.tabs.classify_table import ANSWER_COLUMN, ResultsTable
+from gui.tabs.classify_table import ANSWER_COLUMN, ClassifyProgress, ResultsTable
 from gui.widgets.heatmap_view import TOGGLE_TEXT, TOGGLE_TIP, HeatMaps, open_on_enter
 from gui.widgets.probability_bars import name_column_width
 
@@ -58,8 +61,10 @@ class ClassifyTab(CameraMode):
         self.preferences = preferences or Preferences(MemoryStore())
         self._model_generation = 0  # the model whose results are listed
         self.maps = HeatMaps(self)  # heat maps of this model's results, and the enlarged view
+        self._failures: list[tuple[str, str]] = []  # files not classified since the last request
         self._build()
         engine.classified.connect(self._on_classified)
+        engine.classify_progress.connect(self.progress.show_progress)
         engine.explained.connect(self._on_explained)
         engine.explanation_failed.connect(self._on_explanation_failed)
         engine.state_changed.connect(self._on_state_changed)
@@ -108,7 +113,9 @@ class ClassifyTab(CameraMode):
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.table = ResultsTable()
         self.table.setVisible(False)
-        self.table.cellDoubleClicked.connect(lambda row, _column: self.open_view(row))
+        self.table.doubleClicked.connect(lambda index: self.open_view(index.row()))
+        self.progress = ClassifyProgress()
+        self.progress.cancel_button.clicked.connect(self.cancel)
         open_on_enter(self.table, self.open_view)
         self.confidence_label = QLabel()
         self.confidence = QSlider(Qt.Orientation.Horizontal)
@@ -134,6 +141,7 @@ class ClassifyTab(CameraMode):
         layout.addLayout(top)
         layout.addLayout(sure)
         layout.addWidget(self.message)
+        layout.addWidget(self.progress)
         layout.addWidget(self.hint, 1)
         layout.addWidget(self.table, 1)
 
@@ -158,20 +166,7 @@ class ClassifyTab(CameraMode):
                 self.clear()
                 self.show_message("Results of the previous model were cleared.")
             self._model_generation = generation
-        if model is None:
-            text = "No model yet: train one on the Train tab, or open a saved .cnnmodel file."
-        else:
-            names = [short_name(n, 24) for n in model.class_names]
-            size = model.spec.size
-            saved = "" if model.saved else " — not saved yet"
-            text = (
-                f"Model: {model.display_name}{saved} ({len(names)} classes: "
-                f"{', '.join(names[:6])}{'…' if len(names) > 6 else ''}; {size}x{size} "
-                f"{'colour' if model.spec.color else 'grayscale'})"
-            )
-            if state.training:
-                text += ". Training is running: images dropped now are classified when it ends."
-        self.model_label.setText(text)
+        self.model_label.setText(model_in_words(state))
         self._show_confidence()
         self._update()
 
@@ -211,6 +206,7 @@ class ClassifyTab(CameraMode):
         self.confidence_cost.setText(text)
 
     def _update(self) -> None:
+        self.progress.set_busy("classifying" in self.engine.state.queued)
         camera = self.camera_button.isChecked()
         if camera:  # the camera mode takes the place of the image list
             self.hint.setVisible(False)
@@ -236,6 +232,7 @@ class ClassifyTab(CameraMode):
             self.show_message("Train a model or open a .cnnmodel file before classifying.")
             return
         self.show_message(note)
+        self._failures = []
         self.engine.classify([str(p) for p in paths])
 
     def restyle(self) -> None:
@@ -247,8 +244,15 @@ class ClassifyTab(CameraMode):
         self.message.setText(text)
         self.message.setVisible(bool(text))
 
+    def cancel(self) -> None:
+        """Stop the classifications still waiting or running (Cancel); the rows already
+        listed stay, and the message says how many there are."""
+        self.engine.cancel_classifying()
+        self.show_message(f"Cancelled: {len(self.predictions)} images classified.")
+
     def clear(self) -> None:
         """Empty the table and drop classifications still waiting or running."""
+        self._failures = []
         self.engine.cancel_classifying()
         self.engine.cancel_explaining(REQUESTER)
         self.maps.forget()
@@ -277,8 +281,11 @@ class ClassifyTab(CameraMode):
     # --- engine results (GUI thread) --------------------------------------------------------
 
     def _on_classified(self, predictions: list, failures: list) -> None:
+        """One chunk of results (a folder sends many, a batch each): add its rows and say
+        which files of the request so far could not be classified."""
         if failures:
-            self.show_message(failures_in_words("Not classified — ", failures))
+            self._failures += failures
+            self.show_message(failures_in_words("Not classified — ", self._failures))
         if not predictions:
             return
         self.hint.setVisible(False)
@@ -341,6 +348,24 @@ class ClassifyTab(CameraMode):
         self.maps.failed(message)
         self.where_button.setChecked(False)
         self.show_message(f"Cannot show where the model looked: {message}")
+
+
+def model_in_words(state: SessionState) -> str:
+    """The line above the results: the model in use (name, classes, input), or how to get one."""
+    model = state.model
+    if model is None:
+        return "No model yet: train one on the Train tab, or open a saved .cnnmodel file."
+    names = [short_name(n, 24) for n in model.class_names]
+    size = model.spec.size
+    saved = "" if model.saved else " — not saved yet"
+    text = (
+        f"Model: {model.display_name}{saved} ({len(names)} classes: "
+        f"{', '.join(names[:6])}{'…' if len(names) > 6 else ''}; {size}x{size} "
+        f"{'colour' if model.spec.color else 'grayscale'})"
+    )
+    if state.training:
+        text += ". Training is running: images dropped now are classified when it ends."
+    return text
 
 
 def failures_in_words(lead: str, failures: list) -> str:

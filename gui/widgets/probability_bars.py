@@ -54,29 +54,39 @@ class ProbabilityBars(QWidget):
         self.update()
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        theme = style.current()
         painter = QPainter(self)
-        metrics = painter.fontMetrics()
-        name_width = self.name_width
-        bar_space = max(self.width() - name_width - PERCENT_WIDTH - 4, 10)
-        top = max(0, (self.height() - ROW * len(self.labels)) // 2)
-        for row, (name, probability) in enumerate(self.labels):
-            y = top + row * ROW
-            painter.setPen(theme.color("text") if row == 0 else theme.color("muted"))
-            painter.drawText(
-                QRectF(0, y, name_width, ROW - 2),
-                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                metrics.elidedText(name, Qt.TextElideMode.ElideRight, name_width - 8),
-            )
-            painter.fillRect(
-                QRectF(name_width, y + 4, bar_space, ROW - 8), theme.color("alternate")
-            )
-            bar = theme.color("accent")
-            if row:
-                bar.setAlphaF(0.45)
-            painter.fillRect(QRectF(name_width, y + 4, bar_space * probability, ROW - 8), bar)
-            painter.drawText(
-                QRectF(name_width + bar_space + 4, y, PERCENT_WIDTH, ROW - 2),
-                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
-                f"{probability:.1%}",
-            )
+        paint_bars(painter, QRectF(self.rect()), self.labels, self.name_width)
+
+
+def paint_bars(
+    painter: QPainter, rect: QRectF, labels: list[tuple[str, float]], name_width: int
+) -> None:
+    """Paint ``labels`` (readable names with their probabilities, best first) as bars in
+    ``rect``, centred in its height, the bars starting ``name_width`` pixels in: what
+    :class:`ProbabilityBars` shows, and what a results table's delegate paints in a cell
+    (GUI thread)."""
+    theme = style.current()
+    metrics = painter.fontMetrics()
+    bar_space = max(rect.width() - name_width - PERCENT_WIDTH - 4, 10)
+    left = rect.left()
+    top = rect.top() + max(0, (rect.height() - ROW * len(labels)) // 2)
+    for row, (name, probability) in enumerate(labels):
+        y = top + row * ROW
+        painter.setPen(theme.color("text") if row == 0 else theme.color("muted"))
+        painter.drawText(
+            QRectF(left, y, name_width, ROW - 2),
+            Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+            metrics.elidedText(name, Qt.TextElideMode.ElideRight, name_width - 8),
+        )
+        painter.fillRect(
+            QRectF(left + name_width, y + 4, bar_space, ROW - 8), theme.color("alternate")
+        )
+        bar = theme.color("accent")
+        if row:
+            bar.setAlphaF(0.45)
+        painter.fillRect(QRectF(left + name_width, y + 4, bar_space * probability, ROW - 8), bar)
+        painter.drawText(
+            QRectF(left + name_width + bar_space + 4, y, PERCENT_WIDTH, ROW - 2),
+            Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+            f"{probability:.1%}",
+        )
