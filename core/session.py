@@ -75,10 +75,11 @@ class _ModelUses:
     def _doing(self, activity: str) -> contextlib.AbstractContextManager[None]:  # Session's
         raise NotImplementedError
 
-    def surprises(self, batch_size: int = 256) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    def surprises(self, batch_size: int | None = None) -> tuple[np.ndarray, list[dict[str, Any]]]:
         """How surprised the current model is by each loaded image's label, its loss, and
-        what it answered: :func:`core.use.scoring.image_surprises` (one pass of the network,
-        in batches; the engine thread in the GUI)."""
+        what it answered: :func:`core.use.scoring.image_surprises` (a pretrained head's from
+        cached features, else one pass of the network in batches, by default as many as fit
+        in the classifier's budget; the engine thread in the GUI)."""
         model, data = self._require_model(), self._require_dataset()
         with self._doing("scoring"):
             return scoring.image_surprises(model, data, batch_size)

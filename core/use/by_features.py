@@ -94,6 +94,4 @@ def dataset_probabilities(
 
         classifier = Classifier(model, data.class_names, data.spec)
     images = take(data.images, np.asarray(rows, np.int64))
-    if batch_size is None:
-        return classifier.probabilities_in_batches(images)
     return classifier.probabilities_in_batches(images, batch_size)

@@ -133,7 +133,7 @@ def require_same_input(model: ModelRecord, data: LoadedDataset) -> None:
 
 
 def image_surprises(
-    model: ModelRecord, data: LoadedDataset, batch_size: int
+    model: ModelRecord, data: LoadedDataset, batch_size: int | None = None
 ) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """How surprised ``model`` is by each image of ``data``'s label, from one pass of the
     network over every image in batches of ``batch_size`` (``data`` must be loaded at the
