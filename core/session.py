@@ -37,7 +37,14 @@ from core.nets.preset_layers import describe_preset
 from core.progress import CancelToken, ProgressCallback, TrainingControl, no_progress
 from core.share.card import write_report
 from core.share.publish import bundle_of, check_export, export_record
-from core.state import DatasetView, ModelView, SessionState, frozen_mapping, next_generation
+from core.state import (
+    DatasetView,
+    ModelView,
+    ScanPreview,
+    SessionState,
+    frozen_mapping,
+    next_generation,
+)
 from core.use import looking, scoring
 from core.use.model_record import classifier_of, explainer_of, open_record
 
@@ -57,6 +64,8 @@ if TYPE_CHECKING:
     from core.use.predictions import Prediction
 
 Listener = Callable[[SessionState], None]
+#: Told what a folder's scan found, before its images are decoded (see Session.load_dataset).
+Scanned = Callable[[ScanPreview], None]
 
 
 class _ModelUses:
@@ -266,14 +275,21 @@ class Session(_ModelUses):
         color: bool | None = None,
         crop: bool | None = None,
         preset: str | None = None,
+        scanned: Scanned | None = None,
     ) -> DatasetView:
         """Scan, measure and decode ``folder`` and make it the current dataset, read at
         ``spec``, else at the input chosen for the data (:mod:`core.learn.advice`) or for
         ``preset`` when the user chose one (a preset brings its own input), with ``size``,
-        ``color`` or ``crop`` overriding its parts. Raises :class:`Cancelled` (the previous
-        dataset stays current) or a :class:`CnnStudioError` naming what is wrong."""
+        ``color`` or ``crop`` overriding its parts. ``scanned`` is called once, on this
+        thread, with the scan's :class:`~core.state.ScanPreview` as soon as the folder is
+        scanned (seconds), before the images are decoded (minutes for a big folder), so a
+        front end can show the classes meanwhile; the current dataset is not changed until
+        the decode ends. Raises :class:`Cancelled` (the previous dataset stays current) or a
+        :class:`CnnStudioError` naming what is wrong."""
         with self._doing("loading"):
             index = scan.scan_folder(folder, progress=progress, cancel=cancel)
+            if scanned is not None:
+                scanned(ScanPreview.of(index))
             advice, spec = choose_input(
                 index,
                 spec,
@@ -296,12 +312,15 @@ class Session(_ModelUses):
         spec: InputSpec | None = None,
         progress: ProgressCallback = no_progress,
         cancel: CancelToken | None = None,
+        *,
+        scanned: Scanned | None = None,
     ) -> DatasetView:
-        """Load the built-in demo dataset, drawing it first on first use (a second or two)."""
+        """Load the built-in demo dataset, drawing it first on first use (a second or two);
+        ``scanned`` as for :meth:`load_dataset`."""
         with self._doing("loading"):
             progress(0.0, "Drawing the demo dataset…")
             folder = demo.demo_dataset()
-        return self.load_dataset(folder, spec, progress, cancel)
+        return self.load_dataset(folder, spec, progress, cancel, scanned=scanned)
 
     def _show(self, dataset: LoadedDataset) -> DatasetView:
         """Make ``dataset`` current, with its advice and what Undo would reverse: its view."""

@@ -13,7 +13,7 @@ import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from core.learn.calibration import Calibration
 from core.modelfile.bundle import SUFFIX
 from core.names import readable
 from core.use.evaluate import chance_warning
+
+if TYPE_CHECKING:
+    from core.data.scan import DatasetIndex
 
 _generations = itertools.count(1)
 
@@ -132,6 +135,46 @@ class DatasetView:
     def row_of(self, relpath: str) -> int | None:
         """Index of the image at ``relpath`` (relative to the root), or None."""
         return self._rows.get(relpath)
+
+
+@dataclass(frozen=True)
+class ScanPreview:
+    """What a folder's scan already tells, before a single image is decoded: its classes, the
+    files found in each, how many entries were left out, and the problems and warnings the
+    counts alone show (:func:`core.data.scan.assess`). A load hands it to its ``scanned``
+    callback so a front end can show the classes while the images are read (minutes for
+    50,000 photos); the counts are files, not yet images (some may fail to decode)."""
+
+    root: str
+    class_names: tuple[str, ...]
+    counts: tuple[int, ...]  # files found per class, in ``class_names`` order
+    skipped: int  # files and folders the scan left out
+    problems: tuple[str, ...]
+    warnings: tuple[str, ...]
+    #: The folders of a train/valid/test split (core.data.layout), empty for class folders.
+    parts: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, index: DatasetIndex) -> ScanPreview:
+        """The preview of a finished scan (plain data: no file lists are kept)."""
+        return cls(
+            root=str(Path(index.root).resolve()),
+            class_names=tuple(index.class_names),
+            counts=tuple(len(c.files) for c in index.classes),
+            skipped=len(index.skipped),
+            problems=tuple(index.problems),
+            warnings=tuple(index.warnings),
+            parts=tuple(folder for _, folder in index.layout.folders) if index.layout else (),
+        )
+
+    @property
+    def name(self) -> str:
+        """The dataset's name, as :attr:`DatasetView.name` gives it."""
+        return dataset_name(self.root)
+
+    @property
+    def files(self) -> int:
+        return sum(self.counts)
 
 
 @dataclass(frozen=True, eq=False)

@@ -77,6 +77,9 @@ class Engine(
     error = Signal(str, str)  # (what failed, message): unexpected failures (engine bugs)
     operation_failed = Signal(str, str)  # (what, message) for user-caused failures
     dataset_progress = Signal(float, str)
+    # A load's folder is scanned, its images not yet decoded: core.state.ScanPreview (classes,
+    # files per class, what the counts alone warn about). Before dataset_loaded/failed/cancelled.
+    dataset_scanned = Signal(object)
     dataset_loaded = Signal(object)  # core.state.DatasetView
     dataset_failed = Signal(str)
     dataset_cancelled = Signal()
@@ -154,6 +157,8 @@ class Engine(
         :meth:`gui.engine.tasks.TaskBook._on_task_event`)."""
         if event == "progress":
             self.dataset_progress.emit(*payload)  # type: ignore[misc]
+        elif event == "scanned":
+            self.dataset_scanned.emit(payload)
         elif event == "loaded":
             self.dataset_loaded.emit(payload)
         elif event == "load-failed":

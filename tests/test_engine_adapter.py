@@ -19,7 +19,8 @@ def engine(qtbot):
 
 
 def record(engine: Engine) -> dict[str, list]:
-    seen: dict[str, list] = {"loaded": [], "cancelled": [], "failed": []}
+    seen: dict[str, list] = {"scanned": [], "loaded": [], "cancelled": [], "failed": []}
+    engine.dataset_scanned.connect(seen["scanned"].append)
     engine.dataset_loaded.connect(seen["loaded"].append)
     engine.dataset_cancelled.connect(lambda: seen["cancelled"].append(True))
     engine.dataset_failed.connect(seen["failed"].append)
@@ -49,7 +50,7 @@ def test_cancel_after_a_second_load_cancels_it_and_the_first_never_lands(qtbot, 
     engine.cancel_loading()
     release.set()
     qtbot.waitUntil(lambda: not engine.state.queued, timeout=30_000)
-    assert seen["loaded"] == [] and seen["cancelled"] == [True]
+    assert seen["loaded"] == [] and seen["cancelled"] == [True] and seen["scanned"] == []
     assert engine.state.dataset is None
 
 
@@ -59,6 +60,7 @@ def test_the_newest_load_wins(qtbot, engine, tmp_path):
     release.set()
     qtbot.waitUntil(lambda: not engine.state.queued, timeout=30_000)
     assert [view.name for view in seen["loaded"]] == ["second"]
+    assert [preview.name for preview in seen["scanned"]] == ["second"]  # the first's dropped
     assert engine.state.dataset.class_names == ("c", "d")
     assert seen["cancelled"] == []  # the replaced load is silent, not "cancelled"
 
@@ -77,6 +79,21 @@ def test_the_demo_is_drawn_on_the_engine_thread(qtbot, engine, monkeypatch, patt
     with qtbot.waitSignal(engine.dataset_loaded, timeout=30_000):
         engine.load_demo(InputSpec(16))
     assert threads == ["cnnstudio-engine"]
+
+
+def test_a_load_tells_what_its_scan_found_before_it_lands(qtbot, engine, tmp_path):
+    """Issue 26: dataset_scanned (the classes and their files) comes first, on the GUI
+    thread."""
+    order: list[tuple[str, object, object]] = []
+    engine.dataset_scanned.connect(
+        lambda p: order.append(("scanned", p, threading.current_thread()))
+    )
+    engine.dataset_loaded.connect(lambda v: order.append(("loaded", v, None)))
+    with qtbot.waitSignal(engine.dataset_loaded, timeout=30_000):
+        engine.load_dataset(make_dataset(tmp_path / "d", {"a": 4, "b": 2}), InputSpec(16))
+    (_, preview, thread), (last, view, _) = order
+    assert last == "loaded" and thread is threading.main_thread()
+    assert preview.class_names == view.class_names and preview.counts == (4, 2)
 
 
 def test_results_arrive_on_the_gui_thread_with_frozen_data(qtbot, engine, pattern_dir):

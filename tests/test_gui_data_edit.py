@@ -201,10 +201,10 @@ def test_each_folder_shows_its_own_last_change(qtbot, engine, tab, pets, dialogs
     assert tab.edit_label.isVisible() and "Moved cat/img000.png" in tab.edit_label.text()
     other = make_dataset(tmp_path / "birds", {"owl": 2, "tit": 2})
     engine.load_dataset(other, InputSpec(16))
-    qtbot.waitUntil(lambda: "owl" in counts(tab), timeout=30_000)
+    qtbot.waitUntil(lambda: "owl" in tab.dataset.class_names, timeout=30_000)  # loaded
     assert not tab.edit_label.isVisible()  # not the last folder's change
     engine.load_dataset(pets, InputSpec(16))
-    qtbot.waitUntil(lambda: "cat" in counts(tab), timeout=30_000)
+    qtbot.waitUntil(lambda: "cat" in tab.dataset.class_names, timeout=30_000)  # loaded
     assert tab.edit_label.isVisible()
     assert tab.edit_label.text().startswith("Last change to this folder: Moved cat/img000.png")
     tab.activateWindow()

@@ -98,3 +98,48 @@ def test_a_cancelled_load_keeps_the_previous_dataset(session, tmp_path):
             make_dataset(tmp_path / "new", {"a": 3, "b": 3}), InputSpec(16), cancel=token
         )
     assert session.state().dataset is shown
+
+
+def test_a_load_tells_what_its_scan_found_before_any_image_is_decoded(
+    session, tmp_path, monkeypatch
+):
+    """Issue 26: the classes, their files and the counts' warnings reach the front end as
+    soon as the folder is scanned, not after every image is decoded."""
+    import core.session
+
+    events: list[object] = []
+    decode = core.session.load_dataset
+
+    def decoding(*args, **kwargs):
+        events.append("decode")
+        return decode(*args, **kwargs)
+
+    monkeypatch.setattr(core.session, "load_dataset", decoding)
+    root = make_dataset(tmp_path / "new", {"a": 3, "b": 1})
+    (root / "stray.png").write_bytes(b"not in a class folder")
+    view = session.load_dataset(root, InputSpec(16), scanned=events.append)
+    preview = events[0]
+    assert events[1:] == ["decode"]  # called once, before decoding
+    assert preview.root == str(root.resolve()) and preview.name == "new"
+    assert preview.class_names == ("a", "b") and preview.counts == (3, 1)
+    assert preview.files == 4 and preview.skipped == 1 and preview.parts == ()
+    assert preview.problems == () and any("only 1 image" in w for w in preview.warnings)
+    assert session.state().dataset is view and view.class_names == preview.class_names
+
+
+def test_a_load_cancelled_after_its_scan_keeps_the_previous_dataset(session, tmp_path):
+    shown = session.state().dataset
+    token = CancelToken()
+    previews = []
+
+    def scanned(preview) -> None:
+        previews.append(preview)
+        assert session.state().dataset is shown  # not changed while the images are read
+        token.cancel()  # Cancel pressed while the preview is on show
+
+    root = make_dataset(tmp_path / "new", {"a": 3, "b": 3})
+    with pytest.raises(Cancelled):
+        session.load_dataset(root, InputSpec(16), cancel=token, scanned=scanned)
+    assert [p.class_names for p in previews] == [("a", "b")]
+    assert session.state().dataset is shown
+    assert tuple(session.dataset.class_names) == shown.class_names

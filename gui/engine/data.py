@@ -4,8 +4,9 @@ disk and undo, score each image with the model, clear the cache.
 A mixin of :class:`gui.engine_adapter.Engine` (its ``_session``, ``_submit``, ``_new_task``,
 ``_task_event`` and signals). The methods are called on the GUI thread and return at once; the
 jobs run on the worker thread; a load's results reach the GUI thread as ``dataset_progress``
-then ``dataset_loaded``, ``dataset_failed`` or ``dataset_cancelled``, dropped if a newer load
-replaced it.
+(with ``dataset_scanned`` once, as soon as the folder is scanned and before its images are
+decoded) then ``dataset_loaded``, ``dataset_failed`` or ``dataset_cancelled``, all dropped if a
+newer load replaced it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from pathlib import Path
 from core.data.images import InputSpec
 from core.errors import Cancelled, CnnStudioError
 from core.progress import CancelToken, ProgressCallback
-from core.state import DatasetView
+from core.state import DatasetView, ScanPreview
+
+#: What a load job runs: the session call, given its progress, cancel token and scan callback.
+LoadRun = Callable[[ProgressCallback, CancelToken, Callable[[ScanPreview], None]], DatasetView]
 
 
 class DatasetRequests:
@@ -26,31 +30,41 @@ class DatasetRequests:
 
     def load_dataset(self, folder: Path | str, spec: InputSpec | None = None) -> None:
         """Scan and decode ``folder`` (superseding any load in progress) at ``spec``, or at the
-        input chosen for the data; emits progress, then loaded, failed or cancelled."""
+        input chosen for the data; emits progress and what the scan found, then loaded, failed
+        or cancelled."""
 
-        def run(progress: ProgressCallback, token: CancelToken) -> DatasetView:
-            return self._session.load_dataset(folder, spec, progress, token)
+        def run(
+            progress: ProgressCallback, token: CancelToken, scanned: Callable[[ScanPreview], None]
+        ) -> DatasetView:
+            return self._session.load_dataset(folder, spec, progress, token, scanned=scanned)
 
         self._load(run)
 
     def load_demo(self, spec: InputSpec | None = None) -> None:
         """Load the built-in demo dataset, drawing it on the worker thread on first use."""
 
-        def run(progress: ProgressCallback, token: CancelToken) -> DatasetView:
-            return self._session.load_demo(spec, progress, token)
+        def run(
+            progress: ProgressCallback, token: CancelToken, scanned: Callable[[ScanPreview], None]
+        ) -> DatasetView:
+            return self._session.load_demo(spec, progress, token, scanned=scanned)
 
         self._load(run)
 
-    def _load(self, run: Callable[..., object]) -> None:
+    def _load(self, run: LoadRun) -> None:
         task = self._new_task("loading")
 
         def job() -> None:
+            # Both called on the worker thread; the task's events reach the GUI thread, where
+            # those of a superseded load are dropped (TaskBook._on_task_event).
             def progress(fraction: float, message: str) -> None:
                 self._task_event.emit(task, "progress", (fraction, message))
 
+            def scanned(preview: ScanPreview) -> None:
+                self._task_event.emit(task, "scanned", preview)
+
             try:
                 task.token.raise_if_cancelled()  # cancelled while it waited in the queue
-                view = run(progress, task.token)
+                view = run(progress, task.token, scanned)
             except Cancelled:
                 self._task_event.emit(task, "load-cancelled", None)
                 return

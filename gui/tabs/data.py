@@ -5,7 +5,10 @@ load, size or colour re-renders the whole tab, including the grid of what the mo
 tab holds the folder bar and the loading, and lays out its parts: the model-input box
 (:mod:`gui.tabs.data_input`), the class list (:mod:`gui.tabs.data_classes`), the grid and the
 line under it (:mod:`gui.tabs.data_grid`) and the notes (:mod:`gui.tabs.data_notes`); it hands
-each new state to them. GUI thread only: the engine's results arrive as Qt signals on it.
+each new state to them. While a folder's images are read, the tab shows what its scan found
+(:class:`~core.state.ScanPreview`: the classes, their files, the warnings the counts give) until
+the loaded dataset replaces it, or the previous one comes back when the load fails or is
+cancelled. GUI thread only: the engine's results arrive as Qt signals on it.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from core.data.images import InputSpec
 from core.names import readable, short_name
-from core.state import DatasetView, SessionState
+from core.state import DatasetView, ScanPreview, SessionState
 from gui import style
 from gui.dialogs.pickers import choose_folder
 from gui.engine_adapter import Engine
@@ -49,8 +52,10 @@ class DataTab(QWidget):
         self.engine = engine
         self._shown: DatasetView | None = None  # the dataset the tab was last rendered for
         self._requested: str | None = None  # the folder (or "demo") the user last asked for
+        self._preview: ScanPreview | None = None  # the scan on show while its images are read
         self._build()
         engine.dataset_progress.connect(self._on_progress)
+        engine.dataset_scanned.connect(self._on_scanned)
         engine.dataset_failed.connect(self._on_failed)
         engine.dataset_cancelled.connect(self._on_cancelled)
         engine.state_changed.connect(self._on_state_changed)
@@ -230,32 +235,60 @@ class DataTab(QWidget):
         self.progress.setValue(int(fraction * 100))
         self.progress.setFormat(message)
 
+    def _on_scanned(self, preview: ScanPreview) -> None:
+        """The folder being loaded is scanned: show its classes, files and warnings now, while
+        its images are read (the shown dataset stays the session's until the load ends)."""
+        self._preview = preview
+        self.empty_hint.setVisible(False)
+        self.content.setVisible(True)
+        self.advice_label.setVisible(False)  # the new data's advice comes with its images
+        self.folder_label.setText(
+            f"<b>{html.escape(short_name(preview.name, 60))}</b> — "
+            f"{len(preview.class_names)} classes, {preview.files} files found, "
+            f"{preview.skipped} skipped; reading the images…"
+        )
+        self.folder_label.setToolTip(readable(preview.root))
+        self.classes.show_preview(preview)
+        self.thumbnails.clear()
+        self.thumb_title.setText("What the model sees: shown once the images are read…")
+        self.details.show_preview(preview)
+        self.edits.show_history(None)  # Ctrl+Z's line is the shown folder's, not this one's
+
     def _on_failed(self, message: str) -> None:
-        self.folder_label.setText(f"Could not load: {message}")
         self._back_to_shown()
+        self.folder_label.setText(f"Could not load: {message}")
 
     def _on_cancelled(self) -> None:
+        self._back_to_shown()
         shown = self._shown
         self.folder_label.setText(
             f"Loading cancelled; still showing {shown.name}." if shown else "Loading cancelled."
         )
-        self._back_to_shown()
 
     def _back_to_shown(self) -> None:
-        """After a load that did not happen: settings and later reloads follow what is shown."""
+        """After a load that did not happen: the shown dataset's view comes back in place of
+        the scan's preview, and settings and later reloads follow it."""
         self._requested = None
         self._reload_timer.stop()  # a size typed during the failed load is undone below
+        if self._preview is not None:
+            self._show(self._shown)
         if self._shown is not None:
             self.inputs.show_spec(self._shown)
 
     def _show(self, dataset: DatasetView | None) -> None:
         """Render everything for ``dataset`` (a new load, size or colour)."""
-        if dataset is None or self._shown is None or dataset.root != self._shown.root:
+        # Another folder, or the shown one back after a preview: the line says its history.
+        if (
+            self._preview
+            or dataset is None
+            or self._shown is None
+            or dataset.root != self._shown.root
+        ):
             self.edits.show_history(dataset)
         chosen = self.classes.class_to_keep(dataset)  # read before the old dataset goes
         same_class = self._shown is not None and chosen == self.classes.chosen_class()
         image_row = self.thumbnails.currentRow() if same_class else -1
-        self._shown = dataset
+        self._shown, self._preview = dataset, None
         self.thumbnails.clear()
         if dataset is None:
             self.classes.show_classes(None, None)
@@ -284,5 +317,6 @@ class DataTab(QWidget):
 
     def restyle(self) -> None:
         """Draw the coloured messages again after a theme change (GUI thread)."""
-        if self._shown is not None:
-            self.details.show_notes(self._shown)
+        shown = self._preview or self._shown
+        if shown is not None:
+            self.details.show_notes(shown)

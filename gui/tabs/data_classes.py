@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QFileInfo, QObject, QPoint, Qt, Signal
+from PySide6.QtCore import QEvent, QFileInfo, QObject, QPoint, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -30,10 +30,16 @@ from PySide6.QtWidgets import (
 )
 
 from core.names import readable
-from core.state import DatasetView
+from core.state import DatasetView, ScanPreview
 from gui.camera.feed import SourceFactory
 from gui.engine_adapter import Engine
 from gui.tabs.data_actions import training_prefix
+
+#: The class list's tooltip once its images are read.
+CLASS_LIST_TIP = (
+    "Each subfolder is a class. Pick one to see its images as the model sees them. "
+    "Classes of very different sizes bias the model towards the big ones."
+)
 
 
 def _bar_cell(count: int, biggest: int) -> QWidget:
@@ -69,10 +75,7 @@ class ClassList(QWidget):
         self.class_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.class_table.itemSelectionChanged.connect(self._on_class_selected)
         self.class_table.setAccessibleName("Classes")
-        self.class_table.setToolTip(
-            "Each subfolder is a class. Pick one to see its images as the model sees them. "
-            "Classes of very different sizes bias the model towards the big ones."
-        )
+        self.class_table.setToolTip(CLASS_LIST_TIP)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -114,9 +117,43 @@ class ClassList(QWidget):
 
     # --- showing ------------------------------------------------------------------------------
 
+    def show_preview(self, preview: ScanPreview) -> None:
+        """List the classes a scan found, each with its files, greyed and unchoosable while
+        the images are read: no class is chosen (the grid shows nothing) and nothing can be
+        changed or dropped, since the rows are not the shown dataset's. The next
+        :meth:`show_classes` (the loaded dataset, or the previous one again) replaces it."""
+        for button in (
+            self.new_class_button,
+            self.rename_class_button,
+            self.remove_class_button,
+            self.capture_button,
+        ):
+            button.setEnabled(False)
+        biggest = max(preview.counts, default=1) or 1
+        with QSignalBlocker(self.class_table):  # no class is chosen: no pictures to fill
+            self.class_table.clearSelection()
+            self.class_table.setRowCount(len(preview.class_names))
+            for row, (name, count) in enumerate(
+                zip(preview.class_names, preview.counts, strict=True)
+            ):
+                self.class_table.setItem(row, 0, QTableWidgetItem(readable(name)))
+                number = QTableWidgetItem(str(count))
+                number.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.class_table.setItem(row, 1, number)
+                self.class_table.setCellWidget(row, 2, _bar_cell(count, biggest))
+        self.class_table.setHorizontalHeaderLabels(["Class", "Files", ""])  # not yet images
+        self.class_table.setEnabled(False)  # greyed: still being read
+        self.class_table.setToolTip(
+            "The files found in each class folder; the images are being read (a file that "
+            "turns out not to be an image is listed under Skipped files then)."
+        )
+
     def show_classes(self, dataset: DatasetView | None, chosen: str | None) -> None:
         """List ``dataset``'s classes and choose ``chosen`` again (else the first class); the
         table is left as it was when there is no dataset (the tab hides it then)."""
+        self.class_table.setEnabled(True)
+        self.class_table.setToolTip(CLASS_LIST_TIP)
+        self.class_table.setHorizontalHeaderLabels(["Class", "Images", ""])
         self.new_class_button.setEnabled(dataset is not None)
         self.rename_class_button.setEnabled(dataset is not None)
         self.capture_button.setEnabled(dataset is not None)

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.names import readable
-from core.state import DatasetView
+from core.state import DatasetView, ScanPreview
 from gui import style
 from gui.dialogs.copies import CopiesDialog
 from gui.engine_adapter import Engine
@@ -76,21 +76,34 @@ class DataNotes(QObject):
             self.skipped_table.setItem(row, 0, QTableWidgetItem(readable(path)))
             self.skipped_table.setItem(row, 1, QTableWidgetItem(reason))
 
-    def show_notes(self, dataset: DatasetView) -> None:
+    def show_preview(self, preview: ScanPreview) -> None:
+        """What the scan alone tells while the images are read: its problems and warnings,
+        and how many entries it left out (their list comes with the loaded dataset)."""
+        self.show_notes(preview)
+        self.skipped_title.setText(
+            f"Skipped so far: {preview.skipped} (listed once the images are read)"
+            if preview.skipped
+            else "Skipped files: none so far (the images are being read)."
+        )
+        self.skipped_table.setVisible(False)
+
+    def show_notes(self, dataset: DatasetView | ScanPreview) -> None:
         """Problems, warnings and notes: the first few in full, the count of the rest (a folder
         of thirty tiny classes must not push the window off the screen); all in the tooltip;
         then, when the folder holds copies, the link that lists them all. Called again after a
-        theme change: the messages carry their colours."""
+        theme change: the messages carry their colours. A scan's preview has no notes or
+        copies yet: only its problems and warnings."""
         notes = [("error", "Cannot train", p) for p in dataset.problems]
         notes += [("warning", "Warning", w) for w in dataset.warnings]
-        notes += [("text", "Note", n) for n in dataset.notes]
+        if isinstance(dataset, DatasetView):
+            notes += [("text", "Note", n) for n in dataset.notes]
         lines = [
             f"<p>{style.rich(kind, label, shortened(text))}</p>" for kind, label, text in notes
         ]
         if len(lines) > NOTES_SHOWN:
             rest = len(lines) - NOTES_SHOWN + 1
             lines = [*lines[: NOTES_SHOWN - 1], f"<p>… and {rest} more (hover to read them)</p>"]
-        link = copies_link(dataset)
+        link = copies_link(dataset) if isinstance(dataset, DatasetView) else ""
         if link:
             lines.append(f"<p><a href='{COPIES_LINK}'>{link}</a></p>")
         self.notes.setText("".join(lines))
