@@ -105,16 +105,16 @@ def test_a_load_tells_what_its_scan_found_before_any_image_is_decoded(
 ):
     """Issue 26: the classes, their files and the counts' warnings reach the front end as
     soon as the folder is scanned, not after every image is decoded."""
-    import core.session
+    import core.model_uses
 
     events: list[object] = []
-    decode = core.session.load_dataset
+    decode = core.model_uses.load_dataset
 
     def decoding(*args, **kwargs):
         events.append("decode")
         return decode(*args, **kwargs)
 
-    monkeypatch.setattr(core.session, "load_dataset", decoding)
+    monkeypatch.setattr(core.model_uses, "load_dataset", decoding)
     root = make_dataset(tmp_path / "new", {"a": 3, "b": 1})
     (root / "stray.png").write_bytes(b"not in a class folder")
     view = session.load_dataset(root, InputSpec(16), scanned=events.append)
