@@ -201,3 +201,40 @@ def test_no_temporary_pixel_files_outlive_their_loads(
     gc.collect()
     leftovers = [p.name for p in (tmp_path / "tmp").iterdir() if p.name.startswith(".pixels-")]
     assert leftovers == [kept.images.source.path.name]  # only the one still in use
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_load_lets_each_decoded_chunk_go(
+    tmp_path: Path, on_disk: None, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """Decoded pixels live only until their chunk is stored: at most a window of chunks is
+    alive at any time (a load once kept every image twice until it ended)."""
+    import weakref
+
+    from PIL import Image
+
+    import core.data.decoding as decoding
+
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        (tmp_path / "d" / name).mkdir(parents=True)
+        for i in range(150):  # noise PNGs of about 19 KB: large enough for the thread pool
+            pixels = rng.integers(0, 256, (80, 80, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "d" / name / f"{i:03d}.png")
+    alive: list[weakref.ref] = []
+    most = 0
+    decode = decoding.decode_one
+
+    def counted(root: str, relpath: str, spec: InputSpec) -> tuple:
+        nonlocal most
+        result = decode(root, relpath, spec)
+        alive.append(weakref.ref(result[0]))
+        most = max(most, sum(ref() is not None for ref in alive))
+        return result
+
+    monkeypatch.setattr(decoding, "decode_one", counted)
+    data = load_dataset(tmp_path / "d", InputSpec(64, color=True), workers=workers)
+    assert len(data) == 300 and len(alive) == 300
+    assert most <= 160  # the window: 4 chunks of 16 a worker, against 300 images
+    gc.collect()
+    assert all(ref() is None for ref in alive)
