@@ -194,6 +194,18 @@ def test_continue_from_trains_further_and_records_only_what_was_used(
     assert moved > 1e-4
 
 
+def test_continue_from_keeps_the_models_batch_size_and_patience(cli_model, pattern_dir, tmp_path):
+    """Issue 26: continuing a photos model (batch 32) with TrainConfig's default of 128
+    fine-tuned at twice the memory; a continued run goes on as the model was trained."""
+    out = tmp_path / "again.cnnmodel"
+    result = cli("train", pattern_dir, "--continue-from", cli_model, "--epochs", "1", "--out", out)
+    assert result.returncode == 0, result.stderr
+    before, after = read_bundle(cli_model), read_bundle(out)
+    assert before.training["config"]["batch_size"] == 16  # not the default of 128
+    assert after.training["config"]["batch_size"] == 16
+    assert after.training["config"]["patience"] == before.training["config"]["patience"]
+
+
 def test_continue_from_refuses_architecture_flags(cli_model, pattern_dir, tmp_path):
     for flags in (("--preset", "deeper-bn"), ("--augment",), ("--image-size", "20"), ("--color",)):
         result = cli("train", pattern_dir, "--continue-from", cli_model, *flags)

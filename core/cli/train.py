@@ -87,7 +87,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         metavar="N",
         help=f"images per training step (default: chosen for the data; {d.batch_size} for "
-        "small images)",
+        "small images; with --continue-from, the model's own)",
     )
     train.add_argument(
         "--learning-rate",
@@ -142,7 +142,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         metavar="N",
         help="epochs without improvement before stopping early (default: chosen for the data; "
-        f"{d.patience} for small images)",
+        f"{d.patience} for small images; with --continue-from, the model's own)",
     )
     train.add_argument(
         "--no-early-stopping",
@@ -300,6 +300,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     if layout is not None and not args.json:
         note(str(layout["note"]))
     chosen = advice.config() if advice is not None and not continuing else TrainConfig()
+    if continuing:  # goes on as the model was trained: its batch size and patience
+        earlier = session.state().model.config or {}  # type: ignore[union-attr]
+        chosen = TrainConfig(
+            batch_size=int(earlier.get("batch_size", chosen.batch_size)),
+            patience=int(earlier.get("patience", chosen.patience)),
+        )
     try:
         config = TrainConfig(
             epochs=args.epochs if args.epochs is not None else chosen.epochs,
