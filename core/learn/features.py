@@ -83,18 +83,20 @@ class FeatureCache:
         missing = np.array([i for i, h in enumerate(hashes) if h not in known], dtype=np.int64)
         if not len(missing) and rows is not None:
             return np.asarray(rows[[known[h] for h in hashes]])
-        fresh = compute(missing).astype(np.float32)
+        fresh = np.asarray(compute(missing), np.float32)
         if rows is not None and rows.shape[1] != fresh.shape[1]:
             keys, rows, known = [], None, {}  # not this backbone's width: distrust the file
             missing = np.arange(len(hashes))
-            fresh = compute(missing).astype(np.float32)
+            fresh = np.asarray(compute(missing), np.float32)
+        self._write(keys, rows, [hashes[i] for i in missing], fresh)
+        if len(missing) == len(hashes):
+            return fresh  # all new, in order: no second copy
         out = np.empty((len(hashes), fresh.shape[1]), np.float32)
         out[missing] = fresh
         computed = set(missing.tolist())
         cached = [i for i in range(len(hashes)) if i not in computed]
         if cached:
             out[cached] = rows[[known[hashes[i]] for i in cached]]  # type: ignore[index]
-        self._write(keys, rows, [hashes[i] for i in missing], fresh)
         return out
 
     def _write(

@@ -232,14 +232,16 @@ def head_model(model: keras.Model) -> keras.Model:
 
 
 def extract_features(extractor: keras.Model, images: np.ndarray, batch: int = 64) -> np.ndarray:
-    """Run ``extractor`` over uint8 ``images`` in batches: float32 (N, features)."""
+    """Run ``extractor`` over uint8 ``images`` in batches: float32 (N, features).
+
+    ``images`` is only sliced (a dataset kept on disk is read a batch at a time) and each
+    batch's features go straight into the result, so nothing is held twice."""
     run = tf.function(lambda x: extractor(x, training=False), reduce_retracing=True)
-    parts = [
-        run(tf.constant(images[i : i + batch], tf.float32)).numpy()
-        for i in range(0, len(images), batch)
-    ]
     width = int(extractor.output.shape[-1])
-    return np.concatenate(parts) if parts else np.zeros((0, width), np.float32)
+    out = np.empty((len(images), width), np.float32)
+    for i in range(0, len(images), batch):
+        out[i : i + batch] = run(tf.constant(images[i : i + batch], tf.float32)).numpy()
+    return out
 
 
 def _layer_words(layer: keras.layers.Layer) -> str:
