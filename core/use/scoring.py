@@ -23,7 +23,6 @@ from core.errors import CnnStudioError
 from core.learn.calibration import Calibration, calibrate
 from core.learn.record import FILES_HASH, ModelRecord
 from core.learn.run import RunScores
-from core.use.by_features import dataset_probabilities
 from core.use.evaluate import Evaluation, chance_warning, evaluate_predictions, unseen_score
 
 if TYPE_CHECKING:
@@ -64,6 +63,7 @@ def calibrate_and_score(
     The network runs over the validation images once; the calibrated probabilities are its
     own under the folded temperature, computed from those in NumPy.
     """
+    from core.use.by_features import dataset_probabilities  # TensorFlow: imported on use
     from core.use.classify import dataset_rows, score_held_out
 
     if not val_paths:
@@ -88,6 +88,8 @@ def score_folder(
     """Score ``model`` (through its ``classifier``) on ``data``, the decoded labelled
     ``folder``, whose classes must be the model's; ``seen_in_training`` and ``unseen`` tell
     apart the images it was trained on (see :meth:`core.session.Session.evaluate_folder`)."""
+    from core.use.by_features import dataset_probabilities  # TensorFlow: imported on use
+
     names = model.class_names
     if not len(data):
         raise CnnStudioError(f"no images to evaluate in {folder}. " + " ".join(data.problems))
@@ -146,6 +148,7 @@ def image_surprises(
     arguments of :func:`core.plain.surprise_in_words`; ``true_probability`` and ``loss`` are
     None for an image of a class the model does not know.
     """
+    from core.use.by_features import dataset_probabilities  # TensorFlow: imported on use
     from core.use.model_record import classifier_of
 
     require_same_input(model, data)
