@@ -227,8 +227,9 @@ def load_dataset(
         phashes[where] = phash(batch)
 
     hits = np.flatnonzero(rows >= 0)
-    for start in range(0, len(hits), chunk_rows(int(np.prod(spec.shape)))):
-        part = hits[start : start + chunk_rows(int(np.prod(spec.shape)))]
+    step = chunk_rows(int(np.prod(spec.shape)))
+    for start in range(0, len(hits), step):
+        part = hits[start : start + step]
         keep(part.tolist(), cached.pixels[rows[part]])
     del cached  # the cache's pixels are copied: its file and arrays may go
     decode_all(index, spec, entries, todo, results, report, cancel, workers, keep)

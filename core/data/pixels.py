@@ -212,10 +212,6 @@ class DiskPixels:
         whole = self[:]
         return whole if dtype is None else whole.astype(dtype)
 
-    def __iter__(self) -> Any:
-        for start in range(0, len(self), chunk_rows(self.source.row_bytes)):
-            yield from self[start : start + chunk_rows(self.source.row_bytes)]
-
 
 #: What a dataset's ``images`` is: an array in memory or rows in a file.
 Pixels = np.ndarray | DiskPixels
@@ -253,12 +249,12 @@ class PixelSink:
             self.array = np.zeros((total, *self.shape), np.uint8)
 
     def put(self, row: int, pixels: np.ndarray) -> None:
-        """Store entry ``row``'s image (or consecutive images from ``row`` on)."""
+        """Store entry ``row``'s image."""
         if self.file is not None:
             self.file.write(row, pixels)
         else:
             assert self.array is not None
-            self.array[row : row + (len(pixels) if pixels.ndim > len(self.shape) else 1)] = pixels
+            self.array[row] = pixels
 
     def finish(self, good: np.ndarray) -> Pixels:
         """The images of the entries ``good``, in that order."""
