@@ -6,8 +6,9 @@ training images, with the run's own settings and seed, and scored on the run's v
 images. The 100 % point is refitted too rather than taken from the trained model, so the four
 points come from one recipe (same initialisation, no calibration) and a continued run's curve
 still compares like with like; it therefore differs from the model's own validation accuracy
-by a point or so. Each head is one dense layer on about a thousand features, so the four fits
-take seconds even on a laptop.
+by a point or so. Each head is one dense layer on about a thousand features, fitted in NumPy
+(:mod:`core.learn.head_fit`: Keras's ``fit`` spent seconds a copy compiling), so the four fits
+take a fraction of a second even on a laptop.
 
 The subsets are stratified and nested: every class keeps its share (at least one image), and
 the 25 % images are among the 50 % ones, and so on, so the curve shows what more images add
@@ -16,26 +17,33 @@ rather than which images were drawn.
 :func:`learning_curve` runs on the thread that trains (the GUI's worker thread, the CLI's main
 thread); its ``progress`` callback runs on that thread too. :meth:`TrainingControl.stop` there
 abandons the curve (:class:`CurveStopped`), :meth:`TrainingControl.cancel` raises
-:class:`~core.errors.Cancelled`; both are checked after every step.
+:class:`~core.errors.Cancelled`; both are checked after every epoch of every fit.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
-import math
 from collections.abc import Sequence
 
 import numpy as np
 
 from core.errors import Cancelled
 from core.learn.config import TrainConfig
-from core.learn.optimizer import compile_model, warmup_steps
-from core.nets.runtime import keras, tf
+from core.learn.head_fit import fit_head
 from core.progress import ProgressCallback, TrainingControl, no_progress
 
 #: The shares of the training images the curve fits a head on.
 FRACTIONS = (0.25, 0.5, 0.75, 1.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class HeadShape:
+    """What a fresh copy of a pretrained head needs from the model: its number of classes and
+    the rate of its dropout layer."""
+
+    classes: int
+    dropout: float
 
 
 class CurveStopped(Exception):
@@ -71,71 +79,32 @@ def nested_subsets(labels: np.ndarray, fractions: Sequence[float], seed: int) ->
     return subsets
 
 
-class _Watch(keras.callbacks.Callback):
-    """Leaves ``fit`` when the user stops or cancels (checked after every step)."""
-
-    def __init__(self, control: TrainingControl) -> None:
-        super().__init__()
-        self.control = control
-
-    def _check(self) -> None:
-        if self.control.cancel_requested:
-            raise Cancelled("training cancelled")
-        if self.control.stop_requested:
-            raise CurveStopped()
-
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        self._check()
-
-    def on_test_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        self._check()
-
-
-def _fit_head(
-    template: keras.Model,
+def _fit_accuracy(
     x: np.ndarray,
     y: np.ndarray,
     val: tuple[np.ndarray, np.ndarray],
+    head: HeadShape,
     config: TrainConfig,
     control: TrainingControl,
 ) -> float:
-    """Fit a fresh copy of ``template`` on (``x``, ``y``) as the app fits a head (the run's
+    """Fit a fresh head on (``x``, ``y``) as the app fits one (:func:`fit_head`: the run's
     optimizer, warm-up and cosine schedule, batch size, epochs and early stopping on the
-    validation loss, restoring the best weights), and return its validation accuracy."""
-    from core.learn.training import early_stopping_epochs, make_dataset
+    validation loss, keeping the best weights), and return its validation accuracy."""
+    from core.learn.optimizer import warmup_steps
+    from core.learn.training import early_stopping_epochs
 
-    keras.utils.set_random_seed(config.seed)
-    head = keras.models.clone_model(template)  # the same layers, freshly initialised
-    classes = int(head.output.shape[-1])
-    batch_size = min(config.batch_size, len(y))
-    batches = math.ceil(len(y) / batch_size)
-    steps = batches * config.epochs
-    compile_model(head, config, steps, steps_per_execution=batches)
-    train = make_dataset(x, y, batch_size, True, config.seed, classes, passes=config.epochs)
+    def rule(batches: int, steps: int) -> tuple[int, int]:
+        return early_stopping_epochs(config.patience, batches, warmup_steps(steps))
+
+    def check() -> None:
+        if control.cancel_requested:
+            raise Cancelled("training cancelled")
+        if control.stop_requested:
+            raise CurveStopped()
+
+    fitted = fit_head(x, y, val, head.classes, head.dropout, config, rule, check)
     val_x, val_y = val
-    checked = make_dataset(val_x, val_y, max(batch_size, 256), False, 0, classes)
-    callbacks: list[keras.callbacks.Callback] = [_Watch(control)]
-    if config.early_stopping:
-        patience, start = early_stopping_epochs(config.patience, batches, warmup_steps(steps))
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor="val_loss",
-                patience=patience,
-                restore_best_weights=True,
-                start_from_epoch=start,
-            )
-        )
-    head.fit(
-        train,
-        validation_data=checked,
-        epochs=config.epochs,
-        steps_per_epoch=batches,
-        shuffle=False,
-        callbacks=callbacks,
-        verbose=0,
-    )
-    scores = np.asarray(head(tf.constant(val_x), training=False))
-    return float(np.mean(np.argmax(scores, axis=1) == val_y))
+    return float(np.mean(np.argmax(fitted.probabilities(val_x), axis=1) == val_y))
 
 
 def learning_curve(
@@ -143,7 +112,7 @@ def learning_curve(
     train_labels: np.ndarray,
     val_features: np.ndarray,
     val_labels: np.ndarray,
-    template: keras.Model,
+    head: HeadShape,
     config: TrainConfig,
     progress: ProgressCallback = no_progress,
     control: TrainingControl | None = None,
@@ -153,7 +122,7 @@ def learning_curve(
 
     ``train_features``/``val_features`` are the cached backbone features (float32, one row an
     image) of the run's training and validation images, with their class indices;
-    ``template`` is the head to copy (:func:`core.nets.models.head_model` of the model), and
+    ``head`` is the shape of the model's head (its classes and dropout rate), and
     ``config`` the run's settings as the run resolved them (label smoothing set). Returns one
     point per fraction (images, accuracy), fewest images first; an empty list when there are
     no validation images or too few training images for the shares to differ.
@@ -173,11 +142,11 @@ def learning_curve(
     points = []
     for k, rows in enumerate(subsets):
         progress(k / len(subsets), f"fitting on {len(rows)} of {counts[-1]} training images")
-        accuracy = _fit_head(
-            template,
+        accuracy = _fit_accuracy(
             train_features[rows],
             np.asarray(train_labels)[rows],
             (val_features, val_labels),
+            head,
             config,
             control,
         )

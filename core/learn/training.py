@@ -28,7 +28,7 @@ from core.errors import Cancelled, TrainingError
 from core.learn.batchnorm import Recalibration, batchnorm_layers, recalibrate
 from core.learn.config import FINE_TUNE_RATE, LABEL_SMOOTHING, TrainConfig
 from core.learn.features import FeatureCache
-from core.learn.learning_curve import CurveStopped, learning_curve
+from core.learn.learning_curve import CurveStopped, HeadShape, learning_curve
 from core.learn.monitor import Bridge, Diverged, NullObserver, StopRun, TrainingObserver
 from core.learn.optimizer import (
     OptimizerState,
@@ -255,6 +255,7 @@ class Trainer:
         if head is None or result.outcome == "stopped":
             return []
         inputs, train_idx, val_idx, template = head
+        shape = HeadShape(int(template.output.shape[-1]), float(template.get_layer("dropout").rate))
         labels = self.dataset.labels
         report = getattr(self.observer, "curve_progress", no_progress)
         try:
@@ -263,14 +264,14 @@ class Trainer:
                 labels[train_idx],
                 inputs[val_idx],
                 labels[val_idx],
-                template,
+                shape,
                 self._fit_config(result.spec),
                 report,
                 self.control,
             )
         except CurveStopped:
             return []
-        except tf.errors.ResourceExhaustedError:  # the model is fine: keep it, without a curve
+        except MemoryError:  # the model is fine: keep it, without a curve
             result.warnings.append("out of memory while measuring the learning curve; left out")
             return []
         return [point.to_list() for point in points]
