@@ -330,13 +330,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     _install_interrupt(control)
     observer = ConsoleObserver(quiet=args.json or verbosity() < 0)
     if continuing:
-        if not args.json:
+        if not args.json and verbosity() >= 0:
             note(session.layer_table())
         summary = session.continue_training(config, observer, control)
     else:
         preset = args.preset or (advice.preset if advice is not None else DEFAULT_PRESET)
         augment = args.augment if args.augment is not None else bool(advice and advice.augment)
-        if not args.json:
+        if not args.json and verbosity() >= 0:  # building the network to describe it: ~1 s
             from core.nets.models import layer_table
 
             note(layer_table(*session.describe(preset, augment)))
