@@ -180,6 +180,30 @@ def test_the_feature_cache_keeps_every_row_and_reads_only_those_asked(tmp_path: 
     assert np.load(rows_files[0], mmap_mode="r").shape == (300, 8)
 
 
+@pytest.mark.parametrize(
+    "named", ["../elsewhere-0123456789abcdef.npy", "sub/x-0123456789abcdef.npy", "other.npy"]
+)
+def test_a_feature_index_naming_a_file_outside_the_cache_is_ignored(
+    tmp_path: Path, named: str
+) -> None:
+    folder = tmp_path / "features"
+    cache = FeatureCache("test-backbone", 64, folder=folder)
+    keys = [f"{i:040x}" for i in range(3)]
+
+    def compute(rows: np.ndarray) -> np.ndarray:
+        return np.stack([np.full(4, float(r)) for r in rows]).astype(np.float32)
+
+    cache.features(keys, compute)
+    outside = tmp_path / "elsewhere-0123456789abcdef.npy"
+    np.save(outside, np.zeros((3, 4), np.float32))
+    blob = dict(np.load(cache.path))["keys"]
+    np.savez(cache.path, keys=blob, rows=np.frombuffer(named.encode("ascii"), np.uint8))
+    assert cache.cached(keys) is None  # not trusted
+    assert cache.features(keys, compute).tolist() == compute(np.arange(3)).tolist()
+    assert cache.cached(keys) is not None  # written afresh, and the file outside left alone
+    assert outside.exists()
+
+
 def test_take_copies_from_memory_and_stays_lazy_on_disk(tmp_path: Path) -> None:
     array = np.arange(5 * 4, dtype=np.uint8).reshape(5, 2, 2, 1)
     assert isinstance(take(array, np.array([1, 3])), np.ndarray)

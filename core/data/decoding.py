@@ -216,7 +216,7 @@ def decode_all(
     ahead = iter(chunks)
     try:
         for chunk in itertools.islice(ahead, window):
-            pending.append((chunk, pool.submit(_decode_chunk, root, relpaths(chunk), spec)))
+            pending.append((chunk, _submit(pool, root, relpaths(chunk), spec)))
         while pending:
             chunk, future = pending.popleft()
             try:

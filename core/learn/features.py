@@ -47,25 +47,29 @@ class FeatureCache:
         self.evict_root = folder or cache_root()
         self.limit = limit
 
-    def _read(self) -> tuple[list[str], np.ndarray | None]:
-        """(keys, their rows memory-mapped) or ([], None) when there is no usable cache."""
+    def _read(self) -> tuple[list[str], np.ndarray | None, str | None]:
+        """(keys, their rows memory-mapped, the rows file's name) or ([], None, name) when there
+        is no usable cache; the name is None unless the index names a file of this cache (a
+        write replaces that file, so an unusable one goes too)."""
+        name = None
         with contextlib.suppress(OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
             with np.load(self.path, allow_pickle=False) as data:
-                blob, name = data["keys"], data["rows"].tobytes().decode("ascii")
-            if not re.fullmatch(r"[\w.-]+-[0-9a-f]{16}\.npy", name):
-                return [], None
+                blob, named = data["keys"], data["rows"].tobytes().decode("ascii")
+            if not re.fullmatch(r"[\w.-]+-[0-9a-f]{16}\.npy", named):
+                return [], None, None
+            name = named
             rows = np.load(self.path.with_name(name), mmap_mode="r", allow_pickle=False)
             keys = unpack_hashes(blob, len(rows))
             if keys is not None and rows.ndim == 2 and rows.dtype == np.float32:
                 with contextlib.suppress(OSError):
                     os.utime(self.path)  # used now: the last to be evicted
                     os.utime(self.path.with_name(name))
-                return keys, rows
-        return [], None
+                return keys, rows, name
+        return [], None, name
 
     def cached(self, hashes: Sequence[str]) -> np.ndarray | None:
         """The cached features of every hash, or None when any of them is not cached."""
-        keys, rows = self._read()
+        keys, rows, _ = self._read()
         if rows is None:
             return None
         known = {k: i for i, k in enumerate(keys)}
@@ -78,7 +82,7 @@ class FeatureCache:
     ) -> np.ndarray:
         """Features for every hash: cached rows, plus ``compute(indices)`` for the rest
         (which returns their features in that order); the cache is updated afterwards."""
-        keys, rows = self._read()
+        keys, rows, old = self._read()
         known = {k: i for i, k in enumerate(keys)}
         missing = np.array([i for i, h in enumerate(hashes) if h not in known], dtype=np.int64)
         if not len(missing) and rows is not None:
@@ -88,7 +92,7 @@ class FeatureCache:
             keys, rows, known = [], None, {}  # not this backbone's width: distrust the file
             missing = np.arange(len(hashes))
             fresh = np.asarray(compute(missing), np.float32)
-        self._write(keys, rows, [hashes[i] for i in missing], fresh)
+        self._write(keys, rows, [hashes[i] for i in missing], fresh, old)
         if len(missing) == len(hashes):
             return fresh  # all new, in order: no second copy
         out = np.empty((len(hashes), fresh.shape[1]), np.float32)
@@ -100,14 +104,19 @@ class FeatureCache:
         return out
 
     def _write(
-        self, keys: list[str], rows: np.ndarray | None, new_keys: list[str], new: np.ndarray
+        self,
+        keys: list[str],
+        rows: np.ndarray | None,
+        new_keys: list[str],
+        new: np.ndarray,
+        old: str | None,
     ) -> None:
         """Append ``new`` (keyed ``new_keys``) to the cached ``rows``: a new rows file, then
-        the index naming it, then the old rows file goes. Failures only cost time later."""
+        the index naming it, then the old rows file ``old`` (as :meth:`_read` found it) goes.
+        Failures only cost time later."""
         blob = pack_hashes(keys + new_keys)
         if blob is None:
             return  # not sha1 keys: nothing this cache can hold
-        old = self._rows_name()
         name = f"{self.path.stem}-{os.urandom(8).hex()}.npy"
         count = (0 if rows is None else len(rows)) + len(new)
         with contextlib.suppress(OSError, SaveError):
@@ -129,11 +138,3 @@ class FeatureCache:
                 with contextlib.suppress(OSError):
                     self.path.with_name(old).unlink()
             evict(self.evict_root, self.limit, keep=self.path)
-
-    def _rows_name(self) -> str | None:
-        with (
-            contextlib.suppress(OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError),
-            np.load(self.path, allow_pickle=False) as data,
-        ):
-            return data["rows"].tobytes().decode("ascii")
-        return None
